@@ -1,0 +1,226 @@
+"""Parameter, Module and Sequential: the contract every layer follows.
+
+A layer is a forward, a backward and its parameters:
+
+    y  = layer.forward(x)       # caches what backward needs
+    dx = layer.backward(dy)     # returns dL/dx and ADDS dL/dW into each parameter's .grad
+
+Backward never updates weights; optimizers do (``minigan.optim``). Gradients add up across
+backward calls until ``zero_grad()``, so a discriminator step can run D on real data, backward,
+then D on fake data, backward, and the parameter gradients hold the sum. A module caches a single
+forward pass: backward uses the most recent one.
+"""
+from __future__ import annotations
+
+from minigan import backend as B
+
+
+class Parameter:
+    """A trainable array and the gradient accumulated into it (same shape, same dtype)."""
+
+    def __init__(self, data):
+        self.data = data
+        self.grad = B.xp.zeros_like(data)
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    def zero_grad(self) -> None:
+        self.grad[...] = 0
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={tuple(self.data.shape)}, dtype={self.data.dtype})"
+
+
+class Module:
+    """Base class. Subclasses implement forward(x) and backward(dout).
+
+    Parameters are found by walking attributes: every ``Parameter`` attribute and every child
+    ``Module`` (or list of Modules), in the order they were assigned. Buffers (non-trained state
+    such as BatchNorm's running statistics) are attribute names listed in ``_buffers``.
+    """
+
+    _buffers: tuple = ()
+
+    def __init__(self):
+        self.training = True
+
+    # -- the two passes ------------------------------------------------------------------------
+    def forward(self, x):
+        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+
+    def backward(self, dout):
+        raise NotImplementedError(f"{type(self).__name__} must implement backward()")
+
+    def __call__(self, x):
+        return self.forward(x)
+
+    # -- parameters and state --------------------------------------------------------------------
+    def children(self):
+        """Direct sub-modules, in assignment order, as (name, module) pairs."""
+        for key, value in vars(self).items():
+            if isinstance(value, Module):
+                yield key, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{key}.{i}", item
+
+    def named_parameters(self, prefix: str = ""):
+        """(dotted name, Parameter) pairs of this module and its children, in a fixed order."""
+        for key, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + key, value
+        for key, child in self.children():
+            yield from child.named_parameters(prefix + key + ".")
+
+    def parameters(self) -> list:
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self, prefix: str = ""):
+        for key in self._buffers:
+            yield prefix + key, getattr(self, key)
+        for key, child in self.children():
+            yield from child.named_buffers(prefix + key + ".")
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode: bool = True) -> "Module":
+        self.training = mode
+        for _, child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        return self.train(False)
+
+    def state_dict(self) -> dict:
+        """{name: copy of the array} for every parameter and buffer (on the active backend)."""
+        state = {name: p.data.copy() for name, p in self.named_parameters()}
+        state.update({name: buf.copy() for name, buf in self.named_buffers()})
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Copy arrays into this module's parameters and buffers, checking names and shapes.
+
+        Raises ValueError naming the first missing, unexpected or mis-shaped entry; nothing is
+        written unless every entry matches.
+        """
+        targets = {name: (p, "data") for name, p in self.named_parameters()}
+        owners = {}
+        for name, _ in self.named_buffers():
+            owner, attr = self._resolve(name)
+            owners[name] = (owner, attr)
+        expected = list(targets) + list(owners)
+        for name in expected:
+            if name not in state:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: missing entry {name!r}")
+            have = tuple(self._get(name, targets, owners).shape)
+            got = tuple(state[name].shape)
+            if have != got:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} has shape "
+                                 f"{have} in this model but {got} in the state")
+        extra = [k for k in state if k not in targets and k not in owners]
+        if extra:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected entry "
+                             f"{extra[0]!r} (not in this model)")
+        for name in expected:
+            value = B.xp.asarray(state[name], dtype=self._get(name, targets, owners).dtype)
+            if name in targets:
+                targets[name][0].data[...] = value
+            else:
+                owner, attr = owners[name]
+                getattr(owner, attr)[...] = value
+
+    def _resolve(self, dotted: str):
+        *path, attr = dotted.split(".")
+        owner = self
+        i = 0
+        while i < len(path):
+            value = getattr(owner, path[i])
+            if isinstance(value, (list, tuple)):
+                value = value[int(path[i + 1])]
+                i += 1
+            owner = value
+            i += 1
+        return owner, attr
+
+    @staticmethod
+    def _get(name, targets, owners):
+        if name in targets:
+            return targets[name][0].data
+        owner, attr = owners[name]
+        return getattr(owner, attr)
+
+    # -- helpers for subclasses ----------------------------------------------------------------
+    def _check_input(self, x, expected: tuple, what: str = "input"):
+        """Raise unless x is a floating array of the active backend matching ``expected``.
+
+        ``expected`` is a shape pattern: ints must match, None matches anything, e.g.
+        ``(None, self.in_features)`` or ``(None, self.in_channels, None, None)``.
+        """
+        if not B.is_array(x):
+            raise TypeError(f"{self!r} expects a {B.xp.__name__}.ndarray as {what}, "
+                            f"got {type(x).__name__}")
+        if x.dtype.kind != "f" or x.dtype.itemsize < 4:
+            raise TypeError(f"{self!r} expects a float32 or float64 {what}, got {x.dtype}; "
+                            f"convert it first, e.g. x.astype('float32') (integer images: scale "
+                            f"them to [-1, 1] or [0, 1] too)")
+        pattern = "(" + ", ".join("N" if i == 0 and e is None else ("*" if e is None else str(e))
+                                  for i, e in enumerate(expected)) + ")"
+        if x.ndim != len(expected) or any(e is not None and e != s
+                                          for e, s in zip(expected, x.shape)):
+            raise ValueError(f"{self!r} expects {what} of shape {pattern}, "
+                             f"got {tuple(x.shape)}")
+        if x.shape[0] == 0:
+            raise ValueError(f"{self!r} got an empty batch: {what} shape {tuple(x.shape)}")
+
+    def _need_forward(self, *names):
+        """Raise a clear error if backward is called before forward."""
+        for n in names:
+            if getattr(self, n, None) is None:
+                raise RuntimeError(f"{self!r}: backward() called before forward(); run forward "
+                                   f"on the same batch first")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sequential(Module):
+    """Modules applied in order; backward runs them in reverse.
+
+    x -> layers[0] -> layers[1] -> ... -> y.  A shape error names the failing position.
+    """
+
+    def __init__(self, *layers):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Module):
+                raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Module")
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for i, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except (ValueError, TypeError) as e:
+                raise type(e)(f"Sequential layer {i}: {e}") from e
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(self.layers):
+            dout = layer.backward(dout)
+        return dout
+
+    def __getitem__(self, i):
+        return self.layers[i]
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __repr__(self) -> str:
+        inner = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential(\n{inner}\n)"
