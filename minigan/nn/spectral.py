@@ -1,0 +1,141 @@
+"""Spectral normalisation (Miyato et al., 2018): a layer whose weight has spectral norm 1.
+
+A discriminator made of layers with ||W||_2 <= 1 and 1-Lipschitz activations is itself
+1-Lipschitz, which keeps its gradients from exploding and steadies GAN training. Spectral
+normalisation divides the weight by its largest singular value before every use:
+
+    W_sn = W / sigma(W),        sigma(W) = max_{||v|| = 1} ||W v||  (the spectral norm)
+
+sigma is estimated by power iteration on the weight viewed as a matrix W_mat (rows, cols),
+carrying the left vector u across calls so that one iteration per training step is enough:
+
+    v <- W_mat^T u / ||W_mat^T u||,   u <- W_mat v / ||W_mat v||,   sigma = u^T W_mat v
+
+Dense W (in, out) is used as it is; Conv2d W (out, in, kh, kw) is viewed as (out, in*kh*kw).
+(For a convolution this normalises the reshaped kernel, not the operator norm of the
+convolution itself, exactly as Miyato et al. and PyTorch do.)
+"""
+from __future__ import annotations
+
+from minigan import backend as B
+from minigan.nn.module import Module, Parameter
+
+_NORM_EPS = 1e-12     # guards the division when W^T u or W v is 0
+
+
+def _normalize(vector):
+    return vector / (B.xp.linalg.norm(vector) + _NORM_EPS)
+
+
+class SpectralNorm(Module):
+    """Wrap a layer with a weight Parameter ``W`` so that it computes with W / sigma(W).
+
+        sn = SpectralNorm(Dense(784, 256));   y = sn.forward(x);   dx = sn.backward(dy)
+
+    The wrapped layer keeps its own Parameters (``layer.W``, ``layer.b``): the optimizer updates
+    the *unnormalised* W, and ``sn.named_parameters()`` lists them as "layer.W", "layer.b".
+    Buffers: ``u`` (rows,) and ``v`` (cols,), the power-iteration vectors of the matrix view
+    W_mat (rows, cols) of W; ``sigma`` holds the last estimate (a 0-d array).
+
+    forward(x): in train mode, run ``n_power_iterations`` updates of u, v (in eval mode u, v stay
+    fixed); sigma = u^T W_mat v; put W_sn = W / sigma into ``layer.W.data`` for the wrapped
+    layer's forward, then put W back.
+
+    backward(dy): run the wrapped layer's backward with W_sn in place, collecting
+    G = dL/dW_sn (same shape as W), and add dL/dW to ``layer.W.grad``. u and v are treated as
+    constants (as in PyTorch), so sigma = u^T W_mat v is linear in W with d sigma / dW = u v^T.
+    For each entry (matrix indices),
+
+        W_sn[k,l] = W[k,l] / sigma
+        dW_sn[k,l] / dW[i,j] = delta_ki delta_lj / sigma - W[k,l] / sigma^2 * u_i v_j
+
+        dL/dW[i,j] = sum_kl G[k,l] dW_sn[k,l] / dW[i,j]
+                   = G[i,j] / sigma - (sum_kl G[k,l] W[k,l]) / sigma^2 * u_i v_j
+                   = ( G[i,j] - (sum_kl G[k,l] W_sn[k,l]) * u_i v_j ) / sigma
+
+    i.e.  dL/dW = (G - <G, W_sn> u v^T) / sigma.  When u, v are the exact top singular vectors,
+    u v^T is also the derivative of the exact largest singular value (the power iteration's fixed
+    point is stationary), so the formula is then the gradient of the exact normalisation too.
+
+    If W is overwritten after wrapping (e.g. ``dcgan_init``), u and v adapt over the next few
+    training-mode forward passes; call ``power_iteration(n)`` to re-converge them at once.
+    """
+
+    _buffers = ("u", "v")
+
+    def __init__(self, layer: Module, n_power_iterations: int = 1, n_init_iterations: int = 15):
+        super().__init__()
+        if not isinstance(layer, Module) or not isinstance(getattr(layer, "W", None), Parameter):
+            raise TypeError(f"SpectralNorm wraps a layer with a weight Parameter `W` (Dense, "
+                            f"Conv2d, ...), got {layer!r}")
+        if layer.W.data.ndim < 2:
+            raise ValueError(f"SpectralNorm: {layer!r} has a weight of shape "
+                             f"{tuple(layer.W.data.shape)}; it needs at least 2 dimensions")
+        for name, value in (("n_power_iterations", n_power_iterations),
+                            ("n_init_iterations", n_init_iterations)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"SpectralNorm: {name} must be a non-negative int, "
+                                 f"got {value!r}")
+        if n_power_iterations < 1:
+            raise ValueError(f"SpectralNorm: n_power_iterations must be >= 1, "
+                             f"got {n_power_iterations}")
+        self.layer = layer
+        self.n_power_iterations = n_power_iterations
+        rows, cols = self._matrix().shape
+        dtype = layer.W.data.dtype
+        self.u = _normalize(B.randn(rows, dtype=dtype))     # (rows,)
+        self.v = _normalize(B.randn(cols, dtype=dtype))     # (cols,)
+        self.power_iteration(n_init_iterations)
+        self.sigma = None          # last estimate, 0-d array
+        self.W_sn = None           # normalised weight of the last forward, shaped like W
+        self._grad_sn = None       # scratch buffer receiving dL/dW_sn during backward
+
+    def _matrix(self):
+        """The weight as a matrix: (in, out) for Dense, (out, in*kh*kw) for Conv2d (a view)."""
+        W = self.layer.W.data
+        return W if W.ndim == 2 else W.reshape(W.shape[0], -1)
+
+    def power_iteration(self, n: int) -> None:
+        """Update the buffers u, v in place with n power-iteration steps on the current W."""
+        W_mat = self._matrix()                                     # (rows, cols)
+        for _ in range(n):
+            self.v[...] = _normalize(W_mat.T @ self.u)             # (cols,)
+            self.u[...] = _normalize(W_mat @ self.v)               # (rows,)
+
+    def forward(self, x):
+        """x: the wrapped layer's input -> its output, computed with W / sigma(W)."""
+        if self.training:
+            self.power_iteration(self.n_power_iterations)
+        weight = self.layer.W
+        self.sigma = self.u @ (self._matrix() @ self.v)            # 0-d, u^T W_mat v
+        self.W_sn = weight.data / self.sigma
+        original = weight.data
+        weight.data = self.W_sn
+        try:
+            return self.layer.forward(x)
+        finally:
+            weight.data = original
+
+    def backward(self, dout):
+        """dout: dL/d(output) -> dL/dx; adds dL/dW (see the class docstring) into layer.W.grad."""
+        self._need_forward("W_sn")
+        weight = self.layer.W
+        if self._grad_sn is None or self._grad_sn.shape != weight.data.shape:
+            self._grad_sn = B.xp.zeros_like(weight.data)
+        self._grad_sn[...] = 0
+        original_data, original_grad = weight.data, weight.grad
+        weight.data, weight.grad = self.W_sn, self._grad_sn
+        try:
+            dx = self.layer.backward(dout)
+            grad_sn = weight.grad                                   # G = dL/dW_sn, shaped like W
+        finally:
+            weight.data, weight.grad = original_data, original_grad
+        rows = self.u.shape[0]
+        inner = (grad_sn * self.W_sn).sum()                         # <G, W_sn>, 0-d
+        grad_mat = grad_sn.reshape(rows, -1) - inner * B.xp.outer(self.u, self.v)   # (rows, cols)
+        grad_mat /= self.sigma
+        weight.grad += grad_mat.reshape(weight.data.shape)
+        return dx
+
+    def __repr__(self) -> str:
+        return f"SpectralNorm({self.layer!r})"
