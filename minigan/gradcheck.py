@@ -57,8 +57,9 @@ def check_module(module, x, h: float = 1e-6, seed: int = 0) -> dict:
     reseeded before every forward pass, so stochastic layers (Dropout) use the same mask each time.
     The module's gradients are left holding the analytic values.
     """
+    shape = _output_shape(module, x, seed)
     B.seed(seed + 12345)
-    g = B.randn(*_output_shape(module, x, seed), dtype=x.dtype)   # random upstream gradient
+    g = B.randn(*shape, dtype=x.dtype)          # random upstream gradient, independent of x
 
     def loss():
         B.seed(seed)

@@ -1,0 +1,52 @@
+"""The fully connected (affine) layer.
+
+    forward:   y = x W + b                  x: (N, in), W: (in, out), b: (out,) -> y: (N, out)
+    backward:  dL/dx = dL/dy W^T            (N, out) @ (out, in) -> (N, in)
+               dL/dW = x^T dL/dy            (in, N) @ (N, out)   -> (in, out)
+               dL/db = sum_n dL/dy[n]       (out,)
+"""
+from __future__ import annotations
+
+from minigan.nn.init import make_weight, zeros
+from minigan.nn.module import Module, Parameter
+
+
+class Dense(Module):
+    """y = x @ W + b.   x: (N, in_features) -> y: (N, out_features)
+
+    W: (in_features, out_features), initialised by ``init`` ('glorot', 'he' or 'dcgan');
+    b: (out_features,), zeros; absent when ``bias=False``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 init: str = "glorot"):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"Dense: {name} must be a positive int, got {value!r}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.W = Parameter(make_weight(init, (in_features, out_features),
+                                       fan_in=in_features, fan_out=out_features))
+        self.b = Parameter(zeros((out_features,))) if bias else None
+        self.x = None                                   # cached input for backward
+
+    def forward(self, x):
+        """x: (N, in_features) -> (N, out_features)"""
+        self._check_input(x, (None, self.in_features))
+        self.x = x
+        y = x @ self.W.data                             # (N, in) @ (in, out) -> (N, out)
+        if self.b is not None:
+            y += self.b.data
+        return y
+
+    def backward(self, dy):
+        """dy: (N, out_features) -> dL/dx: (N, in_features); adds into W.grad and b.grad."""
+        self._need_forward("x")
+        self.W.grad += self.x.T @ dy                    # (in, N) @ (N, out) -> (in, out)
+        if self.b is not None:
+            self.b.grad += dy.sum(axis=0)               # (out,)
+        return dy @ self.W.data.T                       # (N, out) @ (out, in) -> (N, in)
+
+    def __repr__(self) -> str:
+        return f"Dense({self.in_features}->{self.out_features})"
