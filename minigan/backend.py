@@ -32,7 +32,7 @@ xp = np                      # the active array module: numpy, cupy, or a test d
 _name = "numpy"
 _dtype = np.dtype(np.float32)
 _seed = 0
-_rng = None                  # created lazily by rng(), so B.use() can switch the generator too
+_rng = None                  # the host generator, created lazily by rng()
 
 _CUPY_HELP = ("install the CuPy build that matches your CUDA toolkit, e.g. "
               "`pip install cupy-cuda12x` (CUDA 12) or `pip install cupy-cuda11x` (CUDA 11)")
@@ -49,7 +49,7 @@ def use(backend: str) -> None:
     Raises RuntimeError saying what is missing if CuPy is not installed or no GPU is visible.
     Parameters created before the switch stay on the old backend: build models after ``use``.
     """
-    global xp, _name, _rng
+    global xp, _name
     if backend == "numpy":
         xp, _name = np, "numpy"
     elif backend == "cupy":
@@ -70,13 +70,12 @@ def use(backend: str) -> None:
         xp, _name = cupy, "cupy"
     else:
         raise ValueError(f"unknown minigan backend {backend!r}: expected 'numpy' or 'cupy'")
-    _rng = None
 
 
 def _use_module(module, backend_name: str) -> None:
     """Install an arbitrary array module (tests use it for a CuPy stand-in)."""
-    global xp, _name, _rng
-    xp, _name, _rng = module, backend_name, None
+    global xp, _name
+    xp, _name = module, backend_name
 
 
 def dtype():
@@ -105,41 +104,44 @@ def precision(d):
 
 
 # ---------------------------------------------------------------------------------------------
-# Random numbers: one generator per backend, seeded once, used for init, noise and dropout.
+# Random numbers: one host generator (NumPy's PCG64), seeded once, used for init, noise and dropout.
+# Draws are made on the host and moved to the active backend. CuPy's own Generator lacks
+# permutation() and a restorable state, and a host generator gives the same numbers for a seed on
+# either backend; the copy costs little next to a training step.
 
 def seed(s: int) -> None:
-    """Reseed minigan's generator. Same seed + same backend + same calls -> same numbers."""
+    """Reseed minigan's generator. Same seed + same calls -> same numbers, on either backend."""
     global _seed, _rng
     _seed = int(s)
-    _rng = xp.random.default_rng(_seed)
+    _rng = np.random.default_rng(_seed)
 
 
 def rng():
-    """The active backend's Generator (numpy.random.Generator or cupy.random.Generator)."""
+    """The host numpy.random.Generator behind every draw."""
     global _rng
     if _rng is None:
-        _rng = xp.random.default_rng(_seed)
+        _rng = np.random.default_rng(_seed)
     return _rng
 
 
 def randn(*shape, dtype=None):
-    """Standard normal samples of ``shape`` in the active dtype."""
-    return rng().standard_normal(shape, dtype=dtype or _dtype)
+    """Standard normal samples of ``shape`` in the active dtype, on the active backend."""
+    return xp.asarray(rng().standard_normal(shape, dtype=dtype or _dtype))
 
 
 def rand(*shape, dtype=None):
-    """Uniform [0, 1) samples of ``shape`` in the active dtype."""
-    return rng().random(shape, dtype=dtype or _dtype)
+    """Uniform [0, 1) samples of ``shape`` in the active dtype, on the active backend."""
+    return xp.asarray(rng().random(shape, dtype=dtype or _dtype))
 
 
 def integers(low: int, high: int, size):
-    """Integers uniform in [low, high)."""
-    return rng().integers(low, high, size=size)
+    """Integers uniform in [low, high), on the active backend."""
+    return xp.asarray(rng().integers(low, high, size=size))
 
 
 def permutation(n: int):
-    """A random permutation of range(n) (for shuffling minibatches)."""
-    return rng().permutation(n)
+    """A random permutation of range(n) (for shuffling minibatches), on the active backend."""
+    return xp.asarray(rng().permutation(n))
 
 
 def get_rng_state() -> dict:

@@ -1,0 +1,330 @@
+"""Losses: binary cross-entropy from logits and the GAN objectives, each as (value, gradient).
+
+Everything here works on the discriminator's LOGITS l -- its raw output before any sigmoid --
+and returns the gradient with respect to those logits, ready for ``D.backward``. The probability
+D(x) = sigmoid(l) never has to be formed: log D = log_sigmoid(l) and log(1 - D) = log_sigmoid(-l)
+are computed stably for any l, where log(sigmoid(l)) would give log(0) = -inf once sigmoid(l)
+rounds to 0 or 1 (|l| > ~17 in float32, ~37 in float64).
+
+Values are Python floats (means over the batch). Gradients are arrays shaped like the logits,
+in the logits' dtype. Logits of shape (N,) or (N, 1) are typical; any shape works, and a mean
+is always over all elements.
+
+    bce_with_logits(logits, targets)      -> (value, dlogits)
+    get_objective(name, label_smoothing)  -> an object with
+        d_loss(real_logits, fake_logits)  -> (value, d_real, d_fake)   the discriminator minimises
+        g_loss(fake_logits)               -> (value, d_fake)           the generator minimises
+
+Objectives (all written as losses to MINIMISE; D(x) = sigmoid(l) where a probability appears):
+
+    minimax          Goodfellow et al. (2014): D maximises E log D(x) + E log(1 - D(G(z))),
+                     G minimises E log(1 - D(G(z)))         (saturating: weak gradient early on)
+    non-saturating   same D; G maximises E log D(G(z))     (the heuristic the paper recommends)
+    least-squares    Mao et al. (2017), LSGAN with targets b=1 (real), a=0 (fake), c=1
+    hinge            Lim & Ye (2017), Miyato et al. (2018)
+    wasserstein      Arjovsky et al. (2017): the critic's raw output, no sigmoid
+"""
+from __future__ import annotations
+
+import numbers
+
+from minigan import backend as B
+
+OBJECTIVE_NAMES = ("minimax", "non-saturating", "least-squares", "hinge", "wasserstein")
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+def _check_logits(x, where: str, argument: str) -> None:
+    """Raise unless x is a floating array of the active backend with only finite values."""
+    if not B.is_array(x):
+        raise TypeError(f"{where}: {argument} must be a {B.xp.__name__}.ndarray of logits, got "
+                        f"{type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{where}: {argument} must be floating point, got {x.dtype}")
+    if x.size == 0:
+        raise ValueError(f"{where}: {argument} is empty (shape {tuple(x.shape)})")
+    if not bool(B.xp.isfinite(x).all()):
+        bad = int(x.size - int(B.xp.isfinite(x).sum()))
+        raise ValueError(
+            f"{where}: {argument} contain {bad} non-finite value(s) (NaN or Inf) out of "
+            f"{x.size}. Usually training has diverged (learning rate too high?), or the values "
+            f"passed are not raw logits (the loss must be computed from D's output before any "
+            f"sigmoid/log).")
+
+
+# ---------------------------------------------------------------------------------------------
+# Stable elementwise helpers (backend arrays in, same dtype out)
+
+def sigmoid(logits):
+    """1 / (1 + exp(-l)), computed without overflow: exp is only taken of -|l| <= 0."""
+    e = B.xp.exp(-B.xp.abs(logits))                      # in (0, 1], never overflows
+    return B.xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def log_sigmoid(logits):
+    """log sigmoid(l) = min(l, 0) - log(1 + exp(-|l|)), finite for every finite l.
+
+    log(1 - sigmoid(l)) = log_sigmoid(-l).
+    """
+    return B.xp.minimum(logits, 0) - B.xp.log1p(B.xp.exp(-B.xp.abs(logits)))
+
+
+def _softplus(logits):
+    """log(1 + exp(l)) = max(l, 0) + log1p(exp(-|l|)) = -log_sigmoid(-l)."""
+    return B.xp.maximum(logits, 0) + B.xp.log1p(B.xp.exp(-B.xp.abs(logits)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary cross-entropy
+
+def bce_with_logits(logits, targets):
+    """Mean binary cross-entropy between targets t and sigmoid(l), from the logits l.
+
+        loss = mean_i [ -t_i log s_i - (1 - t_i) log(1 - s_i) ],   s = sigmoid(l)
+             = mean_i [ max(l_i, 0) - l_i t_i + log(1 + exp(-|l_i|)) ]      (stable form)
+        dloss/dl_i = (sigmoid(l_i) - t_i) / n,    n = number of elements
+
+    logits: array of any shape; targets: an array of the same shape, or a Python number used
+    for every element. Returns (value: float, dlogits: array shaped like logits).
+    Raises ValueError for non-finite logits or mismatched shapes.
+    """
+    _check_logits(logits, "bce_with_logits", "logits")
+    if B.is_array(targets):
+        if targets.shape != logits.shape:
+            raise ValueError(f"bce_with_logits: logits have shape {tuple(logits.shape)} but "
+                             f"targets have shape {tuple(targets.shape)}; they must match "
+                             f"(reshape the targets, e.g. to (N, 1))")
+        targets = targets.astype(logits.dtype, copy=False)
+    elif isinstance(targets, numbers.Real):
+        targets = float(targets)        # a Python float keeps float32 logits float32
+    else:
+        raise TypeError(f"bce_with_logits: targets must be an array shaped like the logits or "
+                        f"a number, got {type(targets).__name__}")
+    return _bce(logits, targets)
+
+
+def _bce(logits, targets):
+    """bce_with_logits without the checks: (value, dlogits)."""
+    value = float((_softplus(logits) - logits * targets).mean())
+    dlogits = sigmoid(logits)
+    dlogits -= targets
+    dlogits *= 1.0 / logits.size
+    return value, dlogits
+
+
+# ---------------------------------------------------------------------------------------------
+# GAN objectives
+
+class Objective:
+    """A pair of losses for the two players, both to be minimised, both from D's logits.
+
+    d_loss(real_logits, fake_logits) -> (value, d_real, d_fake):
+        value is the discriminator's loss; d_real / d_fake are its gradients w.r.t. the logits
+        of the real and the fake batch (shapes of the inputs; the batches may differ in size).
+    g_loss(fake_logits) -> (value, d_fake):
+        the generator's loss and its gradient w.r.t. D's logits on the fake batch; push it back
+        through D (``D.backward(d_fake)``) and on into G.
+    """
+
+    name = ""
+
+    def __init__(self, label_smoothing: float = 0.0):
+        if label_smoothing != 0.0:
+            raise ValueError(f"{type(self).__name__}: label_smoothing applies only to the "
+                             f"cross-entropy objectives ('minimax', 'non-saturating'), got "
+                             f"{label_smoothing!r}")
+        self.label_smoothing = 0.0
+
+    def d_loss(self, real_logits, fake_logits):
+        raise NotImplementedError
+
+    def g_loss(self, fake_logits):
+        raise NotImplementedError
+
+    def _check_d(self, real_logits, fake_logits) -> None:
+        _check_logits(real_logits, f"{type(self).__name__}.d_loss", "real_logits")
+        _check_logits(fake_logits, f"{type(self).__name__}.d_loss", "fake_logits")
+
+    def _check_g(self, fake_logits) -> None:
+        _check_logits(fake_logits, f"{type(self).__name__}.g_loss", "fake_logits")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class _CrossEntropyObjective(Objective):
+    """The discriminator of Goodfellow et al. (2014), shared by Minimax and NonSaturating.
+
+        D maximises  E_x log D(x) + E_z log(1 - D(G(z))), i.e. minimises
+        d_loss = BCE(l_real, 1 - smoothing) + BCE(l_fake, 0)
+               = -mean log D(x) - mean log(1 - D(G(z)))          (smoothing = 0)
+
+    One-sided label smoothing (Salimans et al., 2016) replaces the real target 1 by
+    1 - smoothing, for D only; fake targets stay 0. At the optimum D(x) = 1/2 everywhere
+    (p_g = p_data), d_loss = 2 log 2.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0):
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1), got "
+                             f"{label_smoothing!r} (0.1 is a common choice)")
+        self.label_smoothing = float(label_smoothing)
+
+    def d_loss(self, real_logits, fake_logits):
+        self._check_d(real_logits, fake_logits)
+        real_value, d_real = _bce(real_logits, 1.0 - self.label_smoothing)
+        fake_value, d_fake = _bce(fake_logits, 0.0)
+        return real_value + fake_value, d_real, d_fake
+
+    def __repr__(self) -> str:
+        extra = f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
+        return f"{type(self).__name__}({extra})"
+
+
+class Minimax(_CrossEntropyObjective):
+    """The original minimax game, with the SATURATING generator loss (Goodfellow et al., 2014).
+
+        min_G max_D  V(D, G) = E_x log D(x) + E_z log(1 - D(G(z)))
+        d_loss = -mean log D(x) - mean log(1 - D(G(z)))            (see _CrossEntropyObjective)
+        g_loss =  mean log(1 - D(G(z)))  = mean log_sigmoid(-l)    (G minimises; value <= 0)
+        dg_loss/dl = -sigmoid(l) / n = -D(G(z)) / n
+
+    When D confidently rejects the fakes (D(G(z)) -> 0, early in training) this gradient
+    vanishes: the generator saturates. Kept for the theory chapters; train with NonSaturating.
+    """
+
+    name = "minimax"
+
+    def g_loss(self, fake_logits):
+        self._check_g(fake_logits)
+        value = float(log_sigmoid(-fake_logits).mean())
+        d_fake = sigmoid(fake_logits)
+        d_fake *= -1.0 / fake_logits.size
+        return value, d_fake
+
+
+class NonSaturating(_CrossEntropyObjective):
+    """The non-saturating generator loss (Goodfellow et al., 2014, Section 3).
+
+        d_loss = -mean log D(x) - mean log(1 - D(G(z)))            (same D as Minimax)
+        g_loss = -mean log D(G(z)) = BCE(l_fake, 1)                (G maximises log D(G(z)))
+        dg_loss/dl = (sigmoid(l) - 1) / n = -(1 - D(G(z))) / n
+
+    Same fixed point as the minimax game, but the gradient is largest exactly when D rejects
+    the fakes (D(G(z)) -> 0), where the saturating loss gives almost none.
+    """
+
+    name = "non-saturating"
+
+    def g_loss(self, fake_logits):
+        self._check_g(fake_logits)
+        return _bce(fake_logits, 1.0)
+
+
+class LeastSquares(Objective):
+    """Least-squares GAN (Mao et al., 2017) with the 0-1 coding a = 0, b = 1, c = 1.
+
+    D's raw output l (no sigmoid) is regressed onto the targets:
+        d_loss = 1/2 mean (l_real - 1)^2 + 1/2 mean l_fake^2
+        g_loss = 1/2 mean (l_fake - 1)^2
+        dd_loss/dl_real = (l_real - 1) / n_real,   dd_loss/dl_fake = l_fake / n_fake
+        dg_loss/dl_fake = (l_fake - 1) / n_fake
+    """
+
+    name = "least-squares"
+
+    def d_loss(self, real_logits, fake_logits):
+        self._check_d(real_logits, fake_logits)
+        d_real = real_logits - 1
+        d_fake = fake_logits.copy()
+        value = 0.5 * float((d_real * d_real).mean()) + 0.5 * float((d_fake * d_fake).mean())
+        d_real *= 1.0 / real_logits.size
+        d_fake *= 1.0 / fake_logits.size
+        return value, d_real, d_fake
+
+    def g_loss(self, fake_logits):
+        self._check_g(fake_logits)
+        d_fake = fake_logits - 1
+        value = 0.5 * float((d_fake * d_fake).mean())
+        d_fake *= 1.0 / fake_logits.size
+        return value, d_fake
+
+
+class Hinge(Objective):
+    """Hinge loss (Lim & Ye, 2017; Miyato et al., 2018), on D's raw output l.
+
+        d_loss = mean max(0, 1 - l_real) + mean max(0, 1 + l_fake)
+        g_loss = -mean l_fake
+        dd_loss/dl_real = -[l_real < 1] / n_real,   dd_loss/dl_fake = [l_fake > -1] / n_fake
+        dg_loss/dl_fake = -1 / n_fake
+    (At the hinges l = +-1 the subgradient 0 is used.)
+    """
+
+    name = "hinge"
+
+    def d_loss(self, real_logits, fake_logits):
+        self._check_d(real_logits, fake_logits)
+        real_margin = 1 - real_logits                       # > 0 where the hinge is active
+        fake_margin = 1 + fake_logits
+        value = (float(B.xp.maximum(real_margin, 0).mean())
+                 + float(B.xp.maximum(fake_margin, 0).mean()))
+        d_real = (real_margin > 0).astype(real_logits.dtype)
+        d_real *= -1.0 / real_logits.size
+        d_fake = (fake_margin > 0).astype(fake_logits.dtype)
+        d_fake *= 1.0 / fake_logits.size
+        return value, d_real, d_fake
+
+    def g_loss(self, fake_logits):
+        self._check_g(fake_logits)
+        value = -float(fake_logits.mean())
+        return value, B.xp.full_like(fake_logits, -1.0 / fake_logits.size)
+
+
+class Wasserstein(Objective):
+    """Wasserstein GAN (Arjovsky et al., 2017): the critic f is D's raw output l.
+
+        d_loss = mean f(G(z)) - mean f(x)       (the critic maximises mean f(x) - mean f(G(z)))
+        g_loss = -mean f(G(z))
+        dd_loss/dl_real = -1 / n_real,  dd_loss/dl_fake = 1 / n_fake,  dg_loss/dl_fake = -1 / n_fake
+
+    The critic must be kept (roughly) 1-Lipschitz -- weight clipping or a gradient penalty --
+    for d_loss to estimate the Wasserstein-1 distance; that constraint lives outside this loss.
+    """
+
+    name = "wasserstein"
+
+    def d_loss(self, real_logits, fake_logits):
+        self._check_d(real_logits, fake_logits)
+        value = float(fake_logits.mean()) - float(real_logits.mean())
+        d_real = B.xp.full_like(real_logits, -1.0 / real_logits.size)
+        d_fake = B.xp.full_like(fake_logits, 1.0 / fake_logits.size)
+        return value, d_real, d_fake
+
+    def g_loss(self, fake_logits):
+        self._check_g(fake_logits)
+        value = -float(fake_logits.mean())
+        return value, B.xp.full_like(fake_logits, -1.0 / fake_logits.size)
+
+
+_OBJECTIVES = {
+    "minimax": Minimax,
+    "non-saturating": NonSaturating,
+    "least-squares": LeastSquares,
+    "hinge": Hinge,
+    "wasserstein": Wasserstein,
+}
+
+
+def get_objective(name: str, label_smoothing: float = 0.0) -> Objective:
+    """The objective called ``name`` (one of OBJECTIVE_NAMES; '_' may stand for '-').
+
+    ``label_smoothing`` (one-sided: the real target becomes 1 - label_smoothing for D) is
+    accepted by 'minimax' and 'non-saturating' only.
+    """
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in _OBJECTIVES:
+        raise ValueError(f"unknown GAN objective {name!r}: expected one of "
+                         f"{', '.join(repr(n) for n in OBJECTIVE_NAMES)}")
+    return _OBJECTIVES[key](label_smoothing=label_smoothing)

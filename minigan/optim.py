@@ -1,0 +1,247 @@
+"""Optimizers: SGD with momentum, and Adam. They update Parameter.data in place from .grad.
+
+    opt = Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt.zero_grad()          # clear the gradients ...
+    G.backward(...)          # ... let backward passes add into them ...
+    opt.step()               # ... and take one step
+
+The update rules follow PyTorch's ``torch.optim.SGD`` and ``torch.optim.Adam`` exactly, so
+hyperparameters from papers and PyTorch code carry over. Each step works in the parameters'
+own dtype (float32 stays float32) and writes through ``out=`` into one scratch buffer, so a
+step allocates nothing after the first.
+
+State (``state_dict()``) is a plain dict that survives pickling or ``numpy.savez`` of its arrays:
+
+    {"optimizer": "Adam",
+     "hyperparameters": {"lr": 0.0002, "betas": (0.5, 0.999), "eps": 1e-08},
+     "step": 3,                                         # steps taken so far
+     "param_shapes": [(100, 256), (256,), ...],
+     "state": {"exp_avg": [array, ...], "exp_avg_sq": [array, ...]}}
+
+with one host numpy array per parameter, in the order the parameters were given.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+
+from minigan import backend as B
+from minigan.nn.module import Module, Parameter
+
+
+class Optimizer:
+    """Base class: holds the parameters, the step count and per-parameter state buffers.
+
+    Subclasses set ``state_names`` (the per-parameter buffers, each shaped like its parameter)
+    and implement ``_update(i, p, scratch)`` for one parameter.
+    """
+
+    state_names: tuple = ()
+
+    def __init__(self, params):
+        if isinstance(params, Module):
+            raise TypeError(f"{type(self).__name__} expects a list of Parameters, got a "
+                            f"{type(params).__name__}: pass model.parameters()")
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__} got an empty parameter list")
+        for i, p in enumerate(self.params):
+            if not isinstance(p, Parameter):
+                raise TypeError(f"{type(self).__name__}: item {i} of params is "
+                                f"{type(p).__name__}, not a Parameter")
+        if len({id(p) for p in self.params}) != len(self.params):
+            raise ValueError(f"{type(self).__name__}: a Parameter appears more than once in "
+                             f"params (it would be updated twice per step)")
+        self.step_count = 0
+        self.state = {name: [B.xp.zeros_like(p.data) for p in self.params]
+                      for name in self.state_names}
+        self._scratch = {}                                   # dtype -> flat work buffer
+
+    # -- the public interface --------------------------------------------------------------------
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to 0 (backward passes add into it)."""
+        for p in self.params:
+            p.zero_grad()
+
+    def step(self) -> None:
+        """Update every parameter once from its current .grad."""
+        self.step_count += 1
+        for i, p in enumerate(self.params):
+            self._update(i, p, self._scratch_like(p.data))
+
+    def hyperparameters(self) -> dict:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """Hyperparameters, step count and per-parameter state (host numpy copies)."""
+        return {
+            "optimizer": type(self).__name__,
+            "hyperparameters": self.hyperparameters(),
+            "step": self.step_count,
+            "param_shapes": [tuple(p.data.shape) for p in self.params],
+            "state": {name: [B.to_numpy(buf).copy() for buf in buffers]
+                      for name, buffers in self.state.items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state_dict() of the same kind of optimizer over parameters of the same shapes.
+
+        Raises ValueError (and changes nothing) if the optimizer type, the number of parameters
+        or any buffer's shape differs.
+        """
+        kind = type(self).__name__
+        keys = ("optimizer", "hyperparameters", "step", "param_shapes", "state")
+        if not isinstance(state, dict) or any(k not in state for k in keys):
+            raise ValueError(f"{kind}.load_state_dict: not an optimizer state_dict (expected keys "
+                             f"{', '.join(keys)})")
+        if state.get("optimizer") != kind:
+            raise ValueError(f"{kind}.load_state_dict: the state is from a "
+                             f"{state.get('optimizer')!r} optimizer")
+        shapes = [tuple(s) for s in state.get("param_shapes", [])]
+        if len(shapes) != len(self.params):
+            raise ValueError(f"{kind}.load_state_dict: the state is for {len(shapes)} "
+                             f"parameter(s), this optimizer has {len(self.params)}")
+        for i, (p, shape) in enumerate(zip(self.params, shapes)):
+            if shape != tuple(p.data.shape):
+                raise ValueError(f"{kind}.load_state_dict: parameter {i} has shape "
+                                 f"{tuple(p.data.shape)} here but {shape} in the state")
+        buffers = state["state"]
+        if set(buffers) != set(self.state_names):
+            raise ValueError(f"{kind}.load_state_dict: state buffers {sorted(buffers)} do not "
+                             f"match {sorted(self.state_names)}")
+        for name in self.state_names:
+            if len(buffers[name]) != len(self.params):
+                raise ValueError(f"{kind}.load_state_dict: the state has {len(buffers[name])} "
+                                 f"parameter(s) in {name!r}, this optimizer has "
+                                 f"{len(self.params)}")
+            for i, (p, arr) in enumerate(zip(self.params, buffers[name])):
+                if tuple(arr.shape) != tuple(p.data.shape):
+                    raise ValueError(f"{kind}.load_state_dict: {name}[{i}] has shape "
+                                     f"{tuple(arr.shape)} but parameter {i} has shape "
+                                     f"{tuple(p.data.shape)}")
+        self._set_hyperparameters(state["hyperparameters"])
+        self.step_count = int(state["step"])
+        self.state = {name: [B.xp.array(arr, dtype=p.data.dtype, copy=True)
+                             for p, arr in zip(self.params, buffers[name])]
+                      for name in self.state_names}
+
+    # -- for subclasses --------------------------------------------------------------------------
+    def _update(self, i: int, p: Parameter, scratch) -> None:
+        raise NotImplementedError
+
+    def _set_hyperparameters(self, hyper: dict) -> None:
+        raise NotImplementedError
+
+    def _scratch_like(self, a):
+        """A work array shaped like ``a`` (a view into one buffer shared by all parameters)."""
+        buf = self._scratch.get(a.dtype)
+        if buf is None or buf.size < a.size:
+            buf = B.xp.empty(max(p.data.size for p in self.params), dtype=a.dtype)
+            self._scratch[a.dtype] = buf
+        return buf[:a.size].reshape(a.shape)
+
+
+def _check_lr(kind: str, lr) -> float:
+    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr) \
+            or lr <= 0:
+        raise ValueError(f"{kind}: lr must be a positive number, got {lr!r}")
+    return float(lr)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with (heavy-ball) momentum, as in torch.optim.SGD.
+
+        g = grad + weight_decay * p          (L2 penalty; weight_decay = 0 by default)
+        v = momentum * v + g                 (v starts at 0; skipped when momentum = 0)
+        p = p - lr * v
+    """
+
+    def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+        self._set_hyperparameters({"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
+        self.state_names = ("momentum_buffer",) if self.momentum else ()
+        super().__init__(params)
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
+
+    def _set_hyperparameters(self, hyper: dict) -> None:
+        lr, momentum, weight_decay = hyper["lr"], hyper["momentum"], hyper["weight_decay"]
+        lr = _check_lr("SGD", lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        if not weight_decay >= 0.0:
+            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay!r}")
+        if hasattr(self, "momentum") and bool(momentum) != bool(self.momentum):
+            raise ValueError(f"SGD.load_state_dict: the state has momentum={momentum}, this "
+                             f"optimizer momentum={self.momentum} (one of them keeps no buffer)")
+        self.lr, self.momentum, self.weight_decay = lr, float(momentum), float(weight_decay)
+
+    def _update(self, i, p, scratch):
+        g = p.grad
+        if self.weight_decay:
+            B.xp.multiply(p.data, self.weight_decay, out=scratch)
+            scratch += g                                     # g + wd * p
+            g = scratch
+        if self.momentum:
+            v = self.state["momentum_buffer"][i]
+            v *= self.momentum
+            v += g                                           # v = mu v + g
+            g = v
+        B.xp.multiply(g, self.lr, out=scratch)
+        p.data -= scratch                                    # p = p - lr v
+
+    def __repr__(self) -> str:
+        return (f"SGD(lr={self.lr}, momentum={self.momentum}, "
+                f"weight_decay={self.weight_decay})")
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with bias correction, as in torch.optim.Adam.
+
+        m = beta1 m + (1 - beta1) g                    (first moment, starts at 0)
+        v = beta2 v + (1 - beta2) g^2                  (second moment, starts at 0)
+        m_hat = m / (1 - beta1^t),  v_hat = v / (1 - beta2^t)      (t = step number, from 1)
+        p = p - lr m_hat / (sqrt(v_hat) + eps)
+
+    computed as PyTorch does: p -= (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    The defaults lr = 2e-4, betas = (0.5, 0.999) are DCGAN's (Radford et al., 2015).
+    """
+
+    state_names = ("exp_avg", "exp_avg_sq")
+
+    def __init__(self, params, lr: float = 2e-4, betas=(0.5, 0.999), eps: float = 1e-8):
+        self._set_hyperparameters({"lr": lr, "betas": betas, "eps": eps})
+        super().__init__(params)
+
+    def hyperparameters(self) -> dict:
+        return {"lr": self.lr, "betas": self.betas, "eps": self.eps}
+
+    def _set_hyperparameters(self, hyper: dict) -> None:
+        lr, betas, eps = _check_lr("Adam", hyper["lr"]), tuple(hyper["betas"]), hyper["eps"]
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
+        if not eps > 0.0:
+            raise ValueError(f"Adam: eps must be > 0, got {eps!r}")
+        self.lr, self.betas, self.eps = lr, (float(betas[0]), float(betas[1])), float(eps)
+
+    def _update(self, i, p, scratch):
+        beta1, beta2 = self.betas
+        t = self.step_count
+        m, v, g = self.state["exp_avg"][i], self.state["exp_avg_sq"][i], p.grad
+        m *= beta1
+        B.xp.multiply(g, 1.0 - beta1, out=scratch)
+        m += scratch                                         # m = b1 m + (1 - b1) g
+        v *= beta2
+        B.xp.multiply(g, g, out=scratch)
+        scratch *= 1.0 - beta2
+        v += scratch                                         # v = b2 v + (1 - b2) g^2
+        step_size = self.lr / (1.0 - beta1 ** t)
+        B.xp.sqrt(v, out=scratch)
+        scratch /= math.sqrt(1.0 - beta2 ** t)
+        scratch += self.eps                                  # sqrt(v_hat) + eps
+        B.xp.divide(m, scratch, out=scratch)
+        scratch *= step_size
+        p.data -= scratch                                    # p -= lr m_hat / (sqrt(v_hat) + eps)
+
+    def __repr__(self) -> str:
+        return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"

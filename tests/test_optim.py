@@ -1,0 +1,237 @@
+"""Optimizers: first steps against hand computation, state round trips, dtypes, validation."""
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from minigan import backend as B
+from minigan.nn.dense import Dense
+from minigan.nn.module import Parameter
+from minigan.optim import SGD, Adam
+
+GRADS = [[0.5, -1.0, 2.0], [1.0, 1.0, -0.25], [-0.5, 0.0, 3.0]]     # one row per step
+
+
+def param64(values):
+    with B.precision("float64"):
+        return Parameter(B.asarray(values))
+
+
+def run(opt, p, grads):
+    for g in grads:
+        opt.zero_grad()
+        p.grad += B.asarray(g, dtype=p.data.dtype)
+        opt.step()
+    return B.to_numpy(p.data)
+
+
+# ---------------------------------------------------------------------------------------------
+# First steps by hand
+
+def test_sgd_first_steps_by_hand():
+    p = param64([1.0, -2.0, 0.5])
+    opt = SGD([p], lr=0.1)
+    assert run(opt, p, GRADS[:1]).tolist() == pytest.approx([0.95, -1.9, 0.3])
+    assert run(opt, p, GRADS[1:2]).tolist() == pytest.approx([0.85, -2.0, 0.325])
+    assert run(opt, p, GRADS[2:3]).tolist() == pytest.approx([0.9, -2.0, 0.025])
+    assert opt.step_count == 3
+
+
+def test_sgd_momentum_first_steps_by_hand():
+    # v1 = g1;  v2 = 0.9 v1 + g2;  v3 = 0.9 v2 + g3;  p -= 0.1 v each step
+    p = param64([1.0, -2.0, 0.5])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    v1 = [0.5, -1.0, 2.0]
+    v2 = [0.9 * 0.5 + 1.0, 0.9 * -1.0 + 1.0, 0.9 * 2.0 - 0.25]          # [1.45, 0.1, 1.55]
+    v3 = [0.9 * 1.45 - 0.5, 0.9 * 0.1 + 0.0, 0.9 * 1.55 + 3.0]          # [0.805, 0.09, 4.395]
+    expected = np.array([1.0, -2.0, 0.5])
+    for g, v in zip(GRADS, (v1, v2, v3)):
+        expected = expected - 0.1 * np.array(v)
+        assert run(opt, p, [g]).tolist() == pytest.approx(expected.tolist(), rel=1e-12)
+    assert expected.tolist() == pytest.approx([1.0 - 0.2755, -2.0 + 0.081, 0.5 - 0.7945])
+
+
+def test_sgd_weight_decay_adds_l2_gradient():
+    # g' = g + wd p: p = 2, g = 1, wd = 0.5, lr = 0.1  ->  p = 2 - 0.1 (1 + 1) = 1.8
+    p = param64([2.0])
+    assert run(SGD([p], lr=0.1, weight_decay=0.5), p, [[1.0]]).tolist() == pytest.approx([1.8])
+
+
+def test_adam_first_three_steps_by_hand():
+    lr, b1, b2, eps = 0.01, 0.5, 0.999, 1e-8
+    p0 = [1.0, -2.0, 0.5]
+    p = param64(p0)
+    opt = Adam([p], lr=lr, betas=(b1, b2), eps=eps)
+    # Element by element, in plain Python floats.
+    expected, m, v = list(p0), [0.0] * 3, [0.0] * 3
+    for t, g in enumerate(GRADS, start=1):
+        for i in range(3):
+            m[i] = b1 * m[i] + (1 - b1) * g[i]
+            v[i] = b2 * v[i] + (1 - b2) * g[i] ** 2
+            m_hat, v_hat = m[i] / (1 - b1 ** t), v[i] / (1 - b2 ** t)
+            expected[i] -= lr * m_hat / (math.sqrt(v_hat) + eps)
+        assert run(opt, p, [g]).tolist() == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    # The first step is lr * sign(g) (m_hat = g, v_hat = g^2), whatever the gradient's size.
+    q = param64([0.0, 0.0])
+    run(Adam([q], lr=lr), q, [[1e-3, -50.0]])
+    np.testing.assert_allclose(B.to_numpy(q.data), [-lr, lr], rtol=1e-5)
+    # A zero gradient with zero moments moves nothing (eps keeps 0/0 away from NaN).
+    z = param64([0.0])
+    assert run(Adam([z], lr=lr), z, [[0.0]]).tolist() == [0.0]
+
+
+def test_adam_defaults_are_dcgans():
+    opt = Adam([param64([0.0])])
+    assert opt.lr == 2e-4 and opt.betas == (0.5, 0.999) and opt.eps == 1e-8
+
+
+def test_gradients_are_read_not_changed_and_zero_grad_clears_them():
+    p = param64([1.0, 2.0])
+    opt = Adam([p], lr=0.1)
+    p.grad += B.asarray([1.0, -1.0], dtype=p.data.dtype)
+    opt.step()
+    assert B.to_numpy(p.grad).tolist() == [1.0, -1.0]
+    opt.zero_grad()
+    assert not B.to_numpy(p.grad).any()
+
+
+# ---------------------------------------------------------------------------------------------
+# dtype
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.1, momentum=0.9, weight_decay=1e-3),
+                                  lambda ps: Adam(ps, lr=1e-3)])
+def test_float32_stays_float32(make):
+    layer = Dense(3, 2)
+    opt = make(layer.parameters())
+    x = B.randn(4, 3)
+    for _ in range(2):
+        opt.zero_grad()
+        layer.backward(layer.forward(x))
+        opt.step()
+    for p in layer.parameters():
+        assert p.data.dtype == np.float32 and p.grad.dtype == np.float32
+    for buffers in opt.state.values():
+        assert all(buf.dtype == np.float32 for buf in buffers)
+    for buffers in opt.state_dict()["state"].values():
+        assert all(buf.dtype == np.float32 for buf in buffers)
+
+
+def test_float32_adam_tracks_float64_adam():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((4, 3))
+    grads = [rng.standard_normal((4, 3)) for _ in range(10)]
+    p32 = Parameter(B.asarray(w))
+    p64 = param64(w)
+    a32 = run(Adam([p32], lr=1e-2), p32, grads)
+    a64 = run(Adam([p64], lr=1e-2), p64, grads)
+    np.testing.assert_allclose(a32, a64, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# state_dict
+
+@pytest.mark.parametrize("make", [lambda ps: SGD(ps, lr=0.05),
+                                  lambda ps: SGD(ps, lr=0.05, momentum=0.8),
+                                  lambda ps: Adam(ps, lr=1e-2, betas=(0.6, 0.99), eps=1e-7)])
+def test_state_dict_round_trip_continues_identically(make):
+    rng = np.random.default_rng(1)
+    grads = [[rng.standard_normal((3, 2)), rng.standard_normal(2)] for _ in range(5)]
+    w, b = rng.standard_normal((3, 2)), rng.standard_normal(2)
+    params_a = [Parameter(B.asarray(w)), Parameter(B.asarray(b))]
+    opt_a = make(params_a)
+
+    def steps(opt, params, gs):
+        for g in gs:
+            opt.zero_grad()
+            for p, gi in zip(params, g):
+                p.grad += B.asarray(gi)
+            opt.step()
+
+    steps(opt_a, params_a, grads[:2])
+    state = pickle.loads(pickle.dumps(opt_a.state_dict()))      # survives serialisation
+    for buffers in state["state"].values():
+        assert all(type(buf) is np.ndarray for buf in buffers)
+    assert state["step"] == 2
+
+    params_b = [Parameter(B.asarray(B.to_numpy(p.data))) for p in params_a]
+    opt_b = make(params_b)
+    opt_b.lr = 123.0                                            # overwritten by the state
+    opt_b.load_state_dict(state)
+    assert opt_b.lr == opt_a.lr and opt_b.step_count == 2
+
+    steps(opt_a, params_a, grads[2:])
+    steps(opt_b, params_b, grads[2:])
+    for pa, pb in zip(params_a, params_b):
+        np.testing.assert_array_equal(B.to_numpy(pa.data), B.to_numpy(pb.data))
+
+
+def test_state_dict_is_a_snapshot():
+    p = param64([1.0])
+    opt = Adam([p], lr=0.1)
+    run(opt, p, [[1.0]])
+    state = opt.state_dict()
+    saved = state["state"]["exp_avg"][0].copy()
+    run(opt, p, [[1.0]])
+    np.testing.assert_array_equal(state["state"]["exp_avg"][0], saved)
+    # and loading does not alias the dict's arrays either
+    opt.load_state_dict(state)
+    run(opt, p, [[1.0]])
+    np.testing.assert_array_equal(state["state"]["exp_avg"][0], saved)
+
+
+def test_load_state_dict_rejects_mismatches_and_changes_nothing():
+    a = Adam([param64([1.0, 2.0]), param64([3.0])], lr=0.1)
+    state = a.state_dict()
+    other_shapes = Adam([param64([1.0, 2.0, 3.0]), param64([3.0])], lr=0.5)
+    with pytest.raises(ValueError, match=r"parameter 0 has shape \(3,\) here but \(2,\)"):
+        other_shapes.load_state_dict(state)
+    assert other_shapes.lr == 0.5
+    fewer = Adam([param64([1.0, 2.0])], lr=0.5)
+    with pytest.raises(ValueError, match="for 2 parameter"):
+        fewer.load_state_dict(state)
+    with pytest.raises(ValueError, match="'Adam' optimizer"):
+        SGD([param64([1.0, 2.0]), param64([3.0])], lr=0.1).load_state_dict(state)
+    with pytest.raises(ValueError, match="not an optimizer state_dict"):
+        a.load_state_dict({"exp_avg": []})
+    with pytest.raises(ValueError, match="momentum"):
+        SGD([param64([1.0])], lr=0.1).load_state_dict(
+            SGD([param64([1.0])], lr=0.1, momentum=0.9).state_dict())
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+@pytest.mark.parametrize("make", [
+    lambda ps: SGD(ps, lr=0.0), lambda ps: SGD(ps, lr=-1.0), lambda ps: SGD(ps, lr=float("nan")),
+    lambda ps: SGD(ps, lr=0.1, momentum=1.0), lambda ps: SGD(ps, lr=0.1, momentum=-0.1),
+    lambda ps: SGD(ps, lr=0.1, weight_decay=-1.0),
+    lambda ps: Adam(ps, lr=0.0), lambda ps: Adam(ps, betas=(1.0, 0.999)),
+    lambda ps: Adam(ps, betas=(0.5,)), lambda ps: Adam(ps, eps=0.0),
+])
+def test_bad_hyperparameters_raise(make):
+    with pytest.raises(ValueError):
+        make([param64([1.0])])
+
+
+def test_bad_parameter_lists_raise():
+    layer = Dense(2, 2)
+    with pytest.raises(TypeError, match="parameters()"):
+        Adam(layer)
+    with pytest.raises(ValueError, match="empty"):
+        Adam([])
+    with pytest.raises(TypeError, match="not a Parameter"):
+        SGD([B.xp.zeros(3)], lr=0.1)
+    with pytest.raises(ValueError, match="more than once"):
+        SGD(layer.parameters() * 2, lr=0.1)
+
+
+def test_optimizer_updates_only_its_own_parameters():
+    """An optimizer over G's parameters never touches D's (no "freeze D" needed)."""
+    g_layer, d_layer = Dense(2, 2), Dense(2, 1)
+    before = B.to_numpy(d_layer.W.data).copy()
+    opt = Adam(g_layer.parameters(), lr=0.1)
+    x = B.randn(3, 2)
+    d_layer.backward(B.xp.ones((3, 1), dtype=B.dtype()) + 0 * d_layer.forward(g_layer.forward(x)))
+    opt.step()
+    np.testing.assert_array_equal(B.to_numpy(d_layer.W.data), before)
