@@ -1,0 +1,279 @@
+"""Checkpoints: parameters, buffers, optimizer state, RNG state and metadata in one .npz file.
+
+    checkpoint.save("runs/dcgan.npz", {"G": G, "D": D}, {"G": opt_g, "D": opt_d},
+                    extra={"iteration": 5000, "history": history, "config": config})
+    extra = checkpoint.load("runs/dcgan.npz", {"G": G, "D": D}, {"G": opt_g, "D": opt_d})
+
+The file is an ordinary NumPy ``.npz`` archive (``numpy.load`` opens it) holding
+
+    module/<module>/<parameter or buffer>   e.g. module/G/layers.0.W      host arrays
+    optimizer/<optimizer>/<path>            e.g. optimizer/G/state/exp_avg/3
+    metadata                                one JSON string, below
+
+The metadata records the format version, the backend and dtype, each module's architecture
+(``repr(module)`` and its (name, shape) lists of parameters and buffers), each optimizer's
+state with every array replaced by a reference to its archive entry, minigan's RNG state and
+``extra``. Nested optimizer state is stored as a JSON tree: a dict keeps its keys (or, if some
+key is not a string, becomes {"__items__": [[key, value], ...]}), a tuple becomes
+{"__tuple__": [...]}, an array {"__array__": "<entry>"} and a NumPy scalar
+{"__scalar__": "<entry>"} (a 0-d entry), so everything round-trips with its type and dtype.
+
+Saving is atomic: the archive is written to a temporary file in the same directory, flushed to
+disk, then renamed over the old checkpoint, so a crash mid-save leaves the previous checkpoint
+intact. Loading never runs code from the file (``allow_pickle=False``), checks the architecture
+of every module before changing anything, and raises CheckpointError (a ValueError) naming the
+file when it is truncated, corrupted or not a minigan checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+
+from minigan import backend as B
+
+np = B.np                 # host-side NumPy: checkpoints are host files
+
+FORMAT = "minigan-checkpoint"
+VERSION = 1
+METADATA_KEY = "metadata"
+
+
+class CheckpointError(ValueError):
+    """The file is truncated, corrupted, unsafe (pickled objects) or not a minigan checkpoint."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Nested state <-> (JSON tree, arrays)
+
+_MARKERS = ("__array__", "__scalar__", "__tuple__", "__items__")
+
+
+def _encode(obj, key: str, arrays: dict):
+    """Replace every array in a nested structure by a reference; the arrays go into ``arrays``."""
+    if key in arrays:
+        raise ValueError(f"checkpoint: two entries would both be stored as {key!r}; avoid '/' "
+                         f"in dict keys")
+    if B.is_array(obj) or isinstance(obj, np.ndarray):
+        arrays[key] = B.to_numpy(obj)
+        if arrays[key].dtype.hasobject:
+            raise TypeError(f"checkpoint: {key!r} is an array of Python objects; only numeric, "
+                            f"boolean and string arrays can be stored without pickling")
+        return {"__array__": key}
+    if isinstance(obj, np.generic):
+        arrays[key] = np.asarray(obj)
+        return {"__scalar__": key}
+    if isinstance(obj, dict):
+        if all(isinstance(k, str) and k not in _MARKERS for k in obj):
+            return {k: _encode(v, f"{key}/{k}", arrays) for k, v in obj.items()}
+        for k in obj:
+            if not (k is None or isinstance(k, (bool, int, float, str))):
+                raise TypeError(f"checkpoint: cannot store the key {k!r} of {key!r}; dict keys "
+                                f"must be strings or numbers")
+        return {"__items__": [[k, _encode(v, f"{key}/{k}", arrays)] for k, v in obj.items()]}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, f"{key}/{i}", arrays) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{key}/{i}", arrays) for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    raise TypeError(f"checkpoint: cannot store {key!r} of type {type(obj).__name__}; use "
+                    f"numbers, strings, lists, tuples, dicts and arrays")
+
+
+def _decode(tree, arrays: dict):
+    """Inverse of _encode: rebuild the structure with host numpy arrays."""
+    if isinstance(tree, list):
+        return [_decode(v, arrays) for v in tree]
+    if not isinstance(tree, dict):
+        return tree
+    if set(tree) == {"__array__"}:
+        return arrays[tree["__array__"]]
+    if set(tree) == {"__scalar__"}:
+        return arrays[tree["__scalar__"]][()]
+    if set(tree) == {"__tuple__"}:
+        return tuple(_decode(v, arrays) for v in tree["__tuple__"])
+    if set(tree) == {"__items__"}:
+        return {k: _decode(v, arrays) for k, v in tree["__items__"]}
+    return {k: _decode(v, arrays) for k, v in tree.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Saving
+
+def _architecture(module) -> dict:
+    return {"repr": repr(module),
+            "parameters": [[name, list(p.data.shape)] for name, p in module.named_parameters()],
+            "buffers": [[name, list(b.shape)] for name, b in module.named_buffers()]}
+
+
+def save(path, modules: dict, optimizers: dict | None = None, extra: dict | None = None,
+         rng: bool = True) -> None:
+    """Write one checkpoint file atomically.
+
+    modules: {name: Module}; optimizers: {name: object with state_dict()} (nested dicts, lists,
+    tuples, numbers, strings and arrays); extra: anything of those types -- iteration, loss
+    histories, configuration; rng: also store minigan's random generator state, so a resumed run
+    draws the same noise.
+    """
+    path = os.fspath(path)
+    for name in list(modules) + list(optimizers or {}):
+        if not isinstance(name, str) or not name or "/" in name:
+            raise ValueError(f"checkpoint: module and optimizer names must be non-empty strings "
+                             f"without '/', got {name!r}")
+    arrays, metadata = {}, {"format": FORMAT, "version": VERSION, "backend": B.name(),
+                            "dtype": str(B.dtype()), "modules": {}, "optimizers": {}}
+    for name, module in modules.items():
+        metadata["modules"][name] = _architecture(module)
+        for entry, value in module.state_dict().items():
+            arrays[f"module/{name}/{entry}"] = B.to_numpy(value)
+    for name, optimizer in (optimizers or {}).items():
+        metadata["optimizers"][name] = {
+            "type": type(optimizer).__name__,
+            "state": _encode(optimizer.state_dict(), f"optimizer/{name}", arrays)}
+    metadata["rng"] = B.get_rng_state() if rng else None
+    metadata["extra"] = _encode(extra if extra is not None else {}, "extra", arrays)
+    if METADATA_KEY in arrays:
+        raise ValueError(f"checkpoint: the entry name {METADATA_KEY!r} is reserved")
+    arrays[METADATA_KEY] = np.array(json.dumps(metadata))
+    _write_atomically(path, arrays)
+
+
+def _write_atomically(path: str, arrays: dict) -> None:
+    """np.savez into a temporary file next to ``path``, fsync, then rename it over ``path``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    try:                                   # make the rename itself durable (POSIX)
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading
+
+def read(path) -> tuple[dict, dict]:
+    """(metadata, arrays) of a checkpoint, every array read and checked; nothing is changed.
+
+    Raises CheckpointError naming the file if it is truncated, corrupted, holds pickled
+    objects, or is not a minigan checkpoint.
+    """
+    path = os.fspath(path)
+    unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except unreadable as e:
+        raise CheckpointError(f"{path}: not a readable checkpoint -- truncated, corrupted or not "
+                              f"an .npz archive ({type(e).__name__}: {e})") from None
+    if not hasattr(archive, "files"):       # a bare .npy array
+        raise CheckpointError(f"{path}: not a minigan checkpoint (a single .npy array)")
+    arrays = {}
+    with archive:
+        for key in archive.files:
+            try:
+                arrays[key] = archive[key]
+            except ValueError as e:
+                if "allow_pickle" in str(e):
+                    raise CheckpointError(f"{path}: entry {key!r} holds pickled Python objects; "
+                                          f"minigan refuses to load them (unpickling can run "
+                                          f"arbitrary code)") from None
+                raise CheckpointError(f"{path}: entry {key!r} is corrupted ({e})") from None
+            except unreadable as e:
+                raise CheckpointError(f"{path}: entry {key!r} is truncated or corrupted "
+                                      f"({type(e).__name__}: {e}). Use an earlier "
+                                      f"checkpoint") from None
+    if METADATA_KEY not in arrays:
+        raise CheckpointError(f"{path}: not a minigan checkpoint (no {METADATA_KEY!r} entry)")
+    try:
+        metadata = json.loads(str(arrays.pop(METADATA_KEY)))
+    except ValueError as e:
+        raise CheckpointError(f"{path}: the metadata is not valid JSON ({e})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a minigan checkpoint (its metadata has no "
+                              f"format {FORMAT!r})")
+    if metadata.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')}, "
+                              f"this minigan reads version {VERSION}")
+    return metadata, arrays
+
+
+def _check_architecture(path: str, name: str, module, saved: dict) -> None:
+    """Raise ValueError at the first parameter or buffer whose name or shape differs."""
+    here = _architecture(module)
+    for kind in ("parameters", "buffers"):
+        saved_shapes = {entry: tuple(shape) for entry, shape in saved[kind]}
+        for entry, shape in here[kind]:
+            if entry not in saved_shapes:
+                raise ValueError(f"{path}: module {name!r} {kind[:-1]} {entry!r} (shape "
+                                 f"{tuple(shape)}) is not in the checkpoint. The checkpoint "
+                                 f"holds:\n{saved['repr']}\nthis model is:\n{here['repr']}")
+            if saved_shapes[entry] != tuple(shape):
+                raise ValueError(f"{path}: module {name!r} {kind[:-1]} {entry!r} has shape "
+                                 f"{saved_shapes[entry]} in the checkpoint but {tuple(shape)} "
+                                 f"in the model. The checkpoint holds:\n{saved['repr']}\n"
+                                 f"this model is:\n{here['repr']}")
+        extra = [entry for entry in saved_shapes if entry not in dict(here[kind])]
+        if extra:
+            raise ValueError(f"{path}: module {name!r}: the checkpoint has {kind[:-1]} "
+                             f"{extra[0]!r} that the model lacks. The checkpoint holds:\n"
+                             f"{saved['repr']}\nthis model is:\n{here['repr']}")
+
+
+def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True) -> dict:
+    """Restore modules, optimizers and (if rng) minigan's RNG state; return ``extra``.
+
+    Every named module and optimizer must be in the checkpoint (the checkpoint may hold more,
+    e.g. load only {"G": G} to sample). All architectures are checked before anything is
+    changed: a mismatch raises ValueError naming the first differing parameter and both shapes.
+    """
+    path = os.fspath(path)
+    metadata, arrays = read(path)
+    saved_modules, saved_optimizers = metadata["modules"], metadata["optimizers"]
+    for name, module in modules.items():
+        if name not in saved_modules:
+            raise ValueError(f"{path}: no module {name!r} in the checkpoint (it has "
+                             f"{sorted(saved_modules)})")
+        _check_architecture(path, name, module, saved_modules[name])
+    for name, optimizer in (optimizers or {}).items():
+        if name not in saved_optimizers:
+            raise ValueError(f"{path}: no optimizer {name!r} in the checkpoint (it has "
+                             f"{sorted(saved_optimizers)})")
+        if saved_optimizers[name]["type"] != type(optimizer).__name__:
+            raise ValueError(f"{path}: optimizer {name!r} was {saved_optimizers[name]['type']} "
+                             f"when saved, here it is {type(optimizer).__name__}")
+    try:
+        optimizer_states = {name: _decode(saved_optimizers[name]["state"], arrays)
+                            for name in (optimizers or {})}
+        extra = _decode(metadata["extra"], arrays)
+    except KeyError as e:
+        raise CheckpointError(f"{path}: the entry {e} named in the metadata is missing; the "
+                              f"file is corrupted") from None
+    for name, module in modules.items():
+        prefix = f"module/{name}/"
+        module.load_state_dict({key[len(prefix):]: value for key, value in arrays.items()
+                                if key.startswith(prefix)})
+    for name, optimizer in (optimizers or {}).items():
+        optimizer.load_state_dict(optimizer_states[name])
+    if rng and metadata.get("rng") is not None:
+        B.set_rng_state(metadata["rng"])          # one host generator on either backend
+    return extra
