@@ -169,10 +169,10 @@ class Module:
             raise TypeError(f"{self!r} expects a float32 or float64 {what}, got {x.dtype}; "
                             f"convert it first, e.g. x.astype('float32') (integer images: scale "
                             f"them to [-1, 1] or [0, 1] too)")
-        pattern = "(" + ", ".join("N" if i == 0 and e is None else ("*" if e is None else str(e))
-                                  for i, e in enumerate(expected)) + ")"
         if x.ndim != len(expected) or any(e is not None and e != s
                                           for e, s in zip(expected, x.shape)):
+            pattern = "(" + ", ".join("N" if i == 0 and e is None else ("*" if e is None else str(e))
+                                      for i, e in enumerate(expected)) + ")"
             raise ValueError(f"{self!r} expects {what} of shape {pattern}, "
                              f"got {tuple(x.shape)}")
         if x.shape[0] == 0:

@@ -1,0 +1,408 @@
+"""The training loop of Goodfellow et al. (2014), Algorithm 1.
+
+    for number of training iterations:
+        for k steps:
+            sample a minibatch of m noise samples z ~ p_z and m examples x ~ p_data
+            update D by ascending its stochastic gradient of
+                1/m sum_i [ log D(x_i) + log(1 - D(G(z_i))) ]
+        sample a minibatch of m noise samples z ~ p_z
+        update G by descending its stochastic gradient of  1/m sum_i log(1 - D(G(z_i)))
+        (or, with the non-saturating loss, ascending 1/m sum_i log D(G(z_i)))
+
+Both updates are written as losses to minimise (``minigan.losses``); any objective there can be
+used. In code, one discriminator step is
+
+    D.zero_grad()
+    real_logits = D.forward(x);  D.backward(d_real)      # gradients add up in D's parameters
+    fake_logits = D.forward(G.forward(z));  D.backward(d_fake)
+    d_optimizer.step()
+
+and one generator step is
+
+    G.zero_grad()
+    fake = G.forward(z);  logits = D.forward(fake)
+    dfake = D.backward(d_logits)       # dL/d(fake); it also adds into D's .grad, which is harmless:
+    G.backward(dfake)                  # D.zero_grad() clears it before D's next step
+    g_optimizer.step()
+
+so no "freeze D" trick is needed: backward never changes weights, only optimizers do, and
+g_optimizer holds G's parameters alone.
+
+    gan = GAN(G, D, Gaussian1D(3, 0.5).sample, latent_dim=1, d_steps=1,
+              objective="non-saturating", lr_g=1e-3, lr_d=1e-3, batch_size=128)
+    gan.train(2000, log_every=500)
+    x = gan.sample(1000)               # (1000, 1) generated points
+    gan.history["d_real"]              # mean D(x) per iteration
+
+Randomness: every draw (noise, shuffles, and whatever ``real`` draws) comes from minigan's one
+generator, in a fixed order, so ``B.seed(s)`` before building the models makes a run repeatable.
+
+A conditional GAN (Mirza & Osindero, 2014) gives both players the label y:
+
+    min_G max_D  E_{x,y} log D(x | y) + E_{z,y} log(1 - D(G(z | y) | y))
+
+Pass the training labels (``labels=``, one per example of ``real``): G then gets
+[z, onehot(y)] and D the image with one constant map per class (``minigan.models``
+condition_noise / condition_images); real batches carry their own labels, fake batches labels
+drawn uniformly. The generator's gradient is the image channels of D's input gradient.
+
+    gan = GAN(G, D, images, latent_dim=100, labels=digits, num_classes=10)
+    gan.sample(10, labels=[0, 1, ..., 9])            # one sample of each digit
+
+A whole run -- both models, both optimizers, the RNG state, iteration, histories, position in
+the data -- goes to one file with ``gan.save_checkpoint(path)``; ``gan.load_checkpoint(path)``
+on a GAN built the same way continues it exactly where it stopped.
+"""
+from __future__ import annotations
+
+import time
+
+from minigan import backend as B
+from minigan import checkpoint
+from minigan.losses import get_objective, sigmoid
+from minigan.models import condition_images, condition_noise, image_gradient
+from minigan.nn.module import Module
+from minigan.optim import Adam
+
+#: Objectives whose D output is a logit of the probability D(x) = sigmoid(logit).
+PROBABILITY_OBJECTIVES = ("minimax", "non-saturating")
+HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+class GAN:
+    """A generator, a discriminator, their optimizers, and Algorithm 1 to train them.
+
+    Arguments
+        generator       Module mapping noise (N, *latent_shape) to samples (N, ...)
+        discriminator   Module mapping samples (N, ...) to logits (N, 1) (no final sigmoid)
+        real            either a callable ``sample_real(n)`` returning a batch (n, ...) of the
+                        active backend, or an array (num_examples, ...) of training data, which
+                        is minibatched by reshuffling each epoch (an incomplete last batch is
+                        dropped)
+        latent_dim      size of z: an int, or a tuple for shaped noise, e.g. (100, 1, 1)
+        noise           "normal" (z ~ N(0, I)) or "uniform" (z ~ U[-1, 1]^d)
+        objective       a name from minigan.losses.OBJECTIVE_NAMES, or an Objective (any object
+                        with its d_loss / g_loss methods)
+        d_steps         k of Algorithm 1: discriminator steps per generator step
+        batch_size      m of Algorithm 1, for the real, the fake and the generator's batches
+        g_optimizer, d_optimizer   optimizers over G's / D's parameters; by default
+                        Adam(lr, betas=(0.5, 0.999)) with lr = lr_g / lr_d (default 2e-4)
+        labels          for a conditional GAN: integer class labels (num_examples,) of the
+                        training data array; G's input is then (N, latent_dim + num_classes),
+                        D's (N, C + num_classes, H, W)
+        num_classes     number of classes of a conditional GAN (default: max(labels) + 1)
+
+    State (what a checkpoint must keep besides the two models, the two optimizers and
+    ``B.get_rng_state()``) is ``state_dict()``:
+        iteration       generator steps taken so far
+        history         {"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]};
+                        d_real / d_fake are the mean D output on the real / fake batch of the
+                        iteration's last D step: the probability sigmoid(logit) for the
+                        cross-entropy objectives, the raw output otherwise
+        epoch, data_order, data_position    where the shuffled pass over ``real`` stands (an
+                        array of training data only)
+    """
+
+    def __init__(self, generator: Module, discriminator: Module, real, latent_dim,
+                 noise: str = "normal", objective="non-saturating", d_steps: int = 1,
+                 batch_size: int = 64, g_optimizer=None, d_optimizer=None,
+                 lr_g: float | None = None, lr_d: float | None = None, labels=None,
+                 num_classes: int | None = None):
+        for name, module in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(module, Module):
+                raise TypeError(f"GAN: {name} must be a minigan Module, got "
+                                f"{type(module).__name__}")
+        for name, value in (("d_steps", d_steps), ("batch_size", batch_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"GAN: {name} must be a positive int, got {value!r}")
+        if noise not in ("normal", "uniform"):
+            raise ValueError(f"GAN: noise must be 'normal' or 'uniform', got {noise!r}")
+        self.latent_shape = (latent_dim,) if isinstance(latent_dim, int) else tuple(latent_dim)
+        if not self.latent_shape or any(not isinstance(s, int) or s < 1
+                                        for s in self.latent_shape):
+            raise ValueError(f"GAN: latent_dim must be a positive int or a tuple of them, "
+                             f"got {latent_dim!r}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.noise = noise
+        # a name, or any object with d_loss / g_loss like minigan.losses.Objective
+        self.objective = get_objective(objective) if isinstance(objective, str) else objective
+        self.d_steps = d_steps
+        self.batch_size = batch_size
+        self.g_optimizer = self._optimizer("g", g_optimizer, lr_g, generator)
+        self.d_optimizer = self._optimizer("d", d_optimizer, lr_d, discriminator)
+        # zero_grad() on these lists is G.zero_grad() / D.zero_grad() without the module walk
+        self._g_parameters = generator.parameters()
+        self._d_parameters = discriminator.parameters()
+
+        if callable(real):
+            self.sample_real, self.data = real, None
+        elif hasattr(real, "sample"):
+            raise TypeError(f"GAN: pass the sampling function, e.g. {type(real).__name__}(...)"
+                            f".sample, or an array of training data as `real`")
+        else:
+            self.sample_real, self.data = None, real if B.is_array(real) else B.asarray(real)
+            if self.data.ndim < 1 or self.data.shape[0] < batch_size:
+                raise ValueError(f"GAN: the training data must hold at least batch_size="
+                                 f"{batch_size} examples along axis 0, got shape "
+                                 f"{tuple(self.data.shape)}")
+        self.labels, self.num_classes = self._check_labels(labels, num_classes)
+        self.iteration = 0
+        self.history = {key: [] for key in HISTORY_KEYS}
+        self.epoch = 0
+        self.data_order = None          # permutation of the data for the current epoch
+        self.data_position = 0          # index into data_order of the next example
+
+    @staticmethod
+    def _optimizer(player, optimizer, lr, module):
+        if optimizer is not None:
+            if lr is not None:
+                raise ValueError(f"GAN: give either {player}_optimizer or lr_{player}, not both "
+                                 f"(the optimizer carries its own learning rate)")
+            return optimizer
+        return Adam(module.parameters(), lr=2e-4 if lr is None else lr, betas=(0.5, 0.999))
+
+    def _check_labels(self, labels, num_classes):
+        """(labels on the backend, num_classes), or (None, None) for an unconditional GAN."""
+        if labels is None:
+            if num_classes is not None:
+                raise ValueError("GAN: num_classes given without labels; a conditional GAN needs "
+                                 "the label of every training example (labels=...)")
+            return None, None
+        if self.data is None:
+            raise ValueError("GAN: labels need the training data as an array (label i belongs "
+                             "to example i), not a sampling function")
+        host = B.to_numpy(labels)
+        if host.shape != (self.data.shape[0],) or host.dtype.kind not in "iu":
+            raise ValueError(f"GAN: labels must be ({self.data.shape[0]},) integers, one per "
+                             f"training example, got shape {host.shape} dtype {host.dtype}")
+        if num_classes is None:
+            num_classes = int(host.max()) + 1
+        if host.min() < 0 or host.max() >= num_classes:
+            raise ValueError(f"GAN: labels must lie in [0, num_classes={num_classes}), got "
+                             f"{host.min()}..{host.max()}")
+        return B.xp.asarray(host), int(num_classes)
+
+    @property
+    def conditional(self) -> bool:
+        """True for a conditional GAN (built with labels)."""
+        return self.labels is not None
+
+    # -- drawing batches -------------------------------------------------------------------------
+    def sample_noise(self, n: int):
+        """z: (n, *latent_shape) from p_z, in the active dtype."""
+        if self.noise == "normal":
+            return B.randn(n, *self.latent_shape)
+        z = B.rand(n, *self.latent_shape)
+        z *= 2
+        z -= 1
+        return z
+
+    def sample_labels(self, n: int):
+        """n class labels drawn uniformly (a conditional GAN's fake batches)."""
+        return B.integers(0, self.num_classes, n)
+
+    def generator_input(self, z, labels=None):
+        """G's input: z, or [z, onehot(labels)] (N, latent_dim + num_classes) when conditional."""
+        return z if labels is None else condition_noise(z, labels, self.num_classes)
+
+    def discriminator_input(self, x, labels=None):
+        """D's input: x, or x with num_classes label maps (N, C + num_classes, H, W)."""
+        return x if labels is None else condition_images(x, labels, self.num_classes)
+
+    def real_batch(self, n: int):
+        """A minibatch (n, ...) of real examples: from sample_real, or the next n shuffled ones."""
+        return self.real_batch_with_labels(n)[0]
+
+    def real_batch_with_labels(self, n: int):
+        """(x, labels): n real examples and their labels (None for an unconditional GAN)."""
+        if self.sample_real is not None:
+            return self.sample_real(n), None
+        num_examples = self.data.shape[0]
+        if self.data_order is None or self.data_position + n > num_examples:
+            if self.data_order is not None:
+                self.epoch += 1
+            self.data_order = B.permutation(num_examples)
+            self.data_position = 0
+        index = self.data_order[self.data_position:self.data_position + n]
+        self.data_position += n
+        return self.data[index], None if self.labels is None else self.labels[index]
+
+    # -- one iteration of Algorithm 1 ---------------------------------------------------------
+    def d_step(self):
+        """One discriminator update on fresh real and fake batches.
+
+        Returns (d_loss, real_logits, fake_logits). Every objective in minigan.losses is a sum of
+        a real-batch term and a fake-batch term, so the gradient for the real logits is known
+        before the fake batch goes through D (a module caches one forward pass at a time).
+        """
+        D, m = self.discriminator, self.batch_size
+        for p in self._d_parameters:                                     # D.zero_grad()
+            p.zero_grad()
+        real, real_labels = self.real_batch_with_labels(m)
+        real_logits = D.forward(self.discriminator_input(real, real_labels)).copy()   # (m, 1)
+        _, d_real, _ = self.objective.d_loss(real_logits, real_logits)   # d_real: real term only
+        D.backward(d_real)
+        z = self.sample_noise(m)
+        fake_labels = self.sample_labels(m) if self.conditional else None
+        fake = self.generator.forward(self.generator_input(z, fake_labels))          # (m, ...)
+        fake_logits = D.forward(self.discriminator_input(fake, fake_labels))         # (m, 1)
+        d_loss, _, d_fake = self.objective.d_loss(real_logits, fake_logits)
+        D.backward(d_fake)
+        self.d_optimizer.step()
+        return d_loss, real_logits, fake_logits
+
+    def g_step(self) -> float:
+        """One generator update on a fresh noise batch; returns the generator's loss."""
+        G, D = self.generator, self.discriminator
+        for p in self._g_parameters:                                     # G.zero_grad()
+            p.zero_grad()
+        z = self.sample_noise(self.batch_size)
+        labels = self.sample_labels(self.batch_size) if self.conditional else None
+        fake = G.forward(self.generator_input(z, labels))
+        g_loss, d_logits = self.objective.g_loss(D.forward(self.discriminator_input(fake, labels)))
+        d_input = D.backward(d_logits)           # D's .grad also fills up; cleared in d_step
+        G.backward(d_input if labels is None else image_gradient(d_input, fake.shape[1]))
+        self.g_optimizer.step()
+        return g_loss
+
+    def step(self) -> dict:
+        """One iteration: ``d_steps`` discriminator steps, then one generator step.
+
+        Appends to ``history`` and returns this iteration's numbers
+        {"iteration", "d_loss", "g_loss", "d_real", "d_fake"}.
+        """
+        for _ in range(self.d_steps):
+            d_loss, real_logits, fake_logits = self.d_step()
+        g_loss = self.g_step()
+        self.iteration += 1
+        record = {"d_loss": d_loss, "g_loss": g_loss,
+                  "d_real": self._mean_output(real_logits),
+                  "d_fake": self._mean_output(fake_logits)}
+        for key, value in record.items():
+            self.history[key].append(value)
+        return {"iteration": self.iteration, **record}
+
+    def train(self, num_iterations: int, callbacks=(), log_every: int = 0) -> dict:
+        """Run ``num_iterations`` iterations; returns ``history``.
+
+        After each iteration every callback is called as ``callback(gan)`` (use
+        ``gan.iteration`` to act every n iterations: plots, snapshots, checkpoints).
+        ``log_every`` > 0 prints a progress line every that many iterations and at the end.
+        """
+        if not isinstance(num_iterations, int) or num_iterations < 0:
+            raise ValueError(f"GAN.train: num_iterations must be a non-negative int, got "
+                             f"{num_iterations!r}")
+        start, first = time.perf_counter(), self.iteration
+        last = first + num_iterations
+        for _ in range(num_iterations):
+            record = self.step()
+            for callback in callbacks:
+                callback(self)
+            if log_every and (self.iteration % log_every == 0 or self.iteration == last):
+                rate = (self.iteration - first) / max(time.perf_counter() - start, 1e-9)
+                print(f"iter {self.iteration:>6d}/{last}  D loss {record['d_loss']:.4f}  "
+                      f"G loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
+                      f"D(G(z)) {record['d_fake']:.3f}  {rate:.0f} it/s", flush=True)
+        return self.history
+
+    # -- using the models ----------------------------------------------------------------------
+    def sample(self, n: int, z=None, labels=None, chunk_size: int = 65536):
+        """n generated samples (n, ...) from fresh noise, or G(z) for a given z (n = len(z)).
+
+        A conditional GAN draws sample i of class labels[i] (labels: (n,) integers; uniformly
+        random classes if None). The generator runs in eval mode (BatchNorm uses its running
+        statistics, Dropout is off) and is put back in its previous mode. Large n is processed
+        in chunks.
+        """
+        if labels is not None and not self.conditional:
+            raise ValueError("GAN.sample: labels given, but this GAN is not conditional (build "
+                             "it with labels=... to condition on them)")
+        if z is None:
+            z = self.sample_noise(n)
+        if self.conditional:
+            labels = self.sample_labels(z.shape[0]) if labels is None else B.xp.asarray(labels)
+            if labels.shape != (z.shape[0],):
+                raise ValueError(f"GAN.sample: need one label per sample, {z.shape[0]}, got "
+                                 f"labels of shape {tuple(labels.shape)}")
+            z = self.generator_input(z, labels)
+        return _in_eval(self.generator, z, chunk_size)
+
+    def discriminate(self, x, labels=None, chunk_size: int = 65536):
+        """D's output on x (N, ...) -> (N,): the probability D(x) for the cross-entropy
+        objectives, the raw output (critic value, score) otherwise. Eval mode, chunked.
+        A conditional GAN needs the labels (N,) of x."""
+        if self.conditional:
+            if labels is None:
+                raise ValueError("GAN.discriminate: this GAN is conditional; pass the labels of "
+                                 "x (labels=...)")
+            x = self.discriminator_input(x, B.xp.asarray(labels))
+        logits = _in_eval(self.discriminator, x, chunk_size).reshape(x.shape[0])
+        return sigmoid(logits) if self._probabilities() else logits
+
+    def _probabilities(self) -> bool:
+        return getattr(self.objective, "name", "") in PROBABILITY_OBJECTIVES
+
+    def _mean_output(self, logits) -> float:
+        return float((sigmoid(logits) if self._probabilities() else logits).mean())
+
+    # -- state for checkpoints ------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """The loop's own state (models and optimizers have their own state_dict())."""
+        return {"iteration": self.iteration,
+                "history": {key: list(values) for key, values in self.history.items()},
+                "epoch": self.epoch,
+                "data_order": None if self.data_order is None else B.to_numpy(self.data_order),
+                "data_position": self.data_position}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state_dict(); the histories are copied."""
+        missing = [k for k in ("iteration", "history", "epoch", "data_order", "data_position")
+                   if k not in state]
+        if missing:
+            raise ValueError(f"GAN.load_state_dict: missing entries {missing}")
+        if set(state["history"]) != set(HISTORY_KEYS):
+            raise ValueError(f"GAN.load_state_dict: history has keys {sorted(state['history'])},"
+                             f" expected {sorted(HISTORY_KEYS)}")
+        self.iteration = int(state["iteration"])
+        self.history = {key: [float(v) for v in state["history"][key]] for key in HISTORY_KEYS}
+        self.epoch = int(state["epoch"])
+        order = state["data_order"]
+        self.data_order = None if order is None else B.xp.asarray(order)
+        self.data_position = int(state["data_position"])
+
+    def save_checkpoint(self, path, extra: dict | None = None) -> None:
+        """Write the whole run to one file: both models, both optimizers, minigan's RNG state,
+        this loop's state_dict() and ``extra`` (anything minigan.checkpoint stores). Atomic."""
+        checkpoint.save(path, {"G": self.generator, "D": self.discriminator},
+                        {"G": self.g_optimizer, "D": self.d_optimizer},
+                        extra={"gan": self.state_dict(), "extra": extra or {}})
+
+    def load_checkpoint(self, path) -> dict:
+        """Continue a run saved by save_checkpoint (same architectures); returns its ``extra``.
+
+        Models, optimizers, RNG state, iteration, histories and the position in the data are
+        restored, so training on continues exactly as the uninterrupted run would have.
+        """
+        saved = checkpoint.load(path, {"G": self.generator, "D": self.discriminator},
+                                {"G": self.g_optimizer, "D": self.d_optimizer})
+        self.load_state_dict(saved["gan"])
+        return saved["extra"]
+
+    def __repr__(self) -> str:
+        return (f"GAN(objective={getattr(self.objective, 'name', self.objective)!r}, "
+                f"d_steps={self.d_steps}, batch_size={self.batch_size}, "
+                f"iteration={self.iteration})")
+
+
+def _in_eval(module: Module, x, chunk_size: int):
+    """module.forward(x) in eval mode, chunk by chunk along axis 0; restores the mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        if x.shape[0] <= chunk_size:
+            return module.forward(x)
+        parts = [module.forward(x[i:i + chunk_size]) for i in range(0, x.shape[0], chunk_size)]
+        return B.xp.concatenate(parts, axis=0)
+    finally:
+        module.train(was_training)

@@ -1,0 +1,282 @@
+"""Figures: 1D densities with D(x) (Goodfellow's Figure 1), 2D samples and decision maps, training
+curves, animated GIFs, image grids.
+
+Every function takes arrays of any backend (they are copied to the host with ``B.to_numpy``),
+writes one file and returns its path. Figures are built with matplotlib's object API on the Agg
+canvas -- ``Figure()`` + ``FigureCanvasAgg`` -- so they never open a window, work on a headless
+machine whatever the configured matplotlib backend, and are freed as soon as the function returns
+(nothing is registered with pyplot, so there is nothing to ``plt.close()``).
+
+    figure_1d(path, panels)                   a row of 1D panels, each drawn by panel_1d
+    panel_1d(ax, x, p_data, p_g, d, ...)      p_data (black dotted), p_g (green), D(x) (blue dashed)
+                                              and the lines mapping z to x = G(z)
+    scatter_2d(path, real, fake, d_fn)        real vs generated points over a heat map of D(x)
+    densities_2d(path, real, fake)            2D histograms side by side
+    history(path, history)                    losses and mean D outputs per iteration
+    save_gif(path, frames, draw)              an animation, one drawn frame per item
+    image_grid(path, images)                  (N, C, H, W) images in [-1, 1] or [0, 1] as one grid
+"""
+from __future__ import annotations
+
+import os
+
+from matplotlib.animation import PillowWriter
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
+
+from minigan import backend as B
+
+DATA_STYLE = dict(color="black", linestyle=":", linewidth=2.0, label="data $p_{data}$")
+GEN_STYLE = dict(color="tab:green", linewidth=2.0, label="generator $p_g$")
+D_STYLE = dict(color="tab:blue", linestyle="--", linewidth=1.8, label="discriminator $D(x)$")
+DSTAR_STYLE = dict(color="tab:red", linestyle="-.", linewidth=1.2, alpha=0.8,
+                   label="optimal $D^*(x)$")
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, size=(5.0, 4.0), **subplot_kw):
+    """(fig, axes) on an Agg canvas; ``size`` is one panel's (width, height) in inches."""
+    fig = Figure(figsize=(size[0] * ncols, size[1] * nrows))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    return fig, axes
+
+
+def save(fig, path, dpi: int = 100) -> str:
+    """Write fig to ``path`` (creating its folder) and return the path as a string."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def _host(x):
+    """Backend array or sequence -> host float64 ndarray."""
+    return B.to_numpy(x).astype(B.np.float64, copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1D: Goodfellow et al. (2014), Figure 1
+
+def panel_1d(ax, x, p_data=None, p_g=None, d=None, mapping=None, d_star=None, title=None,
+             legend: bool = False, ymax=None):
+    """Draw one panel of Goodfellow's Figure 1 on ``ax``.
+
+    x: (M,) grid; p_data, p_g, d, d_star: (M,) values on that grid (any may be None).
+    mapping: (z, gz), two (K,) arrays -- K noise values and their images x = G(z). The noise
+    values are drawn on a lower line, their images on the line y = 0, joined by a line each, so
+    where the lines bunch together the generator puts more mass.
+    The densities share the y-axis with D (which lies in [0, 1]); ``ymax`` fixes the top.
+    """
+    np = B.np
+    x = _host(x)
+    tops = [1.0]
+    if p_data is not None:
+        ax.plot(x, _host(p_data), **DATA_STYLE)
+        tops.append(float(_host(p_data).max()))
+    if p_g is not None:
+        p_g = _host(p_g)
+        ax.plot(x, p_g, **GEN_STYLE)
+    if d is not None:
+        ax.plot(x, _host(d), **D_STYLE)
+    if d_star is not None:
+        ax.plot(x, _host(d_star), **DSTAR_STYLE)
+    top = ymax if ymax is not None else 1.15 * max(tops)
+    bottom = 0.0
+    if mapping is not None:
+        z, gz = (_host(a).reshape(-1) for a in mapping)
+        z_line = -0.35 * top
+        x_lo, x_hi = float(x[0]), float(x[-1])
+        z_span = max(float(np.abs(z).max()), 1e-12)
+        z_pos = (x_lo + x_hi) / 2 + z / z_span * 0.3 * (x_hi - x_lo)    # z: the middle 60%
+        segments = [[(z_i, z_line), (x_i, 0.0)] for z_i, x_i in zip(z_pos, np.clip(gz, x_lo, x_hi))]
+        ax.add_collection(LineCollection(segments, colors="0.55", linewidths=0.7))
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.plot([z_pos.min(), z_pos.max()], [z_line, z_line], color="black", linewidth=0.8)
+        ax.text(x_lo, 0.02 * top, "x", va="bottom")
+        ax.text(x_lo, z_line + 0.02 * top, "z", va="bottom")
+        bottom = z_line - 0.05 * top
+    ax.set_xlim(float(x[0]), float(x[-1]))
+    ax.set_ylim(bottom, top)
+    if title:
+        ax.set_title(title)
+    if legend:
+        ax.legend(loc="upper left", fontsize="small")
+
+
+def figure_1d(path, panels, title=None, size=(4.0, 3.4), ymax=None) -> str:
+    """A row of panel_1d panels (one dict of panel_1d keyword arguments each) saved to ``path``.
+
+    All panels share the y-range -- up to ``ymax``, by default the largest density (at most 6,
+    so that a collapsed generator's spike does not flatten the rest) -- and the first carries
+    the legend.
+    """
+    fig, axes = new_figure(len(panels), 1, size)
+    if ymax is None:
+        tops = [1.0]
+        for panel in panels:
+            for key in ("p_data", "p_g"):
+                if panel.get(key) is not None:
+                    tops.append(float(_host(panel[key]).max()))
+        ymax = 1.15 * min(max(tops), 6.0)
+    for i, (ax, panel) in enumerate(zip(axes[0], panels)):
+        panel_1d(ax, legend=(i == 0), ymax=ymax, **panel)
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2D
+
+def _bounds(*point_sets, margin: float = 0.1):
+    np = B.np
+    points = np.concatenate([p for p in point_sets if p is not None], axis=0)
+    lo, hi = points.min(axis=0), points.max(axis=0)
+    pad = margin * (hi - lo).max() + 1e-9
+    return (float(lo[0] - pad), float(hi[0] + pad), float(lo[1] - pad), float(hi[1] + pad))
+
+
+def scatter_2d(path, real=None, fake=None, d_fn=None, bounds=None, title=None,
+               resolution: int = 120, max_points: int = 2000) -> str:
+    """Real (black) and generated (green) 2D points over a heat map of the discriminator.
+
+    real, fake: (N, 2) arrays; d_fn: callable taking a backend array (M, 2) and returning D's
+    output (M,) or (M, 1), e.g. ``gan.discriminate``; bounds: (xmin, xmax, ymin, ymax).
+    """
+    np = B.np
+    real = None if real is None else _host(real)[:max_points]
+    fake = None if fake is None else _host(fake)[:max_points]
+    bounds = bounds or _bounds(real, fake)
+    fig, axes = new_figure(1, 1, (5.2, 4.6))
+    ax = axes[0, 0]
+    if d_fn is not None:
+        xs = np.linspace(bounds[0], bounds[1], resolution)
+        ys = np.linspace(bounds[2], bounds[3], resolution)
+        gx, gy = np.meshgrid(xs, ys)
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1)                  # (R*R, 2)
+        values = _host(d_fn(B.asarray(grid))).reshape(resolution, resolution)
+        image = ax.imshow(values, origin="lower", extent=bounds, aspect="auto", cmap="coolwarm",
+                          alpha=0.85)
+        fig.colorbar(image, ax=ax, label="D(x)")
+    if real is not None:
+        ax.scatter(real[:, 0], real[:, 1], s=4, color="black", alpha=0.6, label="real")
+    if fake is not None:
+        ax.scatter(fake[:, 0], fake[:, 1], s=4, color="tab:green", alpha=0.6, label="generated")
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.legend(loc="upper right", fontsize="small", markerscale=3)
+    if title:
+        ax.set_title(title)
+    return save(fig, path)
+
+
+def densities_2d(path, real, fake, bounds=None, bins: int = 100, title=None) -> str:
+    """2D histograms of real and generated points side by side, on the same bins."""
+    real, fake = _host(real), _host(fake)
+    bounds = bounds or _bounds(real, fake, margin=0.05)
+    fig, axes = new_figure(2, 1, (4.2, 4.0))
+    ranges = [[bounds[0], bounds[1]], [bounds[2], bounds[3]]]
+    for ax, points, name in ((axes[0, 0], real, "real"), (axes[0, 1], fake, "generated")):
+        ax.hist2d(points[:, 0], points[:, 1], bins=bins, range=ranges, cmap="viridis")
+        ax.set_title(name)
+        ax.set_aspect("equal")
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training curves
+
+def history(path, history, title=None) -> str:
+    """Losses (left) and mean D(real) / D(fake) (right) per iteration, from ``GAN.history``."""
+    np = B.np
+    fig, axes = new_figure(2, 1, (5.0, 3.4))
+    steps = np.arange(1, len(history["d_loss"]) + 1)
+    ax = axes[0, 0]
+    ax.plot(steps, history["d_loss"], label="D loss", linewidth=1)
+    ax.plot(steps, history["g_loss"], label="G loss", linewidth=1)
+    ax.set_xlabel("iteration")
+    ax.set_title("losses")
+    ax.legend(fontsize="small")
+    ax = axes[0, 1]
+    ax.plot(steps, history["d_real"], label="mean D(x), real", linewidth=1, color="black")
+    ax.plot(steps, history["d_fake"], label="mean D(G(z)), generated", linewidth=1,
+            color="tab:green")
+    ax.set_xlabel("iteration")
+    ax.set_title("discriminator outputs")
+    ax.legend(fontsize="small")
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Animation
+
+def save_gif(path, frames, draw, fps: int = 8, size=(5.0, 3.6), dpi: int = 80) -> str:
+    """An animated GIF: for each item of ``frames``, ``draw(ax, frame)`` draws one picture.
+
+    Uses matplotlib's PillowWriter (Pillow ships with matplotlib, so nothing new is needed).
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    fig, axes = new_figure(1, 1, size)
+    ax = axes[0, 0]
+    writer = PillowWriter(fps=fps)
+    with writer.saving(fig, path, dpi):
+        for frame in frames:
+            ax.clear()
+            draw(ax, frame)
+            writer.grab_frame()
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+
+def image_grid(path, images, nrow=None, value_range=None, title=None, scale: float = 1.0) -> str:
+    """Images (N, C, H, W), C = 1 or 3, tiled into one picture.
+
+    value_range: (lo, hi) mapped to black..white; by default (-1, 1) if any value is negative
+    (a tanh generator) and (0, 1) otherwise. Values outside are clipped. nrow: images per row
+    (default ceil(sqrt(N))).
+    """
+    np = B.np
+    images = _host(images)
+    if images.ndim != 4 or images.shape[1] not in (1, 3):
+        raise ValueError(f"image_grid expects images of shape (N, 1 or 3, H, W), got "
+                         f"{images.shape}")
+    n, c, h, w = images.shape
+    if value_range is None:
+        value_range = (-1.0, 1.0) if images.min() < 0 else (0.0, 1.0)
+    lo, hi = value_range
+    images = np.clip((images - lo) / (hi - lo), 0.0, 1.0)
+    nrow = nrow or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / nrow))
+    pad = 1
+    canvas = np.ones((c, rows * (h + pad) + pad, nrow * (w + pad) + pad))
+    for i in range(n):
+        r, q = divmod(i, nrow)
+        top, left = pad + r * (h + pad), pad + q * (w + pad)
+        canvas[:, top:top + h, left:left + w] = images[i]
+    inches_per_pixel = 0.6 / 28                  # a 28 x 28 digit is 0.6 inch wide
+    width = scale * max(2.0, canvas.shape[2] * inches_per_pixel)
+    height = scale * max(2.0, canvas.shape[1] * inches_per_pixel) + (0.3 if title else 0.0)
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    if c == 1:
+        ax.imshow(canvas[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    else:
+        ax.imshow(canvas.transpose(1, 2, 0), interpolation="nearest")
+    ax.axis("off")
+    if title:
+        ax.set_title(title)
+    return save(fig, path)
