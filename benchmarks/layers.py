@@ -1,0 +1,257 @@
+"""Per-layer timings of a DCGAN for 28x28 images: forward + backward at batch 64, float32.
+
+    python benchmarks/layers.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/layers.py
+
+(the second line times NumPy's OpenBLAS without an OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE kernel
+override, where a machine sets one, for this command only; the performance targets refer to
+that figure). Options: --repeats R (default 30),
+--threads T (limit both libraries to T threads; needs threadpoolctl), --cpu-time (with
+--threads 1: time the process's CPU time instead of the wall clock, so that time spent waiting
+for a core held by other processes is not counted -- the steadier figure on a busy machine).
+
+For every layer it prints the median time of one forward + backward pass over R repeats, the
+matrix-multiply work of that pass (3 products of 2*M*N*K flops for Dense and convolution layers:
+the forward product, the weight gradient and the input gradient), the rate achieved, that rate as
+a fraction of this machine's float32 matmul peak (a 2048^3 product sampled between the layers
+of the same run), and,
+where PyTorch is installed, the ratio minigan / PyTorch for the same layer on the CPU with the
+same number of threads. minigan and PyTorch are timed in alternating blocks, so drift in the
+machine's load hits both; the ratios are the figures to compare between runs. (Not step by step:
+after a parallel region OpenBLAS and PyTorch's OpenMP threads keep spinning for a while, and on
+a machine with few cores the spinning threads of one library slow the other down.)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from minigan import backend as B  # noqa: E402
+from minigan.nn.conv import Conv2d, ConvTranspose2d  # noqa: E402
+from minigan.nn.dense import Dense  # noqa: E402
+from minigan.nn.norm import BatchNorm2d  # noqa: E402
+
+try:
+    import torch
+except ImportError:       # PyTorch is an optional comparison, never a dependency
+    torch = None
+
+BATCH = 64
+ROUNDS = 3        # minigan and PyTorch are timed in alternating blocks of repeats / ROUNDS steps
+WARMUP = 2        # untimed steps at the start of each block
+SETTLE_S = 0.3    # pause before each block: idle BLAS / OpenMP threads stop spinning
+
+
+def layer_specs():
+    """(name, minigan layer, torch layer factory, input shape, matmul flops of fwd+bwd)."""
+    n = BATCH
+
+    def matmul_flops(rows, k, cols):        # 3 products of (rows x k) @ (k x cols)
+        return 3 * 2 * rows * k * cols
+
+    tnn = torch.nn if torch is not None else None
+    return [
+        ("Dense 100->6272", Dense(100, 7 * 7 * 128),
+         lambda: tnn.Linear(100, 7 * 7 * 128), (n, 100), matmul_flops(n, 100, 6272)),
+        ("BatchNorm2d(128) 7x7", BatchNorm2d(128),
+         lambda: tnn.BatchNorm2d(128), (n, 128, 7, 7), 0),
+        ("ConvT 128->64 7->14", ConvTranspose2d(128, 64, 4, 2, 1),
+         lambda: tnn.ConvTranspose2d(128, 64, 4, 2, 1), (n, 128, 7, 7),
+         matmul_flops(n * 7 * 7, 128, 4 * 4 * 64)),
+        ("BatchNorm2d(64) 14x14", BatchNorm2d(64),
+         lambda: tnn.BatchNorm2d(64), (n, 64, 14, 14), 0),
+        ("ConvT 64->1 14->28", ConvTranspose2d(64, 1, 4, 2, 1),
+         lambda: tnn.ConvTranspose2d(64, 1, 4, 2, 1), (n, 64, 14, 14),
+         matmul_flops(n * 14 * 14, 64, 4 * 4 * 1)),
+        ("Conv 1->64 28->14", Conv2d(1, 64, 4, 2, 1),
+         lambda: tnn.Conv2d(1, 64, 4, 2, 1), (n, 1, 28, 28),
+         matmul_flops(n * 14 * 14, 4 * 4 * 1, 64)),
+        ("Conv 64->128 14->7", Conv2d(64, 128, 4, 2, 1),
+         lambda: tnn.Conv2d(64, 128, 4, 2, 1), (n, 64, 14, 14),
+         matmul_flops(n * 7 * 7, 4 * 4 * 64, 128)),
+    ]
+
+
+def blas_threads() -> int:
+    """Threads NumPy's BLAS uses (threadpoolctl if installed, else the CPU count)."""
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return counts[0]
+    except ImportError:
+        pass
+    return os.cpu_count() or 1
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment() -> list:
+    lines = [f"python {platform.python_version()}, numpy {np.__version__}, "
+             f"{os.cpu_count()} CPUs ({cpu_name()})"]
+    try:
+        from threadpoolctl import threadpool_info
+        for p in threadpool_info():
+            if p.get("user_api") == "blas":
+                lines.append(f"BLAS: {p.get('internal_api')} {p.get('version')} "
+                             f"({p.get('architecture')} kernels, {p.get('num_threads')} threads)")
+            else:
+                lines.append(f"{p.get('user_api')}: {p.get('prefix')} "
+                             f"({p.get('num_threads')} threads)")
+    except ImportError:
+        lines.append("BLAS: (install threadpoolctl to see which)")
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var)
+        lines.append(f"{var}: {'set to ' + repr(value) if value is not None else 'not set'}")
+    if torch is not None:
+        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    else:
+        lines.append("torch: not installed (no PyTorch column)")
+    return lines
+
+
+class MatmulPeak:
+    """This machine's float32 matmul rate: size^3 products timed now and then through the run.
+
+    The machine may be shared, so its speed drifts; sampling the peak between the layers'
+    timings and taking the median makes the "% of peak" column compare like with like.
+    """
+
+    def __init__(self, size: int = 2048):
+        rng = np.random.default_rng(0)
+        self.a = rng.standard_normal((size, size), dtype=np.float32)
+        self.b = rng.standard_normal((size, size), dtype=np.float32)
+        self.out = np.empty_like(self.a)
+        self.flops = 2 * size ** 3
+        self.size = size
+        self.times = []
+        np.matmul(self.a, self.b, out=self.out)          # warm up
+
+    def sample(self, clock, repeats: int = 2) -> None:
+        for _ in range(repeats):
+            start = clock()
+            np.matmul(self.a, self.b, out=self.out)
+            self.times.append(clock() - start)
+
+    def gflops(self) -> float:
+        return self.flops / float(np.median(self.times)) / 1e9
+
+
+def minigan_step(layer, x, dy):
+    def step():
+        layer.forward(x)
+        layer.backward(dy)
+    return step
+
+
+def torch_step(layer, x, dy):
+    x = x.clone().requires_grad_(True)
+
+    def step():
+        x.grad = None
+        layer(x).backward(dy)
+    return step
+
+
+def timed(step, clock) -> float:
+    start = clock()
+    step()
+    return clock() - start
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=30, help="timed repeats per layer")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="limit NumPy's BLAS and PyTorch to this many threads "
+                             "(needs threadpoolctl; default: as configured)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="with --threads 1: measure process CPU time, not wall-clock time")
+    args = parser.parse_args(argv)
+    if args.cpu_time and args.threads != 1:
+        parser.error("--cpu-time needs --threads 1 (with more threads, CPU time adds up "
+                     "the threads' time, spinning included)")
+    clock = time.process_time if args.cpu_time else time.perf_counter
+    if args.threads is not None:
+        from threadpoolctl import threadpool_limits
+        _limits = threadpool_limits(args.threads)  # noqa: F841  (applies until exit)
+
+    B.set_dtype("float32")
+    B.seed(0)
+    threads = blas_threads()
+    if torch is not None:
+        torch.set_num_threads(threads)
+    print("\n".join(environment()))
+    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    peak = MatmulPeak()
+
+    results = []                                  # (name, flops, minigan ms, torch ms or None)
+    for name, layer, torch_factory, in_shape, flops in layer_specs():
+        x = B.randn(*in_shape)
+        dy = B.randn(*layer.forward(x).shape)
+        steps = [minigan_step(layer, x, dy)]
+        if torch is not None:
+            steps.append(torch_step(torch_factory(), torch.from_numpy(B.to_numpy(x)),
+                                    torch.from_numpy(B.to_numpy(dy))))
+        times = [[] for _ in steps]
+        for _ in range(ROUNDS):                   # alternate blocks, so drift hits both
+            peak.sample(clock)
+            for t, step in zip(times, steps):
+                time.sleep(SETTLE_S)
+                for _ in range(WARMUP):
+                    step()
+                t.extend(timed(step, clock) for _ in range(max(1, args.repeats // ROUNDS)))
+        ms = [1e3 * float(np.median(t)) for t in times]
+        results.append((name, flops, ms[0], ms[1] if torch is not None else None))
+
+    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    peak_gflops = peak.gflops()
+    print(f"float32 matmul peak ({peak.size}^3, median of {len(peak.times)} sampled through "
+          f"the run): {peak_gflops:.0f} GFLOP/s")
+    print(f"load average (1 min) before / after: {load_before:.2f} / {load_after:.2f} "
+          f"(other processes make every figure noisier)")
+    print(f"times: {'process CPU time' if args.cpu_time else 'wall clock'}, median of "
+          f"{ROUNDS * max(1, args.repeats // ROUNDS)} repeats per layer\n")
+    header = (f"{'layer (batch 64, fwd+bwd)':<24} {'minigan ms':>10} {'GFLOP':>6} "
+              f"{'GFLOP/s':>8} {'% peak':>7}")
+    if torch is not None:
+        header += f" {'torch ms':>9} {'minigan/torch':>14}"
+    print(header)
+    print("-" * len(header))
+    for name, flops, ms, torch_ms in results:
+        row = f"{name:<24} {ms:>10.2f} "
+        if flops:
+            rate = flops / (ms / 1e3) / 1e9
+            row += f"{flops / 1e9:>6.2f} {rate:>8.0f} {100 * rate / peak_gflops:>6.0f}%"
+        else:
+            row += f"{'-':>6} {'-':>8} {'-':>7}"
+        if torch_ms is not None:
+            row += f" {torch_ms:>9.2f} {ms / torch_ms:>14.2f}"
+        print(row)
+    print("-" * len(header))
+    total_ms = sum(r[2] for r in results)
+    total = f"{'all layers':<24} {total_ms:>10.2f} {'':>6} {'':>8} {'':>7}"
+    if torch is not None:
+        total_torch = sum(r[3] for r in results)
+        total += f" {total_torch:>9.2f} {total_ms / total_torch:>14.2f}"
+    print(total)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""One GAN training step, minigan vs PyTorch on the CPU: the DCGAN of chapter 4, batch 64, float32.
+
+    python benchmarks/train_step.py
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train_step.py
+
+(the second line times NumPy's OpenBLAS without this machine's kernel override, for this command
+only; the performance targets refer to that figure). Options: --model dcgan|dense, --repeats R
+(default 30), --threads T (default 2), --epoch-images N (default 10000; 0 skips the epoch).
+
+A step is one iteration of Algorithm 1 as ``minigan.gan.GAN.step`` runs it:
+
+    D step   D(real) -> backward;  fake = G(z);  D(fake) -> backward;  Adam step on D
+    G step   G(z) -> D -> backward through D and G;  Adam step on G
+
+with the non-saturating BCE-from-logits losses. PyTorch runs the same model and the same step
+(``torch.no_grad`` for the fake batch of the D step, as minigan does no backward into G there).
+Both are timed in alternating blocks, medians over the repeats, so drift in the machine's load
+hits both; the ratio minigan / PyTorch is the figure to compare between runs. The epoch line
+times ``GAN.train`` over 10,000 random images (10000 // 64 = 156 steps, batches drawn as in
+training).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+
+from layers import environment  # noqa: E402  (benchmarks/layers.py)
+
+from minigan import backend as B  # noqa: E402
+from minigan.gan import GAN  # noqa: E402
+from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discriminator,  # noqa: E402
+                            dense_generator)
+from minigan.nn.conv import Conv2d, ConvTranspose2d  # noqa: E402
+from minigan.nn.dense import Dense  # noqa: E402
+
+try:
+    import torch
+except ImportError:       # PyTorch is an optional comparison, never a dependency
+    torch = None
+
+BATCH = 64
+LATENT_DIM = 100
+ROUNDS = 3        # minigan and PyTorch alternate in blocks of repeats / ROUNDS steps
+WARMUP = 2        # untimed steps at the start of each block
+SETTLE_S = 0.3    # pause before each block: idle BLAS / OpenMP threads stop spinning
+
+
+# ---------------------------------------------------------------------------------------------
+# The models, in minigan and in PyTorch
+
+def minigan_models(model: str):
+    """(G, D) as chapter 4 builds them."""
+    if model == "dcgan":
+        return dcgan_generator(LATENT_DIM), dcgan_discriminator()
+    return dense_generator(LATENT_DIM), dense_discriminator()
+
+
+def torch_models(model: str):
+    """The same (G, D) in torch.nn, layer for layer."""
+    nn = torch.nn
+    if model == "dcgan":
+        G = nn.Sequential(nn.Linear(LATENT_DIM, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),
+                          nn.BatchNorm2d(128), nn.ReLU(),
+                          nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
+                          nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
+        D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+                          nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+                          nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+        return G, D
+    G = nn.Sequential(nn.Linear(LATENT_DIM, 256), nn.BatchNorm1d(256), nn.ReLU(),
+                      nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(),
+                      nn.Linear(512, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+                      nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
+    D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+                      nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(256, 1))
+    return G, D
+
+
+def forward_flops(model, x) -> int:
+    """Matrix-multiply flops of one forward pass of a Sequential (2*M*N*K per product)."""
+    flops = 0
+    for layer in model.layers:
+        y = layer.forward(x)
+        if isinstance(layer, Dense):
+            flops += 2 * x.shape[0] * layer.in_features * layer.out_features
+        elif isinstance(layer, (Conv2d, ConvTranspose2d)):
+            kh, kw = layer.kernel_size
+            positions = y[0, 0].size if isinstance(layer, Conv2d) else x[0, 0].size
+            flops += 2 * x.shape[0] * positions * layer.in_channels * layer.out_channels * kh * kw
+        x = y
+    return flops
+
+
+def step_flops(G, D) -> int:
+    """Flops of one step: D forward + backward 3 times (real, fake, G's step), G forward twice
+    and backward once; a backward pass is two products (weight and input gradients)."""
+    z = B.randn(BATCH, LATENT_DIM)
+    g_flops = forward_flops(G, z)
+    d_flops = forward_flops(D, G.forward(z))
+    return 3 * 3 * d_flops + 2 * g_flops + 2 * g_flops
+
+
+def matmul_peak(size: int = 2048, repeats: int = 7) -> float:
+    """This machine's float32 matmul rate, GFLOP/s: the median of ``repeats`` size^3 products."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((size, size), dtype=np.float32)
+    b = rng.standard_normal((size, size), dtype=np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, b, out=out)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - start)
+    return 2 * size ** 3 / float(np.median(times)) / 1e9
+
+
+def count_parameters(module) -> int:
+    if torch is not None and isinstance(module, torch.nn.Module):
+        return sum(p.numel() for p in module.parameters())
+    return sum(p.data.size for p in module.parameters())
+
+
+# ---------------------------------------------------------------------------------------------
+# One step each
+
+def minigan_gan(model: str, num_images: int) -> GAN:
+    G, D = minigan_models(model)
+    images = B.rand(num_images, 1, 28, 28)
+    images *= 2
+    images -= 1                                                   # random "images" in [-1, 1]
+    return GAN(G, D, images, latent_dim=LATENT_DIM, batch_size=BATCH,
+               objective="non-saturating", lr_g=2e-4, lr_d=2e-4)
+
+
+def torch_step_function(model: str, num_images: int):
+    """A closure running one PyTorch iteration (D step, then G step)."""
+    G, D = torch_models(model)
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    bce = torch.nn.BCEWithLogitsLoss()
+    images = torch.rand(num_images, 1, 28, 28) * 2 - 1
+    ones, zeros = torch.ones(BATCH, 1), torch.zeros(BATCH, 1)
+    position = [num_images]
+    order = [None]
+
+    def real_batch():
+        if position[0] + BATCH > num_images:
+            order[0], position[0] = torch.randperm(num_images), 0
+        index = order[0][position[0]:position[0] + BATCH]
+        position[0] += BATCH
+        return images[index]
+
+    def step():
+        opt_d.zero_grad()
+        bce(D(real_batch()), ones).backward()
+        with torch.no_grad():
+            fake = G(torch.randn(BATCH, LATENT_DIM))
+        bce(D(fake), zeros).backward()
+        opt_d.step()
+        opt_g.zero_grad()
+        bce(D(G(torch.randn(BATCH, LATENT_DIM))), ones).backward()
+        opt_g.step()
+
+    return step, (G, D)
+
+
+def timed(step) -> float:
+    start = time.perf_counter()
+    step()
+    return time.perf_counter() - start
+
+
+def set_threads(threads: int) -> str:
+    """Use ``threads`` threads in NumPy's BLAS (via threadpoolctl, if installed) and PyTorch."""
+    if torch is not None:
+        torch.set_num_threads(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return "NumPy BLAS threads: unchanged (install threadpoolctl to set them)"
+    threadpool_limits(limits=threads, user_api="blas")
+    return f"NumPy BLAS threads: {threads}"
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", choices=("dcgan", "dense"), default="dcgan")
+    parser.add_argument("--repeats", type=int, default=30, help="timed steps per library")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
+    parser.add_argument("--epoch-images", type=int, default=10000,
+                        help="time one epoch over this many images (0: skip)")
+    args = parser.parse_args(argv)
+
+    B.set_dtype("float32")
+    B.seed(0)
+    print(set_threads(args.threads))
+    print("\n".join(environment()))
+    print(f"load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    peak = matmul_peak()
+    print(f"float32 matmul peak (2048^3, median of 7): {peak:.0f} GFLOP/s\n")
+
+    gan = minigan_gan(args.model, 1024)
+    steps = {"minigan": gan.step}
+    if torch is not None:
+        torch.manual_seed(0)
+        steps["torch"], torch_pair = torch_step_function(args.model, 1024)
+        for name, mine, theirs in zip(("G", "D"), (gan.generator, gan.discriminator),
+                                      torch_pair):
+            if count_parameters(mine) != count_parameters(theirs):
+                raise RuntimeError(f"{name}: minigan has {count_parameters(mine)} parameters, "
+                                   f"PyTorch {count_parameters(theirs)}; not the same model")
+    print(f"{args.model}: G {count_parameters(gan.generator):,} parameters, "
+          f"D {count_parameters(gan.discriminator):,}; batch {BATCH}, float32, "
+          f"{args.threads} thread(s)")
+
+    times = {name: [] for name in steps}
+    for _ in range(ROUNDS):                           # alternate blocks, so drift hits both
+        for name, step in steps.items():
+            time.sleep(SETTLE_S)
+            for _ in range(WARMUP):
+                step()
+            times[name].extend(timed(step) for _ in range(max(1, args.repeats // ROUNDS)))
+    ms = {name: 1e3 * float(np.median(t)) for name, t in times.items()}
+    flops = step_flops(gan.generator, gan.discriminator)
+    rate = flops / (ms["minigan"] / 1e3) / 1e9
+    results = {"minigan_ms": ms["minigan"], "gflops_per_s": rate, "peak_fraction": rate / peak}
+    print(f"\nmatrix products per step: {flops / 1e9:.2f} GFLOP")
+    print(f"{'one training step (D step + G step)':<40} {'median ms':>10}")
+    print(f"{'minigan (NumPy)':<40} {ms['minigan']:>10.1f}   {rate:.0f} GFLOP/s, "
+          f"{100 * rate / peak:.0f}% of the matmul peak")
+    if torch is not None:
+        results["torch_ms"] = ms["torch"]
+        results["ratio"] = ms["minigan"] / ms["torch"]
+        print(f"{'PyTorch (CPU)':<40} {ms['torch']:>10.1f}")
+        print(f"{'minigan / PyTorch':<40} {results['ratio']:>10.2f}")
+
+    if args.epoch_images:
+        epoch_gan = minigan_gan(args.model, args.epoch_images)
+        num_steps = args.epoch_images // BATCH
+        time.sleep(SETTLE_S)
+        start = time.perf_counter()
+        epoch_gan.train(num_steps)
+        results["epoch_s"] = time.perf_counter() - start
+        print(f"\none epoch of {args.epoch_images} images ({num_steps} steps): "
+              f"{results['epoch_s']:.1f} s")
+    print(f"load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

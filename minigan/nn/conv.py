@@ -1,0 +1,337 @@
+"""2D convolution and transposed convolution, written once on one im2col / col2im pair.
+
+A convolution (cross-correlation, as in every deep-learning library) of x: (N, C_in, H, W) with
+W: (C_out, C_in, KH, KW), stride s and zero padding p is
+
+    y[n, o, i, j] = sum_{c, u, v} W[o, c, u, v] * x_pad[n, c, s*i + u, s*j + v]
+    OH = (H + 2p - KH) // s + 1,   OW = (W + 2p - KW) // s + 1
+
+im2col turns it into one matrix product. Each output position (n, i, j) gets a row holding the
+KH*KW*C_in input values under the kernel there:
+
+    cols: (N*OH*OW, KH*KW*C_in)     Wmat: (KH*KW*C_in, C_out)     y = cols @ Wmat: (N*OH*OW, C_out)
+
+The backward pass is two more products with the same matrices (upstream gradient dy as the
+(N*OH*OW, C_out) matrix dY):
+
+    dL/dWmat = cols^T @ dY                                  conv2d_grad_weight
+    dL/dcols = dY @ Wmat^T,  then col2im adds every row      conv2d_grad_input
+               back onto the input pixels it was copied from
+
+col2im is the adjoint of im2col: where windows overlap, their gradients add up. It is KH*KW
+strided ``+=`` (one per kernel offset) into a zeroed, padded buffer.
+
+**Transposed convolution.** ConvTranspose2d's forward *is* conv2d_grad_input (it spreads every
+input pixel over a KH x KW patch of the larger output, overlaps adding up) and its input gradient
+*is* conv2d; its weight gradient is conv2d_grad_weight with the roles of input and output
+swapped. All three are derived from the same three primitives below.
+
+**Layout.** The interface is NCHW with PyTorch's weight layouts. Inside, activations are
+channels-last (NHWC): an im2col row is then KH*KW contiguous runs of C_in values, and the
+products' (N*OH*OW, C) results are NHWC already; col2im adds runs of C contiguous values.
+Measured at DCGAN sizes (batch 64, 2 cores), the im2col copy was ~6x and a whole forward +
+backward of the 64->128 convolution and the 128->64 transposed one 2-3x faster than the same
+code channels-first. Outputs are returned as (N, C, H, W)-shaped views of channels-last memory
+(``y.transpose(0, 3, 1, 2)`` of an NHWC array, like PyTorch's ``channels_last`` format): shapes
+and values are exactly NCHW, only the strides differ, and a following convolution reads them
+without a copy. Any memory layout is accepted as input.
+"""
+from __future__ import annotations
+
+from minigan import backend as B
+from minigan.nn.init import make_weight, zeros
+from minigan.nn.module import Module, Parameter
+
+
+def _pair(value, name: str) -> tuple:
+    """An int or an (a, b) pair of ints -> (a, b)."""
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return pair
+
+
+def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
+    """Output length of a convolution along one axis: (size + 2*padding - kernel) // stride + 1."""
+    return (size + 2 * padding - kernel) // stride + 1
+
+
+def _channels_last(x):
+    """(N, C, H, W) -> (N, H, W, C) view (contiguous when x is channels-last memory)."""
+    return x.transpose(0, 2, 3, 1)
+
+
+def to_channels_last(a):
+    """(N, C, H, W) -> the same values as an (N, C, H, W) view of channels-last memory.
+
+    Returns ``a`` itself when it already is one (then ``_as_rows(a)`` is free), else one copy.
+    """
+    if _channels_last(a).flags.c_contiguous:
+        return a
+    return B.xp.ascontiguousarray(_channels_last(a)).transpose(0, 3, 1, 2)
+
+
+def _as_rows(a):
+    """(N, C, H, W) -> (N*H*W, C) channels-last matrix (a view when a is channels-last memory)."""
+    n, c, h, w = a.shape
+    return _channels_last(a).reshape(n * h * w, c)
+
+
+def _weight_matrix(W):
+    """Conv weights (C_out, C_in, KH, KW) -> (KH*KW*C_in, C_out), rows in im2col column order."""
+    c_out = W.shape[0]
+    return W.transpose(2, 3, 1, 0).reshape(-1, c_out)
+
+
+def im2col(x, kernel_size, stride=1, padding=0):
+    """Copy every receptive field of x into one row of a matrix.
+
+    x: (N, C, H, W), any memory layout -> cols: (N*OH*OW, KH*KW*C); row (n, i, j) holds
+    x_pad[n, :, s*i:s*i+KH, s*j:s*j+KW] ordered (u, v, c), c fastest.
+    One copy into a padded channels-last buffer (skipped when there is no padding and x already
+    is channels-last), then ``sliding_window_view`` and one reshape copy.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
+                                    _pair(padding, "padding"))
+    n, c, h, w = x.shape
+    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    if oh < 1 or ow < 1:
+        raise ValueError(f"im2col: padded input {h + 2 * ph}x{w + 2 * pw} is smaller than the "
+                         f"kernel {kh}x{kw}")
+    if ph == 0 and pw == 0:
+        x_pad = _channels_last(x)                                     # (N, H, W, C) view
+    else:
+        x_pad = B.xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
+        x_pad[:, ph:ph + h, pw:pw + w, :] = _channels_last(x)         # (N, Hp, Wp, C)
+    windows = B.xp.lib.stride_tricks.sliding_window_view(x_pad, (kh, kw), axis=(1, 2))
+    windows = windows[:, ::sh, ::sw]                                  # (N, OH, OW, C, KH, KW) view
+    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)   # the copy
+
+
+def col2im(cols, input_shape, kernel_size, stride=1, padding=0):
+    """Adjoint of im2col: add every row of cols back onto the input pixels it came from.
+
+    cols: (N*OH*OW, KH*KW*C) in im2col's order -> (N, C, H, W) (a view of channels-last memory).
+    KH*KW strided additions into a zeroed padded (N, Hp, Wp, C) buffer, one per kernel offset.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
+                                    _pair(padding, "padding"))
+    n, c, h, w = input_shape
+    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    if cols.shape != (n * oh * ow, kh * kw * c):
+        raise ValueError(f"col2im: cols has shape {tuple(cols.shape)}, expected "
+                         f"{(n * oh * ow, kh * kw * c)} for input {tuple(input_shape)}")
+    patches = cols.reshape(n, oh, ow, kh, kw, c)
+    x_pad = B.xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)   # (N, Hp, Wp, C)
+    for u in range(kh):
+        rows = slice(u, u + sh * (oh - 1) + 1, sh)
+        for v in range(kw):
+            x_pad[:, rows, v:v + sw * (ow - 1) + 1:sw, :] += patches[:, :, :, u, v, :]
+    return x_pad[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+
+
+def conv2d(x, W, stride=1, padding=0, cols=None):
+    """y = x (*) W, no bias.   x: (N, C_in, H, W), W: (C_out, C_in, KH, KW) -> y: (N, C_out, OH, OW)
+
+    ``cols``: im2col(x, ...) if the caller already has it (a layer caches it for backward).
+    """
+    n, c_in, h, w = x.shape
+    c_out, w_in, kh, kw = W.shape
+    if c_in != w_in:
+        raise ValueError(f"conv2d: x has {c_in} channels but W {tuple(W.shape)} expects {w_in}")
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    if cols is None:
+        cols = im2col(x, (kh, kw), (sh, sw), (ph, pw))
+    y = cols @ _weight_matrix(W)                          # (N*OH*OW, KH*KW*C_in) @ (., C_out)
+    oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+    return y.reshape(n, oh, ow, c_out).transpose(0, 3, 1, 2)
+
+
+def conv2d_grad_input(dy, W, input_shape, stride=1, padding=0):
+    """dL/dx of y = conv2d(x, W).   dy: (N, C_out, OH, OW), W: (C_out, C_in, KH, KW) -> dx: x.shape
+
+    input_shape = x.shape; it fixes H and W, which the output size alone does not when stride > 1.
+    """
+    c_out, _, kh, kw = W.shape
+    if dy.shape[1] != c_out:
+        raise ValueError(f"conv2d_grad_input: dy has {dy.shape[1]} channels but W "
+                         f"{tuple(W.shape)} has {c_out} outputs")
+    dcols = _as_rows(dy) @ _weight_matrix(W).T            # (N*OH*OW, C_out) @ (C_out, KH*KW*C_in)
+    return col2im(dcols, input_shape, (kh, kw), stride, padding)
+
+
+def conv2d_grad_weight(x, dy, kernel_shape, stride=1, padding=0, cols=None):
+    """dL/dW of y = conv2d(x, W).   x: (N, C_in, H, W), dy: (N, C_out, OH, OW) -> dW: W.shape
+
+    W.shape = (C_out, C_in, KH, KW); kernel_shape = (KH, KW). ``cols``: im2col(x, ...) if the
+    caller already has it. The result is a view of a (KH, KW, C_in, C_out) array.
+    """
+    kh, kw = _pair(kernel_shape, "kernel_shape")
+    c_in, c_out = x.shape[1], dy.shape[1]
+    if cols is None:
+        cols = im2col(x, (kh, kw), stride, padding)
+    dw = cols.T @ _as_rows(dy)                            # (KH*KW*C_in, N*OH*OW) @ (., C_out)
+    return dw.reshape(kh, kw, c_in, c_out).transpose(3, 2, 0, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+
+class _ConvBase(Module):
+    """Shared construction and description of Conv2d and ConvTranspose2d."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, bias, init,
+                 weight_shape):
+        super().__init__()
+        name = type(self).__name__
+        for arg, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}: {arg} must be a positive int, got {value!r}")
+        try:
+            self.kernel_size = _pair(kernel_size, "kernel_size")
+            self.stride = _pair(stride, "stride")
+            self.padding = _pair(padding, "padding")
+        except ValueError as e:
+            raise ValueError(f"{name}: {e}") from None
+        if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
+            raise ValueError(f"{name}: need kernel_size >= 1, stride >= 1, padding >= 0, got "
+                             f"kernel_size={kernel_size!r}, stride={stride!r}, padding={padding!r}")
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        kh, kw = self.kernel_size
+        self.W = Parameter(make_weight(init, weight_shape, fan_in=in_channels * kh * kw,
+                                       fan_out=out_channels * kh * kw))
+        self.b = Parameter(zeros((out_channels,))) if bias else None
+        self.x = None                                   # cached input for backward
+
+    def _add_bias(self, y):
+        if self.b is not None:
+            y += self.b.data.reshape(1, -1, 1, 1)
+
+    def _bias_grad(self, dy):
+        if self.b is not None:
+            self.b.grad += dy.sum(axis=(0, 2, 3))        # (C_out,)
+
+    def __repr__(self) -> str:
+        def show(pair):
+            return str(pair[0]) if pair[0] == pair[1] else str(pair)
+        return (f"{type(self).__name__}({self.in_channels}->{self.out_channels}, "
+                f"k={show(self.kernel_size)}, s={show(self.stride)}, p={show(self.padding)}"
+                + self._extra_repr() + ")")
+
+    def _extra_repr(self) -> str:
+        return ""
+
+
+class Conv2d(_ConvBase):
+    """2D convolution.   x: (N, in_channels, H, W) -> y: (N, out_channels, OH, OW)
+
+    OH = (H + 2*padding - kh) // stride + 1 (likewise OW). W: (out_channels, in_channels, kh, kw)
+    initialised by ``init`` ('glorot', 'he' or 'dcgan'), fan_in = in_channels*kh*kw,
+    fan_out = out_channels*kh*kw; b: (out_channels,), zeros. kernel_size, stride and padding
+    are ints or (h, w) pairs. Caches the im2col matrix of x for backward.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 bias: bool = True, init: str = "glorot"):
+        kh, kw = _pair(kernel_size, "Conv2d: kernel_size")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias, init,
+                         weight_shape=(out_channels, in_channels, kh, kw))
+        self.cols = None                                # cached im2col(x): (N*OH*OW, kh*kw*C_in)
+
+    def forward(self, x):
+        """x: (N, in_channels, H, W) -> (N, out_channels, OH, OW)"""
+        self._check_input(x, (None, self.in_channels, None, None))
+        h, w = x.shape[2:]
+        (kh, kw), (ph, pw) = self.kernel_size, self.padding
+        if h + 2 * ph < kh or w + 2 * pw < kw:
+            raise ValueError(f"{self!r}: padded input {h + 2 * ph}x{w + 2 * pw} (input "
+                             f"{tuple(x.shape)}) is smaller than the kernel {kh}x{kw}")
+        self.x = x
+        self.cols = im2col(x, self.kernel_size, self.stride, self.padding)
+        y = conv2d(x, self.W.data, self.stride, self.padding, cols=self.cols)
+        self._add_bias(y)
+        return y
+
+    def backward(self, dy):
+        """dy: (N, out_channels, OH, OW) -> dL/dx: (N, in_channels, H, W).
+
+        Adds into W.grad and b.grad.
+        """
+        self._need_forward("x", "cols")
+        dy = to_channels_last(dy)                       # one copy at most, read twice as rows
+        self.W.grad += conv2d_grad_weight(self.x, dy, self.kernel_size, self.stride,
+                                          self.padding, cols=self.cols)
+        self._bias_grad(dy)
+        return conv2d_grad_input(dy, self.W.data, self.x.shape, self.stride, self.padding)
+
+
+class ConvTranspose2d(_ConvBase):
+    """2D transposed convolution (the adjoint of Conv2d; "fractionally strided" convolution).
+
+    x: (N, in_channels, H, W) -> y: (N, out_channels, H_out, W_out) with (PyTorch's rule)
+
+        H_out = (H - 1)*stride - 2*padding + kh + output_padding          (likewise W_out)
+
+    output_padding (< stride) picks one of the ``stride`` output sizes that a Conv2d with the
+    same kernel, stride and padding maps back to H. W: (in_channels, out_channels, kh, kw), as
+    in PyTorch: it is the weight of the Conv2d(out_channels -> in_channels) this layer is the
+    adjoint of. fan_in = in_channels*kh*kw, fan_out = out_channels*kh*kw; b: (out_channels,).
+
+        forward   y  = conv2d_grad_input(x, W, ...)     (x plays the convolution's dL/dy)
+        backward  dx = conv2d(dy, W, ...)
+                  dW = conv2d_grad_weight(dy, x, ...)  (dy plays the convolution's input)
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, bias: bool = True, init: str = "glorot"):
+        kh, kw = _pair(kernel_size, "ConvTranspose2d: kernel_size")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, bias, init,
+                         weight_shape=(in_channels, out_channels, kh, kw))
+        try:
+            self.output_padding = _pair(output_padding, "output_padding")
+        except ValueError as e:
+            raise ValueError(f"ConvTranspose2d: {e}") from None
+        if any(not 0 <= op < s for op, s in zip(self.output_padding, self.stride)):
+            raise ValueError(f"ConvTranspose2d: output_padding must satisfy 0 <= output_padding "
+                             f"< stride, got output_padding={output_padding!r}, "
+                             f"stride={stride!r}")
+
+    def output_shape(self, input_shape) -> tuple:
+        """(N, in_channels, H, W) -> (N, out_channels, H_out, W_out)."""
+        n, _, h, w = input_shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        oph, opw = self.output_padding
+        return (n, self.out_channels, (h - 1) * sh - 2 * ph + kh + oph,
+                (w - 1) * sw - 2 * pw + kw + opw)
+
+    def forward(self, x):
+        """x: (N, in_channels, H, W) -> (N, out_channels, H_out, W_out)"""
+        self._check_input(x, (None, self.in_channels, None, None))
+        out_shape = self.output_shape(x.shape)
+        if out_shape[2] < 1 or out_shape[3] < 1:
+            raise ValueError(f"{self!r}: input {tuple(x.shape)} gives an empty output "
+                             f"{out_shape[2]}x{out_shape[3]}; the input is too small for "
+                             f"this kernel and padding")
+        self.x = x = to_channels_last(x)                # read as a matrix here and in backward
+        y = conv2d_grad_input(x, self.W.data, out_shape, self.stride, self.padding)
+        self._add_bias(y)
+        return y
+
+    def backward(self, dy):
+        """dy: (N, out_channels, H_out, W_out) -> dL/dx: (N, in_channels, H, W).
+
+        Adds into W.grad and b.grad.
+        """
+        self._need_forward("x")
+        cols = im2col(dy, self.kernel_size, self.stride, self.padding)   # shared by dW and dx
+        self.W.grad += conv2d_grad_weight(dy, self.x, self.kernel_size, self.stride,
+                                          self.padding, cols=cols)
+        self._bias_grad(dy)
+        return conv2d(dy, self.W.data, self.stride, self.padding, cols=cols)
+
+    def _extra_repr(self) -> str:
+        op = self.output_padding
+        if op == (0, 0):
+            return ""
+        return f", op={op[0] if op[0] == op[1] else op}"
