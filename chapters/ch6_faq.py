@@ -1,0 +1,677 @@
+"""Chapter 6 -- the FAQ, answered with experiments: GAN vs VAE, compute cost, what a GAN can't make.
+
+Mirrors section 6 of the documents (附录常见问题与解答): 000 §6 (all three questions), 001 §6.1,
+002 §8 ("what data can a GAN generate?"), 003 §6 Q1 (how to train faster), 004 §6.1 and §6.3.
+The documents answer in one sentence each; here each answer is measured.
+
+Q1. How do GANs differ from VAEs? (000, 001 §6.1, 004 §6.1)
+Both are generators x = f(z) of noise z ~ N(0, I) built from the same layers; they differ in the
+signal that trains f. A GAN's generator G never sees a data point: it follows the gradient of a
+discriminator D that is trained to tell G(z) from data,
+
+    min_G max_D  E_x log D(x) + E_z log(1 - D(G(z))).
+
+A variational autoencoder (Kingma & Welling, 2014; ``minigan.vae``) adds an encoder
+q(z|x) = N(mu(x), diag exp(logvar(x))) and minimises, per data point, the negative ELBO
+
+    E_{z ~ q(z|x)} [-log p(x|z)] + KL(q(z|x) || N(0, I))   >=  -log p(x),
+
+a reconstruction error plus a pull of every code towards the prior. Trained with the same widths
+for the same number of steps on the same 2D mixtures and digits:
+  * The VAE reconstructs every mode (its loss punishes each data point it cannot reconstruct),
+    but its encoder puts the modes' codes in separate clusters, and the prior's mass between the
+    clusters decodes to points between the modes: few of its samples land on a mode
+    (``mode_coverage``'s high-quality fraction; seed 0: 8% on the ring, 4% on the grid) and its
+    digits are blurred (more grey pixels).
+  * Most of the GAN's samples land on a mode (seed 0: 83% on the ring, 67% on the grid), joined by
+    thin bridges -- its generator is a continuous map too (Q3) -- and its digits have crisper
+    strokes and a smaller Frechet distance to real digits in the classifier's feature space. No
+    term of its loss asks it to cover every mode, though; chapter 5 shows it dropping some.
+001 §6.1 says the other models "learn a representation or compression of the data" while a GAN
+learns the distribution: a VAE is a generative model of p(x) just as much -- its decoder is a
+generator fed with prior noise -- and the experiment draws new samples from both.
+
+Q2. How much compute does a GAN need? (000: "more, because training is more complex";
+003 Q1: "use a higher learning rate, more GPUs and more complex networks to speed training up")
+A step of ``minigan.gan.GAN`` runs D forward and backward three times (real, fake, and for G's
+gradient) and G forward twice and backward once. A dense layer with P = in * out weights costs
+2NP flops forward and 4NP backward (dW and dx), so with P_D, P_G weights in D and G
+
+    GAN step ~ (18 P_D + 8 P_G) N flops,        VAE step ~ 6 (P_encoder + P_decoder) N flops,
+
+and with mirrored sizes a GAN step does about twice the arithmetic of a VAE step. The table
+times both against width and batch size on the active backend (and CuPy beside NumPy where a GPU
+is available): at a large batch the time grows with width squared, so "more complex networks"
+make training slower, not faster; small steps are dominated by per-operation overhead (a small
+fraction of the matmul peak), which is also why a GPU pays off only for large arrays.
+
+Q3. Can a GAN generate any data? (000: "no, only data like the training set";
+002: "any kind, given the right network")
+The generator is a continuous map, so its samples lie on G(R^k): the image of the latent space.
+Two consequences no amount of training can undo:
+  * G(R^k) is connected. A target made of separate pieces (the 8-Gaussian ring) can only be
+    approached by a curve or sheet that also passes through the gaps: some samples always fall
+    between the modes. More latent dimensions make the bridges thinner; they cannot remove them.
+  * G(R^k) has dimension at most k. With a 1D latent space the samples of a 2D target (the
+    uniform square) lie on a curve: their intrinsic dimension is 1 (the Two-NN estimate of Facco
+    et al., 2017), the data's 2. Such a curve is not even a stable compromise: every curve has
+    measure zero in the square, so a discriminator can always separate it from the data
+    (JSD = log 2 for every curve, Arjovsky & Bottou, 2017), and training drags it about without
+    settling -- the grey lines in the figure are the same curve earlier in training.
+004 §6.3's "convolutions handle the high dimensionality of images" conflates the two: the layers
+set how the sheet is shaped, the latent dimension sets how many directions it has.
+
+Run:  python chapters/ch6_faq.py [--quick] [--seed S] [--backend numpy|cupy] [--out DIR]
+"""
+# %% Setup
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+
+import numpy as np  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from chapters._common import make_parser, parse_args, report, session  # noqa: E402
+from minigan import backend as B  # noqa: E402
+from minigan import plot  # noqa: E402
+from minigan.classifier import train_classifier  # noqa: E402
+from minigan.data.digits import load_digits  # noqa: E402
+from minigan.data.toy import Grid, Ring  # noqa: E402
+from minigan.gan import GAN  # noqa: E402
+from minigan.models import dense_discriminator, dense_generator  # noqa: E402
+from minigan.metrics import (class_histogram, fid_from_features, inception_score,  # noqa: E402
+                             mode_coverage)
+from minigan.nn.activations import LeakyReLU, ReLU  # noqa: E402
+from minigan.nn.dense import Dense  # noqa: E402
+from minigan.nn.module import Sequential  # noqa: E402
+from minigan.nn.shape import Flatten, Reshape  # noqa: E402
+from minigan.optim import Adam  # noqa: E402
+from minigan.vae import VAE, check_gradients, train as train_vae  # noqa: E402
+
+TOY_STD = 0.05                          # std of every mode of the 2D targets
+TOY_LATENT_DIM = 2                      # z of both 2D models
+TOY_LR = 1e-3                           # Adam, both models (GAN: betas (0.5, 0.999))
+DIGIT_LATENT_DIM = 16                   # z of both digit models
+DIGIT_GAN_LR, DIGIT_VAE_LR = 5e-4, 1e-3     # Adam; GAN betas (0.5, 0.999), VAE (0.9, 0.999)
+IMAGE_SIZE = 28 * 28
+GREY = (0.25, 0.75)                     # a pixel in [0, 1] is "grey" (blurred) inside this range
+SQUARE_HALF_WIDTH = 1.0                 # Q3's 2D target: uniform on [-1, 1]^2
+Z_SWEEP = np.linspace(-3.0, 3.0, 600)   # the 1D latent line drawn through G
+SWEEP_SNAPSHOTS = 5                     # earlier positions of that line drawn in grey
+
+FULL = dict(
+    toy_iterations=3000, toy_width=128, toy_batch=256, toy_samples=2000,
+    digit_train=10000, digit_eval=2000, digit_iterations=2000, digit_batch=64,
+    digit_hidden=(128, 256), classifier_epochs=3,
+    cost_widths=(64, 128, 256, 512, 1024), cost_batches=(16, 64, 256), cost_repeats=5,
+    cost_peak_size=1024,
+    limit_iterations=2500, limit_batch=128, dimension_samples=2000,
+)
+QUICK = dict(
+    toy_iterations=100, toy_width=32, toy_batch=64, toy_samples=400,
+    digit_train=500, digit_eval=200, digit_iterations=30, digit_batch=32,
+    digit_hidden=(32, 64), classifier_epochs=1,
+    cost_widths=(32, 64), cost_batches=(16, 64), cost_repeats=2, cost_peak_size=256,
+    limit_iterations=100, limit_batch=64, dimension_samples=1000,
+)
+
+
+# %% Models: the same layers for both kinds of generator
+def mlp(sizes):
+    """Dense layers of ``sizes``, LeakyReLU(0.2) between them: (N, sizes[0]) -> (N, sizes[-1])."""
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(Dense(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(LeakyReLU(0.2))
+    return Sequential(*layers)
+
+
+def toy_gan(data_sample, latent_dim, width, batch_size, lr=TOY_LR):
+    """G: z (N, latent_dim) -> (N, 2) and D: (N, 2) -> logit, two hidden layers of ``width``."""
+    G = mlp([latent_dim, width, width, 2])
+    D = mlp([2, width, width, 1])
+    return GAN(G, D, data_sample, latent_dim=latent_dim, batch_size=batch_size, lr_g=lr, lr_d=lr)
+
+
+def toy_vae(latent_dim, width, observation_std):
+    """The GAN's layers rearranged: encoder = D's with 2 * latent_dim outputs, decoder = G's."""
+    encoder = mlp([2, width, width, 2 * latent_dim])
+    decoder = mlp([latent_dim, width, width, 2])
+    return VAE(encoder, decoder, latent_dim, likelihood="gaussian", observation_std=observation_std)
+
+
+def digit_gan(latent_dim, hidden, data, batch_size):
+    """Document 003's dense GAN (``minigan.models``), narrower: G z -> hidden -> 784 (tanh),
+    D 784 -> reversed(hidden) -> 1 with Dropout(0.3)."""
+    G = dense_generator(latent_dim, hidden=hidden, output="tanh")
+    D = dense_discriminator(hidden=hidden[::-1])
+    return GAN(G, D, data, latent_dim=latent_dim, batch_size=batch_size, lr_g=DIGIT_GAN_LR,
+               lr_d=DIGIT_GAN_LR)
+
+
+def digit_vae(latent_dim, hidden):
+    """The same widths: encoder = D's layers -> (mu, logvar), decoder = G's layers -> 784 logits."""
+    small, large = hidden
+    encoder = Sequential(Flatten(), Dense(IMAGE_SIZE, large), LeakyReLU(0.2), Dense(large, small),
+                         LeakyReLU(0.2), Dense(small, 2 * latent_dim))
+    decoder = Sequential(Dense(latent_dim, small), ReLU(), Dense(small, large), ReLU(),
+                         Dense(large, IMAGE_SIZE), Reshape(1, 28, 28))
+    return VAE(encoder, decoder, latent_dim, likelihood="bernoulli")
+
+
+# %% Q1: the VAE's gradients, checked like every layer's
+def vae_gradient_check(seed):
+    """Largest relative error of a small VAE's gradients (input and every parameter), float64."""
+    worst = {}
+    with B.precision("float64"):
+        for likelihood in ("gaussian", "bernoulli"):
+            B.seed(seed)
+            vae = VAE(mlp([6, 5, 4]), mlp([2, 5, 6]), 2, likelihood=likelihood,
+                      observation_std=0.5)
+            x = B.rand(4, 6) * 0.8 + 0.1                            # valid Bernoulli targets too
+            worst[likelihood] = max(check_gradients(vae, x).values())
+    return worst
+
+
+# %% Q1: GAN vs VAE on 2D mixtures
+def coverage(samples, data):
+    """mode_coverage of samples against the mixture's modes, without the counts."""
+    result = mode_coverage(samples, data.centres, data.std)
+    return {key: result[key] for key in ("modes_covered", "high_quality_fraction", "reverse_kl")}
+
+
+def compare_on_2d(data, settings, seed):
+    """Train a GAN and a VAE of the same widths for the same steps on ``data``; measure both."""
+    width, batch = settings["toy_width"], settings["toy_batch"]
+    iterations, n = settings["toy_iterations"], settings["toy_samples"]
+    B.seed(seed)
+    gan = toy_gan(data.sample, TOY_LATENT_DIM, width, batch)
+    start = time.perf_counter()
+    gan.train(iterations)
+    gan_seconds = time.perf_counter() - start
+    B.seed(seed)
+    vae = toy_vae(TOY_LATENT_DIM, width, observation_std=data.std)
+    start = time.perf_counter()
+    history = train_vae(vae, data.sample, iterations, batch_size=batch, lr=TOY_LR)
+    vae_seconds = time.perf_counter() - start
+
+    real = data.sample(n)
+    codes = vae.encoder.forward(real)[:, :TOY_LATENT_DIM]          # mu(x) (N, 2)
+    result = {
+        "real": B.to_numpy(real), "gan": B.to_numpy(gan.sample(n)),
+        "vae": B.to_numpy(vae.sample(n)), "vae_recon": B.to_numpy(vae.reconstruct(real)),
+        "codes": B.to_numpy(codes), "history": history,
+        "gan_seconds": gan_seconds, "vae_seconds": vae_seconds,
+    }
+    for key in ("real", "gan", "vae", "vae_recon"):
+        result[key + "_coverage"] = coverage(result[key], data)
+    nearest = np.linalg.norm(result["real"][:, None] - data.centres[None], axis=2).argmin(1)
+    result["mode_of_real"] = nearest
+    return result
+
+
+def figure_2d(path, runs):
+    """One row per target: data, GAN samples, VAE samples, VAE reconstructions, VAE codes."""
+    columns = ("real", "gan", "vae", "vae_recon")
+    titles = {"real": "data", "gan": "GAN samples G(z)", "vae": "VAE samples f(z)",
+              "vae_recon": "VAE reconstructions f(mu(x))"}
+    colours = {"real": "black", "gan": "tab:green", "vae": "tab:purple", "vae_recon": "tab:purple"}
+    fig, axes = plot.new_figure(len(columns) + 1, len(runs), (3.1, 3.1))
+    for row, (name, data, run) in enumerate(runs):
+        lim = float(np.abs(data.centres).max()) + 1.0
+        for col, key in enumerate(columns):
+            ax = axes[row, col]
+            c = run[key + "_coverage"]
+            ax.scatter(data.centres[:, 0], data.centres[:, 1], s=60, facecolors="none",
+                       edgecolors="0.6", linewidths=0.8)
+            ax.scatter(run[key][:, 0], run[key][:, 1], s=2, color=colours[key], alpha=0.5)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.set_title(f"{name}: {titles[key]}\n{c['modes_covered']}/{len(data.centres)} modes, "
+                         f"{100 * c['high_quality_fraction']:.0f}% on a mode", fontsize=9)
+            ax.tick_params(labelsize=7)
+        ax = axes[row, len(columns)]
+        angles = np.linspace(0, 2 * np.pi, 200)
+        for radius in (1, 2):
+            ax.plot(radius * np.cos(angles), radius * np.sin(angles), color="0.6", linewidth=0.8)
+        ax.scatter(run["codes"][:, 0], run["codes"][:, 1], s=2, c=run["mode_of_real"],
+                   cmap="tab10" if len(data.centres) <= 10 else "tab20", alpha=0.6)
+        ax.set_aspect("equal")
+        ax.set_title(f"{name}: VAE codes mu(x), coloured by mode\n"
+                     f"(grey: 1 and 2 std of the prior)", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle("Q1  GAN vs VAE with the same layers and steps. The GAN puts most samples on a "
+                 "mode, joined by thin bridges;\nthe VAE reconstructs every mode, but the prior's "
+                 "mass between the codes (right) decodes to points between the modes", fontsize=11)
+    return plot.save(fig, path)
+
+
+# %% Q1: GAN vs VAE on digits
+def image_metrics(images01, classifier, reference_features):
+    """Measurements of a set of images (N, 1, 28, 28) in [0, 1] through the digit classifier."""
+    images = 2 * images01 - 1                                        # the classifier's [-1, 1]
+    features = classifier.features(images)
+    probs = classifier.predict_proba(images)
+    histogram = class_histogram(probs, 10)
+    covered = histogram > 0
+    splits = max(1, min(10, len(images) // 100))
+    return {
+        "fid": fid_from_features(reference_features, features),
+        "inception_score": inception_score(probs, splits=splits)[0],
+        "classes_covered": int(covered.sum()),
+        "class_kl_to_uniform": float((histogram[covered] * np.log(histogram[covered] * 10)).sum()),
+        "grey_fraction": float(((images01 > GREY[0]) & (images01 < GREY[1])).mean()),
+        "histogram": histogram,
+    }
+
+
+def compare_on_digits(settings, seed):
+    """Dense GAN and dense VAE with the same widths and steps on the built-in digits."""
+    train01, train_labels = load_digits(settings["digit_train"], seed=seed, scale=None)
+    eval01, eval_labels = load_digits(settings["digit_eval"], seed=seed + 1, scale=None)
+    unseen01, _ = load_digits(settings["digit_eval"], seed=seed + 2, scale=None)  # to reconstruct
+    start = time.perf_counter()
+    classifier = train_classifier(2 * train01 - 1, train_labels,
+                                  epochs=settings["classifier_epochs"], seed=seed)
+    classifier_seconds = time.perf_counter() - start
+    accuracy = classifier.accuracy(2 * eval01 - 1, eval_labels)
+    reference = classifier.features(2 * eval01 - 1)                 # held-out real digits
+
+    latent, hidden = DIGIT_LATENT_DIM, settings["digit_hidden"]
+    iterations, batch = settings["digit_iterations"], settings["digit_batch"]
+    B.seed(seed)
+    gan = digit_gan(latent, hidden, B.asarray(2 * train01 - 1), batch)
+    start = time.perf_counter()
+    gan.train(iterations)
+    gan_seconds = time.perf_counter() - start
+    B.seed(seed)
+    vae = digit_vae(latent, hidden)
+    start = time.perf_counter()
+    history = train_vae(vae, B.asarray(train01), iterations, batch_size=batch, lr=DIGIT_VAE_LR)
+    vae_seconds = time.perf_counter() - start
+
+    n = settings["digit_eval"]
+    sets = {
+        "real": train01[:n],                                        # real vs held-out: the floor
+        "gan": B.to_numpy(gan.sample(n)) / 2 + 0.5,
+        "vae": B.to_numpy(vae.sample(n)),
+        "vae_recon": B.to_numpy(vae.reconstruct(B.asarray(unseen01))),
+    }
+    return {
+        "images": sets, "originals": unseen01,
+        "metrics": {key: image_metrics(images, classifier, reference)
+                    for key, images in sets.items()},
+        "classifier_accuracy": accuracy, "classifier_seconds": classifier_seconds,
+        "gan_seconds": gan_seconds, "vae_seconds": vae_seconds, "vae_history": history,
+    }
+
+
+def tile(images, rows, cols):
+    """(N, 1, 28, 28) in [0, 1] -> one (rows * 29 + 1, cols * 29 + 1) picture, white gaps."""
+    size = images.shape[-1] + 1
+    canvas = np.ones((rows * size + 1, cols * size + 1))
+    for i in range(min(len(images), rows * cols)):
+        r, c = divmod(i, cols)
+        canvas[1 + r * size:r * size + size, 1 + c * size:c * size + size] = images[i, 0]
+    return canvas
+
+
+def figure_digits(path, run, rows=8, cols=8):
+    """Real digits, GAN samples, VAE samples, and VAE reconstructions next to their originals."""
+    m = run["metrics"]
+    recon_pairs = np.empty((rows * cols,) + run["originals"].shape[1:])
+    half = rows * cols // 2
+    recon_pairs[0::2] = run["originals"][:half]
+    recon_pairs[1::2] = run["images"]["vae_recon"][:half]
+    panels = [
+        (run["images"]["real"], "real digits", m["real"]),
+        (run["images"]["gan"], "GAN samples", m["gan"]),
+        (run["images"]["vae"], "VAE samples", m["vae"]),
+        (recon_pairs, "VAE: original | reconstruction", m["vae_recon"]),
+    ]
+    fig, axes = plot.new_figure(len(panels) + 1, 1, (3.6, 4.0))
+    for ax, (images, title, metrics) in zip(axes[0], panels):
+        ax.imshow(tile(images, rows, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.axis("off")
+        ax.set_title(f"{title}\nFD {metrics['fid']:.1f}, grey pixels "
+                     f"{100 * metrics['grey_fraction']:.1f}%", fontsize=10)
+    ax = axes[0, -1]
+    offsets = {"real": -0.27, "gan": 0.0, "vae": 0.27}
+    colours = {"real": "0.3", "gan": "tab:green", "vae": "tab:purple"}
+    for key, offset in offsets.items():
+        ax.bar(np.arange(10) + offset, m[key]["histogram"], width=0.27, color=colours[key],
+               label=f"{key} ({m[key]['classes_covered']} classes)")
+    ax.axhline(0.1, color="gray", linewidth=0.8, linestyle=":")
+    ax.set_xticks(range(10))
+    ax.set_xlabel("digit predicted by the classifier")
+    ax.set_ylabel("fraction of samples")
+    ax.legend(fontsize="small")
+    ax.set_title("which digits each model draws", fontsize=10)
+    fig.suptitle("Q1  GAN vs VAE on digits (FD: Frechet distance of classifier features to "
+                 "held-out real digits; lower is closer)", fontsize=11)
+    return plot.save(fig, path)
+
+
+# %% Q2: compute cost
+def dense_flops(sizes, batch):
+    """Multiply-add flops of one forward pass through Dense layers of ``sizes``: 2 N sum(in*out)."""
+    return 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def time_one_setting(width, batch, repeats, latent_dim=DIGIT_LATENT_DIM):
+    """Median seconds of one GAN step and one VAE step, hidden layers of ``width``, 784-d data.
+
+    G: z -> w -> w -> 784, D: 784 -> w -> w -> 1; encoder 784 -> w -> w -> 2 * latent_dim,
+    decoder latent_dim -> w -> w -> 784. Every step ends with a Python float of the loss (a
+    device-to-host copy under CuPy), so timing each step measures finished work.
+    """
+    g_sizes, d_sizes = [latent_dim, width, width, IMAGE_SIZE], [IMAGE_SIZE, width, width, 1]
+    e_sizes = [IMAGE_SIZE, width, width, 2 * latent_dim]
+    data = B.rand(max(batch, 256), IMAGE_SIZE)
+    gan = GAN(mlp(g_sizes), mlp(d_sizes), data, latent_dim=latent_dim, batch_size=batch)
+    vae = VAE(mlp(e_sizes), mlp(g_sizes), latent_dim, likelihood="bernoulli")
+    optimizer = Adam(vae.parameters(), lr=1e-3, betas=(0.9, 0.999))
+
+    def vae_step():
+        optimizer.zero_grad()
+        vae.forward(data[:batch])
+        vae.backward()
+        optimizer.step()
+
+    times = {}
+    for name, step in (("gan", gan.step), ("vae", vae_step)):
+        step()
+        step()                                                       # warm-up: buffers, caches
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            step()
+            seconds.append(time.perf_counter() - start)
+        times[name] = float(np.median(seconds))
+    gan_flops = (9 * dense_flops(d_sizes, batch)                     # 3 x (forward + backward)
+                 + 4 * dense_flops(g_sizes, batch))                  # 2 forward + 1 backward
+    vae_flops = 3 * (dense_flops(e_sizes, batch) + dense_flops(g_sizes, batch))
+    return {"width": width, "batch": batch, "gan_ms": 1e3 * times["gan"],
+            "vae_ms": 1e3 * times["vae"], "gan_gflops": gan_flops / times["gan"] / 1e9,
+            "vae_gflops": vae_flops / times["vae"] / 1e9, "gan_flops": gan_flops,
+            "vae_flops": vae_flops}
+
+
+def matmul_peak(size=1024, repeats=5):
+    """GFLOP/s of a (size x size) @ (size x size) product in the active dtype (a median)."""
+    a, b = B.rand(size, size), B.rand(size, size)
+    seconds = []
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        c = a @ b
+        float(c[0, 0])                                               # wait for the device
+        seconds.append(time.perf_counter() - start)
+    return 2 * size ** 3 / float(np.median(seconds[1:])) / 1e9
+
+
+def cupy_unavailable_reason():
+    """None if the CuPy backend can be used here, else why not (the error message)."""
+    previous = B.name()
+    try:
+        B.use("cupy")
+        return None
+    except RuntimeError as e:
+        return str(e)
+    finally:
+        B.use(previous)
+
+
+def compute_cost(settings, seed):
+    """The timing table on the active backend, and on the other one where it is available."""
+    backends = [B.name()]
+    other = "cupy" if B.name() == "numpy" else "numpy"
+    reason = cupy_unavailable_reason() if other == "cupy" else None
+    if reason is None:
+        backends.append(other)
+    active = B.name()
+    tables, peaks = {}, {}
+    try:
+        for name in backends:
+            B.use(name)
+            B.seed(seed)
+            peaks[name] = matmul_peak(settings["cost_peak_size"])
+            tables[name] = [time_one_setting(w, n, settings["cost_repeats"])
+                            for w in settings["cost_widths"] for n in settings["cost_batches"]]
+    finally:
+        B.use(active)
+    return {"tables": tables, "peaks": peaks, "cupy_missing": reason}
+
+
+def print_cost_table(cost):
+    for name, table in cost["tables"].items():
+        print(f"\n  time per training step on {name} ({B.dtype().name}); matmul peak "
+              f"{cost['peaks'][name]:.0f} GFLOP/s")
+        print("   width  batch   GAN ms   VAE ms  GAN/VAE   GAN GFLOP/s  % of peak")
+        for row in table:
+            percent = 100 * row["gan_gflops"] / cost["peaks"][name]
+            print(f"  {row['width']:>6d} {row['batch']:>6d} {row['gan_ms']:>8.2f} "
+                  f"{row['vae_ms']:>8.2f} {row['gan_ms'] / row['vae_ms']:>8.2f} "
+                  f"{row['gan_gflops']:>13.1f} {percent:>9.1f}")
+    if len(cost["tables"]) == 2:
+        numpy_rows, cupy_rows = cost["tables"]["numpy"], cost["tables"]["cupy"]
+        print("\n   width  batch  NumPy GAN ms  CuPy GAN ms  speed-up")
+        for a, b in zip(numpy_rows, cupy_rows):
+            print(f"  {a['width']:>6d} {a['batch']:>6d} {a['gan_ms']:>13.2f} {b['gan_ms']:>12.2f} "
+                  f"{a['gan_ms'] / b['gan_ms']:>9.1f}")
+    elif cost["cupy_missing"]:
+        print(f"\n  CuPy side by side: not run here ({cost['cupy_missing'].split(':')[0]})")
+
+
+def figure_cost(path, cost):
+    """ms per step against batch size, one line per width; GFLOP/s against width."""
+    fig, axes = plot.new_figure(2, 1, (5.2, 4.0))
+    styles = {"numpy": "-", "cupy": "--"}
+    markers = {"gan": "o", "vae": "s"}
+    for name, table in cost["tables"].items():
+        widths = sorted({row["width"] for row in table})
+        batches = sorted({row["batch"] for row in table})
+        colours = dict(zip(widths, plot_colours(len(widths))))
+        for w in widths:
+            rows = [row for row in table if row["width"] == w]
+            axes[0, 0].plot([r["batch"] for r in rows], [r["gan_ms"] for r in rows],
+                            styles[name], marker=markers["gan"], color=colours[w],
+                            label=f"GAN, width {w} ({name})")
+            axes[0, 0].plot([r["batch"] for r in rows], [r["vae_ms"] for r in rows],
+                            styles[name], marker=markers["vae"], color=colours[w], alpha=0.5,
+                            linewidth=1)
+        for n in batches:
+            rows = [row for row in table if row["batch"] == n]
+            axes[0, 1].plot([r["width"] for r in rows],
+                            [100 * r["gan_gflops"] / cost["peaks"][name] for r in rows],
+                            styles[name], marker="o", label=f"batch {n} ({name})")
+    ax = axes[0, 0]
+    ax.plot([], [], "s-", color="0.5", alpha=0.5, linewidth=1, label="VAE step, same colours")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("ms per training step")
+    ax.set_title("GAN step (circles) and VAE step (squares, faint)", fontsize=10)
+    ax.legend(fontsize=7)
+    ax = axes[0, 1]
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("hidden width")
+    ax.set_ylabel("% of the matmul peak reached by a GAN step")
+    ax.set_title("small steps are overhead, not arithmetic", fontsize=10)
+    ax.legend(fontsize=7)
+    fig.suptitle(f"Q2  compute cost of a dense GAN on 784-d data ({B.dtype().name})", fontsize=11)
+    return plot.save(fig, path)
+
+
+def plot_colours(n):
+    cmap = colormaps["viridis"]
+    return [cmap(0.1 + 0.8 * i / max(1, n - 1)) for i in range(n)]
+
+
+# %% Q3: what a continuous generator cannot produce
+def two_nn_dimension(points):
+    """Intrinsic dimension of a point cloud by the Two-NN estimator (Facco et al., 2017).
+
+    For each point, mu = r2 / r1, the ratio of the distances to its second and first nearest
+    neighbours; on a d-dimensional set mu follows a Pareto law P(mu > m) = m^-d, whose maximum-
+    likelihood exponent is d = N / sum log mu. points: (N, D) host array -> float.
+    """
+    x = np.asarray(points, dtype=np.float64)
+    sq = (x * x).sum(1)
+    dist2 = sq[:, None] + sq[None, :] - 2 * x @ x.T                  # (N, N)
+    np.fill_diagonal(dist2, np.inf)
+    two = np.sqrt(np.clip(np.partition(dist2, 1, axis=1)[:, :2], 0, None))   # r1, r2
+    keep = two[:, 0] > 0
+    return float(keep.sum() / np.log(two[keep, 1] / two[keep, 0]).sum())
+
+
+def sample_square(n):
+    """Uniform points on [-1, 1]^2: (n, 2) of the active backend."""
+    points = B.rand(n, 2)
+    points *= 2 * SQUARE_HALF_WIDTH
+    points -= SQUARE_HALF_WIDTH
+    return points
+
+
+def latent_limits(settings, seed):
+    """GANs with 1D and 8D latent spaces on the ring, 1D and 2D on the square."""
+    ring = Ring(std=TOY_STD)
+    width, batch = settings["toy_width"], settings["limit_batch"]
+    iterations, n = settings["limit_iterations"], settings["toy_samples"]
+    n_dimension = settings["dimension_samples"]
+    runs = []
+    for target, latent_dim in (("ring", 1), ("ring", 8), ("square", 1), ("square", 2)):
+        B.seed(seed)
+        sample = ring.sample if target == "ring" else sample_square
+        gan = toy_gan(sample, latent_dim, width, batch)
+        sweeps = []                                              # the curve G(z) as it moves
+
+        def record_sweep(gan):
+            if latent_dim == 1 and gan.iteration % max(1, iterations // SWEEP_SNAPSHOTS) == 0:
+                sweeps.append(B.to_numpy(gan.sample(len(Z_SWEEP), z=B.asarray(Z_SWEEP[:, None]))))
+
+        gan.train(iterations, callbacks=[record_sweep])
+        samples = B.to_numpy(gan.sample(n))
+        run = {"target": target, "latent_dim": latent_dim, "samples": samples,
+               "dimension": two_nn_dimension(B.to_numpy(gan.sample(n_dimension)))}
+        if latent_dim == 1:
+            run["sweep"] = B.to_numpy(gan.sample(len(Z_SWEEP), z=B.asarray(Z_SWEEP[:, None])))
+            run["earlier_sweeps"] = sweeps[:-1]
+        if target == "ring":
+            c = coverage(samples, ring)
+            run.update(c, off_mode_fraction=1 - c["high_quality_fraction"])
+        runs.append(run)
+    real_ring = B.to_numpy(ring.sample(n))
+    return {"runs": runs, "ring": ring,
+            "square_dimension": two_nn_dimension(B.to_numpy(sample_square(n_dimension))),
+            "ring_off_mode_fraction": 1 - coverage(real_ring, ring)["high_quality_fraction"]}
+
+
+def figure_limits(path, limits):
+    fig, axes = plot.new_figure(4, 1, (3.7, 3.7))
+    ring = limits["ring"]
+    for ax, run in zip(axes[0], limits["runs"]):
+        if run["target"] == "ring":
+            ax.scatter(ring.centres[:, 0], ring.centres[:, 1], s=80, facecolors="none",
+                       edgecolors="0.5", linewidths=0.8)
+            detail = (f"{100 * run['off_mode_fraction']:.0f}% of samples off every mode "
+                      f"(data {100 * limits['ring_off_mode_fraction']:.1f}%)")
+            lim = 3.0
+        else:
+            ax.add_patch(_square_patch())
+            detail = (f"intrinsic dimension {run['dimension']:.2f} "
+                      f"(data {limits['square_dimension']:.2f})")
+            lim = 1.6
+        ax.scatter(run["samples"][:, 0], run["samples"][:, 1], s=2, color="tab:green", alpha=0.5)
+        if "sweep" in run:
+            for earlier in run["earlier_sweeps"]:
+                ax.plot(earlier[:, 0], earlier[:, 1], color="0.75", linewidth=1)
+            points = run["sweep"]
+            ax.scatter(points[:, 0], points[:, 1], c=Z_SWEEP, cmap="plasma", s=3)
+            ax.text(0.03, 0.03, "G(z), z from -3 (dark) to 3 (yellow);\ngrey: the same line "
+                    "earlier in training", transform=ax.transAxes, fontsize=7)
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+        ax.set_aspect("equal")
+        ax.set_title(f"{run['target']}, latent dimension {run['latent_dim']}\n{detail}", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.suptitle("Q3  a generator's samples lie on G(latent space): connected, and no more "
+                 "dimensions than z has", fontsize=11)
+    return plot.save(fig, path)
+
+
+def _square_patch():
+    s = SQUARE_HALF_WIDTH
+    return Rectangle((-s, -s), 2 * s, 2 * s, fill=False, edgecolor="0.5", linestyle=":")
+
+
+# %% The chapter
+def main(argv=None) -> dict:
+    args = parse_args(make_parser(__doc__, "ch6_faq"), argv)
+    settings = QUICK if args.quick else FULL
+    start = time.perf_counter()
+    with session(args) as out:
+        # %% Q1 -- the VAE's hand-derived gradients against finite differences
+        gradient_errors = vae_gradient_check(args.seed)
+
+        # %% Q1 -- GAN vs VAE on two 2D mixtures
+        targets = (("ring", Ring(std=TOY_STD)), ("grid", Grid(size=3, std=TOY_STD)))
+        runs_2d = [(name, data, compare_on_2d(data, settings, args.seed + i))
+                   for i, (name, data) in enumerate(targets)]
+        figures = [figure_2d(os.path.join(out, "gan_vs_vae_2d.png"), runs_2d)]
+
+        # %% Q1 -- GAN vs VAE on digits
+        digits = compare_on_digits(settings, args.seed)
+        figures.append(figure_digits(os.path.join(out, "gan_vs_vae_digits.png"), digits))
+
+        # %% Q2 -- compute cost
+        cost = compute_cost(settings, args.seed)
+        print_cost_table(cost)
+        figures.append(figure_cost(os.path.join(out, "compute_cost.png"), cost))
+
+        # %% Q3 -- what a generator cannot produce
+        limits = latent_limits(settings, args.seed)
+        figures.append(figure_limits(os.path.join(out, "latent_limits.png"), limits))
+
+    numbers = {"vae_gradcheck_" + k: v for k, v in gradient_errors.items()}
+    for name, _, run in runs_2d:
+        for key in ("real", "gan", "vae", "vae_recon"):
+            c = run[key + "_coverage"]
+            numbers[f"{name}_{key}_modes"] = c["modes_covered"]
+            numbers[f"{name}_{key}_high_quality"] = c["high_quality_fraction"]
+            numbers[f"{name}_{key}_reverse_kl"] = c["reverse_kl"]
+    numbers["digit_classifier_accuracy"] = digits["classifier_accuracy"]
+    for key, m in digits["metrics"].items():
+        for metric in ("fid", "inception_score", "classes_covered", "grey_fraction"):
+            numbers[f"digits_{key}_{metric}"] = m[metric]
+    numbers["digits_gan_seconds"] = digits["gan_seconds"]
+    numbers["digits_vae_seconds"] = digits["vae_seconds"]
+    active = cost["tables"][B.name()]
+    largest = max(active, key=lambda r: (r["width"], r["batch"]))
+    smallest = min(active, key=lambda r: (r["width"], r["batch"]))
+    numbers["matmul_peak_gflops"] = cost["peaks"][B.name()]
+    numbers["largest_gan_step_ms"] = largest["gan_ms"]
+    numbers["largest_gan_over_vae"] = largest["gan_ms"] / largest["vae_ms"]
+    numbers["largest_gan_fraction_of_peak"] = largest["gan_gflops"] / cost["peaks"][B.name()]
+    numbers["smallest_gan_fraction_of_peak"] = smallest["gan_gflops"] / cost["peaks"][B.name()]
+    for run in limits["runs"]:
+        tag = f"{run['target']}_latent{run['latent_dim']}"
+        numbers[f"{tag}_dimension"] = run["dimension"]
+        if "off_mode_fraction" in run:
+            numbers[f"{tag}_off_mode_fraction"] = run["off_mode_fraction"]
+    numbers["ring_data_off_mode_fraction"] = limits["ring_off_mode_fraction"]
+    numbers["square_data_dimension"] = limits["square_dimension"]
+    numbers["seconds"] = time.perf_counter() - start
+    print()
+    report(numbers, figures)
+    numbers["cost_tables"] = cost["tables"]
+    numbers["figures"] = figures
+    return numbers
+
+
+if __name__ == "__main__":
+    main()

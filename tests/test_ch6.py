@@ -1,0 +1,107 @@
+"""Chapter 6 (FAQ) in --quick mode: it runs end to end and its key numbers hold.
+
+The quick run trains for a few dozen steps only, so the assertions are about what holds whatever
+the training: the VAE's gradients are exact, real data score as real data, the Frechet distance
+of real digits is the floor, and a generator with a 1D latent space produces a 1D set.
+"""
+import os
+
+import numpy as np
+import pytest
+
+from chapters import ch6_faq
+from minigan import backend as B
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ch6")
+    B.use("numpy")
+    B.set_dtype("float32")
+    numbers = ch6_faq.main(["--quick", "--out", str(out)])
+    return numbers
+
+
+def test_vae_gradients_are_exact(quick):
+    assert quick["vae_gradcheck_gaussian"] < 1e-6
+    assert quick["vae_gradcheck_bernoulli"] < 1e-6
+
+
+def test_real_2d_data_cover_their_modes(quick):
+    assert quick["ring_real_modes"] == 8 and quick["grid_real_modes"] == 9
+    assert quick["ring_real_high_quality"] > 0.97 and quick["grid_real_high_quality"] > 0.97
+    for name in ("ring", "grid"):
+        for model in ("gan", "vae", "vae_recon"):
+            assert 0 <= quick[f"{name}_{model}_modes"] <= (8 if name == "ring" else 9)
+            assert 0.0 <= quick[f"{name}_{model}_high_quality"] <= 1.0
+
+
+def test_real_digits_are_the_frechet_floor(quick):
+    assert quick["digit_classifier_accuracy"] > 0.5
+    real = quick["digits_real_fid"]
+    assert real >= 0
+    for model in ("gan", "vae", "vae_recon"):
+        assert quick[f"digits_{model}_fid"] > real
+        assert 1.0 <= quick[f"digits_{model}_inception_score"] <= 10.0
+        assert 0.0 <= quick[f"digits_{model}_grey_fraction"] <= 1.0
+
+
+def test_compute_cost_table(quick):
+    table = quick["cost_tables"]["numpy"]
+    assert len(table) == len(ch6_faq.QUICK["cost_widths"]) * len(ch6_faq.QUICK["cost_batches"])
+    for row in table:
+        assert row["gan_ms"] > 0 and row["vae_ms"] > 0
+        # mirrored sizes: a GAN step does about twice the arithmetic of a VAE step
+        assert 1.5 < row["gan_flops"] / row["vae_flops"] < 3.0
+    assert quick["matmul_peak_gflops"] > 0
+
+
+def test_a_generator_makes_no_more_dimensions_than_its_latent_space(quick):
+    assert quick["square_latent1_dimension"] < 1.3
+    assert quick["ring_latent1_dimension"] < 1.3
+    assert quick["square_latent2_dimension"] > 1.6
+    assert 1.8 < quick["square_data_dimension"] < 2.2
+    # a connected G(R^k) cannot avoid the gaps between the ring's modes as the data do
+    assert quick["ring_latent1_off_mode_fraction"] > quick["ring_data_off_mode_fraction"]
+    assert quick["ring_latent8_off_mode_fraction"] > quick["ring_data_off_mode_fraction"]
+
+
+def test_figures_written_and_backend_restored(quick):
+    assert len(quick["figures"]) == 4
+    for path in quick["figures"]:
+        assert os.path.getsize(path) > 10_000
+    assert B.name() == "numpy" and B.dtype() == np.float32
+
+
+def test_two_nn_dimension_of_known_sets():
+    rng = np.random.default_rng(0)
+    t = rng.uniform(0, 1, 1500)
+    line = np.stack([t, 2 * t, -t], axis=1)                       # a segment in 3D
+    plane = np.concatenate([rng.uniform(0, 1, (1500, 2)), np.zeros((1500, 1))], axis=1)
+    cube = rng.uniform(0, 1, (1500, 3))
+    assert ch6_faq.two_nn_dimension(line) == pytest.approx(1.0, abs=0.1)
+    assert ch6_faq.two_nn_dimension(plane) == pytest.approx(2.0, abs=0.2)
+    assert ch6_faq.two_nn_dimension(cube) == pytest.approx(3.0, abs=0.3)
+
+
+def test_dense_flops():
+    # one layer 3 -> 4 at batch 5: 5 * 3 * 4 multiply-adds = 120 flops
+    assert ch6_faq.dense_flops([3, 4], 5) == 120
+    assert ch6_faq.dense_flops([3, 4, 2], 5) == 2 * 5 * (12 + 8)
+
+
+def test_numpy_and_cupy_side_by_side_report(tmp_path, capsys):
+    """The two-backend table and figure (what a GPU machine prints), from made-up timings."""
+    def rows(scale):
+        return [{"width": w, "batch": n, "gan_ms": scale * w * n / 100,
+                 "vae_ms": scale * w * n / 200, "gan_gflops": 10.0 / scale,
+                 "vae_gflops": 8.0 / scale, "gan_flops": 2.0, "vae_flops": 1.0}
+                for w in (32, 64) for n in (16, 64)]
+    cost = {"tables": {"numpy": rows(1.0), "cupy": rows(0.1)},
+            "peaks": {"numpy": 100.0, "cupy": 10000.0}, "cupy_missing": None}
+    ch6_faq.print_cost_table(cost)
+    printed = capsys.readouterr().out
+    assert "time per training step on cupy" in printed
+    assert "speed-up" in printed and "10.0" in printed              # numpy ms / cupy ms
+    path = ch6_faq.figure_cost(tmp_path / "cost.png", cost)
+    assert os.path.getsize(path) > 10_000
