@@ -16,8 +16,10 @@ and is written as
             ...                             # prints what it measured and where its figures are
             return numbers
 
-Bad arguments (a non-positive count, an unknown backend, CuPy asked for where it is missing)
-stop with an argparse error before any work is done.
+Bad arguments (a non-positive count, an unknown backend, CuPy asked for where it is missing,
+an --out that cannot be written, a --data-dir that does not exist) stop with an argparse error
+before any work is done. Ctrl-C ends a run with exit status 130 and the command that continues
+it (chapters with --resume continue from their last checkpoint).
 
 The second half holds the 1D numerics chapters 1-3 use to turn a generator into a density:
 p_g is the push-forward of p_z through G, computed by quadrature over a fine grid of z values.
@@ -28,6 +30,7 @@ import argparse
 import contextlib
 import math
 import os
+import shlex
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -96,7 +99,12 @@ def make_parser(doc: str, name: str) -> argparse.ArgumentParser:
 
 
 def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
-    """parser.parse_args(argv), plus the checks argparse cannot make itself (CuPy available)."""
+    """parser.parse_args(argv), plus the checks argparse cannot make itself: CuPy available,
+    --out a folder that can be written (nothing is created yet), --data-dir an existing folder.
+
+    The command line is kept (``args._argv``, ``args._prog``) so that an interrupted run can
+    say how to continue.
+    """
     args = parser.parse_args(argv)
     if args.backend != "numpy":
         previous = B.name()
@@ -107,7 +115,41 @@ def parse_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace
         finally:
             if B.name() != previous:
                 B.use(previous)
+    problem = unwritable_folder(args.out)
+    if problem:
+        parser.error(f"argument --out: {problem}")
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not os.path.isdir(data_dir):
+        parser.error(f"argument --data-dir: {data_dir} is not an existing folder; give the "
+                     f"folder that holds the data files")
+    args._argv = list(sys.argv[1:] if argv is None else argv)
+    args._prog = parser.prog
     return args
+
+
+def unwritable_folder(path):
+    """Why ``path`` cannot be used (or created) as a writable folder; None if it can. Creates
+    nothing: checks ``path`` if it exists, else its nearest existing parent."""
+    path = os.path.abspath(path)
+    existing = path
+    while not os.path.exists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:               # a root that does not exist (a missing drive)
+            return f"cannot create {path}: {existing} does not exist"
+        existing = parent
+    if not os.path.isdir(existing):
+        return (f"{existing} is a file, not a folder" if existing == path else
+                f"cannot create {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write into {existing} (permission denied or read-only)"
+    return None
+
+
+def rerun_command(args, resume: bool = False) -> str:
+    """This run's command line; with resume, the one that continues it (plus --resume)."""
+    argv = [a for a in getattr(args, "_argv", []) if a != "--resume"]
+    script = os.path.relpath(os.path.join(ROOT, "chapters", getattr(args, "_prog", "")))
+    return shlex.join(["python", script] + argv + (["--resume"] if resume else []))
 
 
 @contextlib.contextmanager
@@ -115,7 +157,9 @@ def session(args):
     """Use args.backend, args.dtype and args.seed inside the block; yields the output folder.
 
     The previous backend and dtype are restored afterwards, so a chapter's main() can be called
-    from tests or a notebook without leaving its settings behind.
+    from tests or a notebook without leaving its settings behind. Ctrl-C inside the block (after
+    GAN.train has saved what it could) ends the run with exit status 130 and the command that
+    continues it (``--resume``, for a chapter that has it).
     """
     previous_backend, previous_dtype = B.name(), B.dtype()
     os.makedirs(args.out, exist_ok=True)
@@ -124,6 +168,13 @@ def session(args):
         B.set_dtype(args.dtype)
         B.seed(args.seed)
         yield args.out
+    except KeyboardInterrupt:
+        if hasattr(args, "resume"):
+            advice = f"To continue from its last checkpoint, run:\n  {rerun_command(args, True)}"
+        else:
+            advice = f"This chapter has no --resume; to run it again:\n  {rerun_command(args)}"
+        print(f"\nInterrupted (Ctrl-C). {advice}", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
     finally:
         B.use(previous_backend)
         B.set_dtype(previous_dtype)

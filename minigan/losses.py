@@ -36,6 +36,10 @@ OBJECTIVE_NAMES = ("minimax", "non-saturating", "least-squares", "hinge", "wasse
 # ---------------------------------------------------------------------------------------------
 # Validation
 
+class NonFiniteLogitsError(ValueError):
+    """Logits holding NaN or Inf: training has usually diverged (minigan.gan reports it)."""
+
+
 def _check_logits(x, where: str, argument: str) -> None:
     """Raise unless x is a floating array of the active backend with only finite values."""
     if not B.is_array(x):
@@ -47,7 +51,7 @@ def _check_logits(x, where: str, argument: str) -> None:
         raise ValueError(f"{where}: {argument} is empty (shape {tuple(x.shape)})")
     if not bool(B.xp.isfinite(x).all()):
         bad = int(x.size - int(B.xp.isfinite(x).sum()))
-        raise ValueError(
+        raise NonFiniteLogitsError(
             f"{where}: {argument} contain {bad} non-finite value(s) (NaN or Inf) out of "
             f"{x.size}. Usually training has diverged (learning rate too high?), or the values "
             f"passed are not raw logits (the loss must be computed from D's output before any "

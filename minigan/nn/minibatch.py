@@ -43,10 +43,10 @@ class MinibatchStdDev(Module):
 
     def forward(self, x):
         """x: (N, F) or (N, C, H, W) -> (N, F + 1) or (N, C + 1, H, W)."""
-        if B.is_array(x) and x.ndim not in (2, 4):
+        self._check_input(x, (None,) * max(getattr(x, "ndim", 2), 1))   # array, dtype, empty
+        if x.ndim not in (2, 4):
             raise ValueError(f"{self!r} expects input of shape (N, F) or (N, C, H, W), "
                              f"got {tuple(x.shape)}")
-        self._check_input(x, (None,) * (x.ndim if B.is_array(x) else 2))
         if x.shape[0] < 2:
             raise ValueError(f"{self!r} needs a batch of at least 2 samples to measure their "
                              f"spread, got input shape {tuple(x.shape)}")

@@ -157,7 +157,11 @@ class Module:
 
     # -- helpers for subclasses ----------------------------------------------------------------
     def _check_input(self, x, expected: tuple, what: str = "input"):
-        """Raise unless x is a floating array of the active backend matching ``expected``.
+        """Raise unless x is a non-empty float array of the active backend matching ``expected``.
+
+        TypeError for a non-array or a dtype other than float32/float64 (integers and float16
+        are refused, never silently converted), ValueError for a shape that does not match or
+        has an axis of length 0.
 
         ``expected`` is a shape pattern: ints must match, None matches anything, e.g.
         ``(None, self.in_features)`` or ``(None, self.in_channels, None, None)``.
@@ -177,6 +181,9 @@ class Module:
                              f"got {tuple(x.shape)}")
         if x.shape[0] == 0:
             raise ValueError(f"{self!r} got an empty batch: {what} shape {tuple(x.shape)}")
+        if x.size == 0:              # e.g. (N, 0, 4, 4): statistics over it would be 0/0
+            raise ValueError(f"{self!r} got an empty {what}: shape {tuple(x.shape)} has an axis "
+                             f"of length 0")
 
     def _need_forward(self, *names):
         """Raise a clear error if backward is called before forward."""

@@ -1,0 +1,396 @@
+"""Reliability: clear errors on bad input, nothing lost on faults, exact resume.
+
+What is tested elsewhere is not repeated here: shape and dtype errors of single layers
+(test_layers, test_conv, test_module, and the random cases of test_fuzz), checkpoint round trips,
+refusals of truncated, corrupted, pickled or mismatched files, and a save that fails between
+writing and renaming (test_checkpoint), in-process resume (test_resume), downloads that fail or
+do not match their checksum (test_idx). This file adds the rest:
+
+    nested Sequentials name the path to the failing layer
+    a NaN/Inf loss stops training: iteration, player, last finite losses, usual causes
+    a diverged model is never saved over the last good checkpoint
+    a process killed in the middle of a save leaves the previous checkpoint loadable
+    resume in a NEW process: bit for bit on NumPy, float32 tolerance on the CuPy path
+    Ctrl-C (from a callback, or a real SIGINT mid-iteration) saves, says how to continue,
+    and the run continues exactly; a second Ctrl-C stops at once and keeps the old checkpoint
+    the chapters' harness turns Ctrl-C into exit status 130 and the command that continues
+    every chapter refuses bad arguments (counts, backend, --out, --data-dir) before any work
+    Ctrl-C during a download leaves no partial file
+"""
+import math
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import resume_worker
+from chapters import _common
+from chapters import (ch1_background, ch2_core_concepts, ch3_algorithm, ch4_code_examples,
+                      ch5_challenges, ch6_faq)
+from minigan import backend as B
+from minigan import checkpoint
+from minigan.data import idx
+from minigan.gan import GAN, TrainingDiverged, TrainingInterrupted
+from minigan.losses import get_objective
+from minigan.nn.activations import LeakyReLU, Tanh
+from minigan.nn.dense import Dense
+from minigan.nn.module import Sequential
+from minigan.nn.shape import Reshape
+
+WORKER = resume_worker.__file__
+CHAPTERS = (ch1_background, ch2_core_concepts, ch3_algorithm, ch4_code_examples, ch5_challenges,
+            ch6_faq)
+
+
+def tiny_gan(seed=0, real=None, objective="non-saturating") -> GAN:
+    """A 1D GAN small enough to train in milliseconds."""
+    B.seed(seed)
+    G = Sequential(Dense(1, 4), LeakyReLU(0.2), Dense(4, 1))
+    D = Sequential(Dense(1, 4), LeakyReLU(0.2), Dense(4, 1))
+    real = real or (lambda n: B.randn(n, 1) * 0.5 + 2.0)
+    return GAN(G, D, real, latent_dim=1, batch_size=8, objective=objective, lr_g=2e-3, lr_d=2e-3)
+
+
+def state_of(path) -> dict:
+    """Every array and the metadata of a checkpoint file, as host values."""
+    metadata, arrays = checkpoint.read(path)
+    return {"arrays": arrays, "rng": metadata["rng"], "extra": metadata["extra"]}
+
+
+def assert_same_checkpoint(a, b, rtol=0.0, atol=0.0):
+    assert sorted(a["arrays"]) == sorted(b["arrays"])
+    for key in a["arrays"]:
+        if rtol == 0.0 and atol == 0.0:
+            np.testing.assert_array_equal(a["arrays"][key], b["arrays"][key], err_msg=key)
+        else:
+            np.testing.assert_allclose(a["arrays"][key], b["arrays"][key], rtol=rtol, atol=atol,
+                                       err_msg=key)
+    assert a["rng"] == b["rng"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes
+
+def test_nested_sequentials_name_the_path_to_the_failing_layer():
+    decoder = Sequential(Dense(4, 6), Reshape(2, 3), Tanh())
+    model = Sequential(Dense(3, 5), LeakyReLU(0.2), decoder)
+    with pytest.raises(ValueError, match=r"^Sequential layer 2: Sequential layer 0: Dense\(4->6\) "
+                                         r"expects input of shape \(N, 4\), got \(2, 5\)$"):
+        model.forward(B.asarray(np.ones((2, 3))))
+
+
+# ---------------------------------------------------------------------------------------------
+# NaN and Inf
+
+def test_a_nan_loss_stops_training_naming_iteration_player_and_last_losses():
+    """Data that turn NaN at the 4th draw: the discriminator step of iteration 4 fails."""
+    draws = []
+
+    def real(n):
+        draws.append(n)
+        x = B.randn(n, 1) + 2.0
+        if len(draws) == 4:
+            x[3, 0] = float("nan")
+        return x
+
+    gan = tiny_gan(real=real)
+    with pytest.raises(TrainingDiverged) as info:
+        gan.train(10)
+    error, message = info.value, str(info.value)
+    assert isinstance(error, FloatingPointError)
+    assert error.iteration == 4 and error.player == "discriminator"
+    assert gan.iteration == 3 and len(gan.history["d_loss"]) == 3      # the history stays finite
+    last = {"d_loss": gan.history["d_loss"][-1], "g_loss": gan.history["g_loss"][-1]}
+    assert error.last_losses == last and all(math.isfinite(v) for v in last.values())
+    assert "iteration 4" in message and "discriminator step" in message
+    assert f"D {last['d_loss']:.6g}, G {last['g_loss']:.6g}" in message
+    assert "real_logits" in message
+    assert "learning rate" in message and "lr_d=0.002" in message and "logits" in message
+
+
+def test_an_infinite_generator_loss_names_the_generator():
+    class InfiniteAtSecondCall:
+        """Non-saturating, except that the 2nd generator loss is +inf."""
+        name = "non-saturating"
+
+        def __init__(self):
+            self.inner, self.g_calls = get_objective("non-saturating"), 0
+
+        def d_loss(self, real_logits, fake_logits):
+            return self.inner.d_loss(real_logits, fake_logits)
+
+        def g_loss(self, fake_logits):
+            self.g_calls += 1
+            value, grad = self.inner.g_loss(fake_logits)
+            return (math.inf if self.g_calls == 2 else value), grad
+
+    gan = tiny_gan(objective=InfiniteAtSecondCall())
+    with pytest.raises(TrainingDiverged, match=r"iteration 2: the generator step .*its loss is "
+                                               r"inf\); the last finite losses \(iteration 1\)"):
+        gan.train(5)
+
+
+def test_a_diverged_model_never_overwrites_the_last_good_checkpoint(tmp_path):
+    """A checkpoint every 2 iterations; the generator's weights turn NaN during iteration 4:
+    training stops at the scheduled save, and the file still holds iteration 2."""
+    path = tmp_path / "run.npz"
+    gan = tiny_gan()
+
+    def poison(g):
+        if g.iteration == 4:
+            g.generator.layers[2].W.data[0, 0] = float("nan")
+
+    with pytest.raises(TrainingDiverged) as info:
+        gan.train(10, callbacks=[poison], checkpoint_path=path, checkpoint_every=2)
+    message = str(info.value)
+    assert "G.layers.2.W holds NaN or Inf after iteration 4" in message
+    assert f"not saved to {path}" in message and "learning rate" in message
+    assert info.value.player == "generator" and info.value.checkpoint_path == path
+    assert os.listdir(tmp_path) == ["run.npz"]
+    resumed = tiny_gan(seed=5)
+    resumed.load_checkpoint(path)
+    assert resumed.iteration == 2
+    assert all(bool(np.isfinite(B.to_numpy(p.data)).all())
+               for p in resumed.generator.parameters() + resumed.discriminator.parameters())
+
+
+def test_divergence_during_checkpointed_training_points_at_the_kept_checkpoint(tmp_path):
+    path = tmp_path / "run.npz"
+    calls = []
+
+    def real(n):
+        calls.append(n)
+        return B.randn(n, 1) + (float("inf") if len(calls) == 5 else 2.0)
+
+    gan = tiny_gan(real=real)
+    gan.train(3, checkpoint_path=path, checkpoint_every=3)
+    before = path.read_bytes()
+    with pytest.raises(TrainingDiverged, match="The last good checkpoint, .*run.npz, is kept"):
+        gan.train(3, checkpoint_path=path, checkpoint_every=3)
+    assert path.read_bytes() == before
+    assert state_of(path)["extra"]["gan"]["iteration"] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints: a process killed while saving
+
+def run_worker(backend, mode, path):
+    return subprocess.run([sys.executable, WORKER, backend, mode, str(path)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_a_process_killed_mid_save_leaves_the_previous_checkpoint_loadable(tmp_path):
+    path = tmp_path / "run.npz"
+    done = run_worker("numpy", "first", path)
+    assert done.returncode == 0, done.stderr
+    before = path.read_bytes()
+    killed = run_worker("numpy", "killed", path)      # dies between write and rename
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert path.read_bytes() == before
+    leftovers = [name for name in os.listdir(tmp_path) if name != "run.npz"]
+    assert len(leftovers) == 1 and leftovers[0].endswith(".tmp")    # the unfinished new file
+    gan = resume_worker.build(seed=3)
+    gan.load_checkpoint(path)
+    assert gan.iteration == resume_worker.HALF
+
+
+# ---------------------------------------------------------------------------------------------
+# Resume in a new process
+
+def device_backend() -> str:
+    """'cupy' where a GPU is usable, else the CuPy stand-in (the same code path, on the CPU)."""
+    try:
+        B.use("cupy")
+    except RuntimeError:
+        return "fakecupy"
+    finally:
+        B.use("numpy")
+    return "cupy"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "device"])
+def test_resume_in_a_new_process_matches_the_uninterrupted_run(tmp_path, backend):
+    """2*HALF iterations here == HALF in one process, save, load in another, HALF more."""
+    backend = device_backend() if backend == "device" else backend
+    resume_worker.use_backend(backend)
+    straight = resume_worker.build(seed=0)
+    straight.train(2 * resume_worker.HALF)
+    straight.save_checkpoint(tmp_path / "straight.npz")
+    B.use("numpy")
+
+    path = tmp_path / "split.npz"
+    for mode in ("first", "resume"):
+        done = run_worker(backend, mode, path)
+        assert done.returncode == 0, done.stderr
+    a, b = state_of(tmp_path / "straight.npz"), state_of(path)
+    assert b["extra"]["gan"]["iteration"] == 2 * resume_worker.HALF
+    assert b["extra"]["gan"]["epoch"] >= 2                  # crossed epoch boundaries
+    if backend == "numpy":
+        assert_same_checkpoint(a, b)                        # bit for bit
+        assert a["extra"] == b["extra"]
+    else:                                                   # GPU reductions may reorder sums
+        assert_same_checkpoint(a, b, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(a["extra"]["gan"]["history"]["d_loss"],
+                                   b["extra"]["gan"]["history"]["d_loss"], rtol=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C
+
+def test_ctrl_c_saves_says_how_to_continue_and_the_run_continues_exactly(tmp_path, capsys):
+    straight = tiny_gan()
+    straight.train(8)
+
+    path = tmp_path / "run.npz"
+    gan = tiny_gan()
+
+    def press_ctrl_c(g):
+        if g.iteration == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(TrainingInterrupted) as info:
+        gan.train(8, callbacks=[press_ctrl_c], checkpoint_path=path)
+    assert isinstance(info.value, KeyboardInterrupt)
+    assert info.value.iteration == 3 and info.value.checkpoint_path == str(path)
+    err = capsys.readouterr().err
+    assert f"interrupted after iteration 3; saved to {path}" in err and "--resume" in err
+    assert "load_checkpoint" in err
+
+    resumed = tiny_gan(seed=11)
+    resumed.load_checkpoint(path)
+    resumed.train(5)
+    for p, q in zip(straight.generator.parameters() + straight.discriminator.parameters(),
+                    resumed.generator.parameters() + resumed.discriminator.parameters()):
+        np.testing.assert_array_equal(B.to_numpy(p.data), B.to_numpy(q.data))
+    assert resumed.history == straight.history
+
+    plain = tiny_gan()                                       # no checkpoint path: nothing saved
+    with pytest.raises(KeyboardInterrupt) as info:
+        plain.train(8, callbacks=[press_ctrl_c])
+    assert not isinstance(info.value, TrainingInterrupted)
+
+
+def test_a_real_sigint_mid_iteration_lets_the_iteration_finish_then_saves(tmp_path):
+    """SIGINT arrives inside D's forward pass of iteration 2: iteration 2 still completes (both
+    players step), then the run is saved and stopped; Python's handler is back afterwards."""
+    path = tmp_path / "run.npz"
+    gan = tiny_gan()
+    forward = gan.discriminator.forward
+    calls = []
+
+    def forward_with_sigint(x):
+        calls.append(gan.iteration)
+        if len(calls) == 4:                                  # iteration 2's first D forward
+            signal.raise_signal(signal.SIGINT)
+        return forward(x)
+
+    gan.discriminator.forward = forward_with_sigint
+    with pytest.raises(TrainingInterrupted):
+        gan.train(6, checkpoint_path=path)
+    assert gan.iteration == 2 and len(gan.history["g_loss"]) == 2
+    assert state_of(path)["extra"]["gan"]["iteration"] == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_second_sigint_stops_at_once_and_keeps_the_earlier_checkpoint(tmp_path, capsys):
+    path = tmp_path / "run.npz"
+    gan = tiny_gan()
+    gan.train(2, checkpoint_path=path, checkpoint_every=2)
+    before = path.read_bytes()
+    forward = gan.discriminator.forward
+
+    def forward_with_two_sigints(x):
+        signal.raise_signal(signal.SIGINT)                   # noted: finish the iteration ...
+        signal.raise_signal(signal.SIGINT)                   # ... no: stop now
+        return forward(x)
+
+    gan.discriminator.forward = forward_with_two_sigints
+    with pytest.raises(TrainingInterrupted) as info:
+        gan.train(4, checkpoint_path=path, checkpoint_every=2)
+    assert info.value.checkpoint_path is None and gan.iteration == 2
+    assert path.read_bytes() == before
+    err = capsys.readouterr().err
+    assert "in the middle of iteration 3; that state is not saved" in err
+    assert f"the earlier checkpoint {path} is kept" in err
+
+
+def test_the_chapter_harness_exits_130_with_the_command_that_continues(tmp_path, capsys):
+    for has_resume in (True, False):
+        parser = _common.make_parser("A chapter.", "ch4_code_examples")
+        if has_resume:
+            parser.add_argument("--resume", action="store_true")
+        argv = ["--quick", "--out", str(tmp_path / "out dir")]
+        args = _common.parse_args(parser, argv)
+        try:
+            with _common.session(args):
+                B.set_dtype("float64")
+                raise TrainingInterrupted("stopped", 3, str(tmp_path / "run.npz"))
+        except SystemExit as stop:
+            assert stop.code == 130
+        except KeyboardInterrupt:
+            pytest.fail("Ctrl-C went through the harness instead of ending the run")
+        assert B.dtype() == np.float32                      # settings restored
+        err = capsys.readouterr().err
+        script = os.path.relpath(os.path.join(_common.ROOT, "chapters", "ch4_code_examples.py"))
+        command = f"python {script} --quick --out '{tmp_path / 'out dir'}'"
+        if has_resume:
+            assert f"To continue from its last checkpoint, run:\n  {command} --resume\n" in err
+        else:
+            assert f"has no --resume; to run it again:\n  {command}\n" in err
+
+
+# ---------------------------------------------------------------------------------------------
+# Command lines
+
+BAD_ARGUMENTS = [(chapter, argv, "--backend") for chapter in CHAPTERS
+                 for argv in (["--backend", "tpu"],)] + [
+    (ch4_code_examples, ["--epochs", "0"], "--epochs"),
+    (ch4_code_examples, ["--epochs", "-2"], "--epochs"),
+    (ch4_code_examples, ["--num-images", "0"], "--num-images"),
+    (ch4_code_examples, ["--dataset", "mnist", "--data-dir", "{tmp}/no/such/folder"],
+     "--data-dir"),
+    (ch5_challenges, ["--seeds", "0"], "--seeds"),
+    (ch6_faq, ["--seed", "-4"], "--seed"),
+] + [(chapter, ["--out", "{tmp}/a_file/figures"], "--out") for chapter in CHAPTERS]
+
+
+@pytest.mark.parametrize("chapter, argv, option", BAD_ARGUMENTS,
+                         ids=[f"{c.__name__.split('.')[-1][:3]}{' '.join(a)}".replace("{tmp}", "")
+                              for c, a, _ in BAD_ARGUMENTS])
+def test_chapters_refuse_bad_arguments_before_any_work(chapter, argv, option, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("not a folder")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "never")]
+    with pytest.raises(SystemExit) as stop:
+        chapter.main(argv + ["--quick"])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: argument " + option in err and err.startswith("usage:")
+    assert sorted(os.listdir(tmp_path)) == ["a_file"]      # nothing created
+
+
+def test_an_unwritable_output_folder_is_refused(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(_common.os, "access", lambda path, mode: False)
+    with pytest.raises(SystemExit) as stop:
+        ch3_algorithm.main(["--quick", "--out", str(tmp_path / "figures")])
+    assert stop.value.code == 2
+    assert f"argument --out: cannot write into {tmp_path}" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+def test_ctrl_c_during_a_download_leaves_no_partial_file(tmp_path, monkeypatch):
+    def half_then_ctrl_c(url, out, timeout=60.0):
+        out.write(b"\x1f\x8b" + bytes(100))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(idx, "_fetch_url", half_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        idx.load_mnist("mnist", "test", data_dir=tmp_path / "cache")
+    assert os.listdir(tmp_path / "cache") == []
