@@ -1,0 +1,597 @@
+"""Chapter 4 -- the documents' code examples, done right: dense GAN, DCGAN, the train step, a conditional GAN.
+
+Mirrors section 4 of the documents (具体代码实例和详细解释说明): 000 §4 (a skeleton only),
+001 §4 (a DCGAN-style Keras model and training loop), 002 §4 (a TensorFlow ``train_step``),
+003 §4 (a dense GAN on MNIST) and 004 §4.1-4.2 (a convolutional generator with a ``labels``
+argument and a dropout discriminator). Each example is rebuilt from minigan's layers, trained on
+handwritten digits, measured, and set beside what the document's version does.
+
+Every example trains with Algorithm 1 (``minigan.gan.GAN``) on the cross-entropy game
+
+    D minimises  -E_x log D(x) - E_z log(1 - D(G(z))),      D(x) = sigmoid(l(x))
+    G minimises  -E_z log D(G(z))                           (the non-saturating loss)
+
+computed from D's logits l (``minigan.losses``: log D = log_sigmoid(l), never log(sigmoid(l))),
+with Adam(lr = 2e-4, beta1 = 0.5) for both players, batches of 64.
+
+4.1 Dense GAN (document 003 §4). G: z (100) -> 256 -> 512 -> 1024 -> 784, sigmoid output, the
+    images scaled to [0, 1] as the document does; D: 784 -> 512 -> 256 -> 1. Trained properly: each
+    iteration updates D on a real and a fake batch, then G through D. BatchNorm in G and
+    LeakyReLU + Dropout in D (not in the document) keep it from collapsing onto a few digits.
+    Erratum: the document's loop trains D with ``train_on_batch`` and then calls
+    ``loss.backward()`` on the average of D's two Keras loss values -- a PyTorch call on a
+    number that has no path to G's weights -- so G is never trained against D. Run here: the
+    same D steps, G left alone; D wins (D(x) -> 1, D(G(z)) -> 0) and G's samples stay noise.
+4.2 DCGAN (documents 001 §4 and 004 §4.1-4.2; Radford et al., 2015). G: z -> Dense -> reshape
+    (128, 7, 7) -> ConvTranspose(4, 2, 1) + BatchNorm + ReLU -> (64, 14, 14) -> ConvTranspose ->
+    tanh (1, 28, 28); D: Conv(4, 2, 1) + LeakyReLU(0.2) + Dropout(0.3) twice (document 004's
+    discriminator) -> Dense logit. Weights N(0, 0.02). Errata: document 001's generator starts
+    from a 4x4 map and doubles it twice: its images are 16x16, not MNIST's 28x28 (7 -> 14 -> 28
+    needs a 7x7 start); document 004's generator ends in BatchNorm + LeakyReLU instead of tanh, so
+    its "images" are unbounded and not in the data's range. Both are built below and measured.
+4.3 The train step (document 002 §4). The right step is BCE from logits
+    (``from_logits=True``, which the document declares and then does not use) with Adam. Two
+    short runs show what the documents' versions do instead:
+      * document 002: ``binary_crossentropy`` on D's raw outputs. Keras clips them to
+        [1e-7, 1 - 1e-7] before taking logs, and a clip has zero gradient outside that
+        interval: a real image scored below 0 or a fake scored above 1 teaches D nothing, and G
+        gets no gradient at all from a fake that D scores below 0 -- exactly the fakes G most
+        needs to improve. Without the clip, log of a negative output is NaN.
+      * document 001: discriminator "loss" = mean D(G(z)) + mean D(x), generator loss =
+        -mean D(G(z)). There are no labels: D pushes its output down on real and fake images
+        alike, so it learns nothing that tells them apart, and G follows a signal that carries
+        no information about the data.
+4.4 Conditional GAN (Mirza & Osindero, 2014). Both players see the label y:
+        V(D, G) = E_{x,y} log D(x | y) + E_{z,y} log(1 - D(G(z | y) | y)).
+    G gets [z, onehot(y)]; D gets the image plus ten constant maps, map k filled with
+    [y = k] (``minigan.models.condition_noise`` / ``condition_images``). Erratum: document 004's
+    generator takes ``labels`` and never uses them; such a generator draws the requested digit
+    one time in ten (measured with the unconditional DCGAN of 4.2).
+
+Measured, not eyeballed: a small convolutional classifier (``minigan.classifier``), trained with
+minigan on 90% of this run's training images (accuracy on the other 10% reported), labels
+10,000 samples of each generator. Dense GAN and DCGAN: every digit must get at least 3% of the
+samples (no collapse onto a few digits). Conditional GAN: the fraction of samples classified as
+the digit they were conditioned on (target >= 80%). Also reported: the mean confidence of the
+classifier and the Frechet distance between classifier features of samples and real images.
+
+Outputs (under --out, default runs/ch4_code_examples): per example a fixed-noise 10x10 sample
+grid after every epoch (epoch_NNN.png) and their animation (grids.gif), the losses and mean D
+outputs per iteration (history.png), a checkpoint after every epoch (checkpoint.npz: parameters,
+optimizer state, RNG state, iteration, histories); train_step.png for 4.3; summary.png, the
+chapter's main figure. --resume continues every example from its checkpoint, exactly where an
+uninterrupted run would be.
+
+Run:  python chapters/ch4_code_examples.py [--quick] [--dataset digits|mnist] [--data-dir DIR]
+          [--examples dense,dcgan,train_step,cgan] [--epochs N] [--resume] [--seed S] [--out DIR]
+MNIST: ``--dataset mnist --data-dir DIR`` reads the IDX files there (downloading them if absent);
+the 10,000 test images serve as the training data (the only split some machines have).
+"""
+# %% Setup
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+
+import numpy as np  # noqa: E402
+
+from chapters._common import make_parser, parse_args, positive_int, report, session  # noqa: E402
+from minigan import backend as B  # noqa: E402
+from minigan import plot  # noqa: E402
+from minigan.classifier import train_classifier  # noqa: E402
+from minigan.data.digits import load_digits  # noqa: E402
+from minigan.data.idx import load_mnist  # noqa: E402
+from minigan.gan import GAN  # noqa: E402
+from minigan.losses import sigmoid  # noqa: E402
+from minigan.metrics import class_histogram, fid_from_features  # noqa: E402
+from minigan.models import (conditional_discriminator, conditional_generator,  # noqa: E402
+                            dcgan_discriminator, dcgan_generator, dense_discriminator,
+                            dense_generator)
+from minigan.nn.activations import LeakyReLU, ReLU, Sigmoid, Tanh  # noqa: E402
+from minigan.nn.conv import ConvTranspose2d  # noqa: E402
+from minigan.nn.dense import Dense  # noqa: E402
+from minigan.nn.module import Sequential  # noqa: E402
+from minigan.nn.norm import BatchNorm2d  # noqa: E402
+from minigan.nn.shape import Reshape  # noqa: E402
+
+EXAMPLES = ("dense", "dcgan", "train_step", "cgan")
+LATENT_DIM = 100
+NUM_CLASSES = 10
+BATCH_SIZE = 64
+LR = 2e-4                                   # Adam, beta1 = 0.5 (GAN's default), both players
+NUM_IMAGES = 10_000                         # training images
+EPOCHS = {"dense": 30, "dcgan": 10, "cgan": 10}
+TRAIN_STEP_ITERATIONS = 600                 # each of the three runs of 4.3
+DOC003_D_STEPS = 300                        # 4.1's erratum: D steps with G never trained
+CLASSIFIER_EPOCHS = 3
+HELD_OUT = 0.1                              # fraction of the images the classifier never sees
+SCORE_SAMPLES = 10_000
+MIN_CLASS_FRACTION = 0.03                   # 4.1, 4.2: every digit gets at least this share
+TARGET_LABEL_ACCURACY = 0.8                 # 4.4
+GRID = 10                                   # 10 x 10 sample grids
+QUICK = {"num_images": 48, "batch_size": 16, "epochs": 2, "classifier_epochs": 1,
+         "score_samples": 200, "train_step_iterations": 4, "doc003_d_steps": 4}
+
+
+# %% Data and the scoring classifier
+def load_training_data(args, num_images):
+    """(images (N, 1, 28, 28) float32 in [-1, 1], labels (N,) int64), host arrays."""
+    if args.dataset == "digits":
+        return load_digits(num_images, seed=args.seed)
+    images, labels = load_mnist("mnist", "test", data_dir=args.data_dir)
+    return images[:num_images], labels[:num_images]
+
+
+def scoring_classifier(images, labels, epochs, seed):
+    """Train the digit classifier on the first 90% of the images; accuracy on the last 10%."""
+    split = int(round(len(images) * (1 - HELD_OUT)))
+    classifier = train_classifier(images[:split], labels[:split], epochs=epochs, seed=seed)
+    return classifier, classifier.accuracy(images[split:], labels[split:])
+
+
+def class_coverage(classifier, samples, reference_features) -> dict:
+    """What the classifier says about samples (N, 1, 28, 28) in [-1, 1].
+
+    The Frechet distance needs more samples than the 128 feature dimensions on both sides; it is
+    NaN when reference_features is None (--quick).
+    """
+    probs = classifier.predict_proba(samples)
+    fractions = class_histogram(probs, NUM_CLASSES)
+    fid = (float("nan") if reference_features is None
+           else fid_from_features(reference_features, classifier.features(samples)))
+    return {"class_fractions": fractions, "min_class_fraction": float(fractions.min()),
+            "classes_covered": int((fractions >= MIN_CLASS_FRACTION).sum()),
+            "confidence": float(probs.max(axis=1).mean()), "fid": fid}
+
+
+# %% Training with per-epoch grids and checkpoints
+def tile(images, nrow=GRID, value_range=(-1.0, 1.0)):
+    """Images (N, 1, H, W) -> one (rows*(H+1)+1, nrow*(W+1)+1) array in [0, 1], white gaps."""
+    lo, hi = value_range
+    images = np.clip((np.asarray(images)[:, 0] - lo) / (hi - lo), 0.0, 1.0)
+    n, h, w = images.shape
+    rows = -(-n // nrow)
+    canvas = np.ones((rows * (h + 1) + 1, nrow * (w + 1) + 1))
+    for i, image in enumerate(images):
+        r, c = divmod(i, nrow)
+        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = image
+    return canvas
+
+
+def train_epochs(name, gan, setup, epochs, grid_samples, value_range=(-1.0, 1.0)) -> dict:
+    """Train ``epochs`` epochs; after each: a fixed-noise grid (PNG) and a checkpoint.
+
+    grid_samples() -> the (100, 1, 28, 28) grid images of the current G (fixed inputs, eval
+    mode: drawing them takes nothing from the random stream). With setup.resume and a checkpoint
+    in the example's folder, training continues from it: models, optimizers, RNG state,
+    iteration, histories and the grids so far. Returns {"frames", "figures", "seconds"}.
+    """
+    folder = os.path.join(setup.out, name)
+    path = os.path.join(folder, "checkpoint.npz")
+    frames = []
+    if setup.resume and os.path.exists(path):
+        frames = list(gan.load_checkpoint(path)["frames"])
+        print(f"[{name}] resumed from {path}: iteration {gan.iteration}, epoch {len(frames)}")
+    start = time.perf_counter()
+    for epoch in range(len(frames) + 1, epochs + 1):
+        gan.train(setup.steps_per_epoch)
+        frames.append(B.to_numpy(grid_samples()))
+        plot.image_grid(os.path.join(folder, f"epoch_{epoch:03d}.png"), frames[-1], nrow=GRID,
+                        value_range=value_range, title=f"{name}, epoch {epoch}")
+        gan.save_checkpoint(path, extra={"frames": frames})
+        h = gan.history
+        recent = slice(-setup.steps_per_epoch, None)
+        print(f"[{name}] epoch {epoch}/{epochs}  D loss {np.mean(h['d_loss'][recent]):.3f}  "
+              f"G loss {np.mean(h['g_loss'][recent]):.3f}  D(x) {np.mean(h['d_real'][recent]):.2f}"
+              f"  D(G(z)) {np.mean(h['d_fake'][recent]):.2f}", flush=True)
+    seconds = time.perf_counter() - start
+
+    def draw(ax, item):
+        epoch, frame = item
+        ax.imshow(tile(frame, GRID, value_range), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_title(f"{name}, epoch {epoch}")
+        ax.axis("off")
+
+    figures = [plot.history(os.path.join(folder, "history.png"), gan.history,
+                            title=f"{name}: losses and mean D outputs"),
+               plot.save_gif(os.path.join(folder, "grids.gif"), list(enumerate(frames, 1)), draw,
+                             fps=2, size=(4.0, 4.3))]
+    return {"frames": frames, "figures": figures, "seconds": seconds}
+
+
+def sample_images(gan, n, labels=None):
+    """n samples of gan's generator as a host array, 1000 at a time (eval mode)."""
+    return B.to_numpy(gan.sample(n, labels=labels, chunk_size=1000))
+
+
+def all_finite(history) -> bool:
+    return bool(all(np.isfinite(history[key]).all() for key in ("d_loss", "g_loss")))
+
+
+# %% 4.1 The dense GAN of document 003
+def dense_example(setup) -> dict:
+    """Document 003 §4's dense GAN (sigmoid output, images in [0, 1]), trained properly."""
+    images01 = (setup.images + 1) / 2                                   # [0, 1], as 003 does
+
+    # Document 003's loop: D steps only; G is never trained against D
+    B.seed(setup.seed + 41)
+    G0, D0 = dense_generator(LATENT_DIM, output="sigmoid"), dense_discriminator()
+    untouched = {name: p.data.copy() for name, p in G0.named_parameters()}
+    doc003 = GAN(G0, D0, B.asarray(images01), latent_dim=LATENT_DIM, batch_size=setup.batch_size)
+    for _ in range(setup.doc003_d_steps):
+        _, real_logits, fake_logits = doc003.d_step()
+    g_change = max(float(abs(p.data - untouched[name]).max()) for name, p in G0.named_parameters())
+    doc003_samples = 2 * sample_images(doc003, setup.score_samples) - 1
+    doc003_score = class_coverage(setup.classifier, doc003_samples, setup.reference_features)
+
+    # The corrected version
+    B.seed(setup.seed + 1)
+    G, D = dense_generator(LATENT_DIM, output="sigmoid"), dense_discriminator()
+    gan = GAN(G, D, B.asarray(images01), latent_dim=LATENT_DIM, batch_size=setup.batch_size,
+              objective="non-saturating", lr_g=LR, lr_d=LR)
+    fixed_z = B.asarray(setup.fixed_noise)
+    trained = train_epochs("dense", gan, setup, setup.epochs["dense"],
+                           lambda: gan.sample(GRID * GRID, z=fixed_z), value_range=(0.0, 1.0))
+    samples = 2 * sample_images(gan, setup.score_samples) - 1           # the classifier's [-1, 1]
+    score = class_coverage(setup.classifier, samples, setup.reference_features)
+    return {"score": score, "final_grid": 2 * trained["frames"][-1] - 1,
+            "figures": trained["figures"],
+            "numbers": {
+                "dense_min_class_fraction": score["min_class_fraction"],
+                "dense_classes_covered": score["classes_covered"],
+                "dense_confidence": score["confidence"], "dense_fid": score["fid"],
+                "dense_losses_finite": all_finite(gan.history),
+                "dense_train_seconds": trained["seconds"],
+                "doc003_g_parameter_change": g_change,
+                "doc003_d_real": float(B.to_numpy(sigmoid(real_logits)).mean()),
+                "doc003_d_fake": float(B.to_numpy(sigmoid(fake_logits)).mean()),
+                "doc003_confidence": doc003_score["confidence"],
+                "doc003_fid": doc003_score["fid"]}}
+
+
+# %% 4.2 DCGAN (documents 001 and 004)
+def document_001_generator():
+    """Document 001 §4's generator in minigan layers: 4x4 -> 8x8 -> 16x16 (k=4, s=2, 'same').
+
+    Its last layer is a stride-1 'same' transposed convolution; Keras pads a 4-wide kernel
+    asymmetrically there, which symmetric padding cannot express, so a 3-wide kernel stands in
+    for it: either way it keeps the size at 16x16.
+    """
+    return Sequential(Dense(LATENT_DIM, 4 * 4 * 256), ReLU(), Dense(4 * 4 * 256, 4 * 4 * 128),
+                      ReLU(), Dense(4 * 4 * 128, 4 * 4 * 64), ReLU(), Reshape(64, 4, 4),
+                      ConvTranspose2d(64, 128, 4, stride=2, padding=1), BatchNorm2d(128), ReLU(),
+                      ConvTranspose2d(128, 256, 4, stride=2, padding=1), BatchNorm2d(256), ReLU(),
+                      ConvTranspose2d(256, 1, 3, stride=1, padding=1), Tanh())
+
+
+def document_004_generator():
+    """Document 004 §4.1's generator: three ConvTranspose(4, 2, 'same') + BatchNorm + LeakyReLU.
+
+    It is applied to z directly; as a (100, 1, 1) map that gives 2x2 -> 4x4 -> 8x8, and the last
+    block ends in BatchNorm + LeakyReLU(0.2), not tanh.
+    """
+    return Sequential(Reshape(LATENT_DIM, 1, 1),
+                      ConvTranspose2d(LATENT_DIM, 256, 4, stride=2, padding=1), BatchNorm2d(256),
+                      LeakyReLU(0.2),
+                      ConvTranspose2d(256, 128, 4, stride=2, padding=1), BatchNorm2d(128),
+                      LeakyReLU(0.2),
+                      ConvTranspose2d(128, 1, 4, stride=2, padding=1), BatchNorm2d(1),
+                      LeakyReLU(0.2))
+
+
+def dcgan_example(setup) -> dict:
+    """DCGAN at 28x28 (D as document 004's, with Dropout(0.3)), and the documents' generators."""
+    z = B.randn(setup.batch_size, LATENT_DIM)
+    doc001_shape = tuple(document_001_generator().forward(z).shape)
+    doc004_images = B.to_numpy(document_004_generator().forward(z))
+    doc004_outside = float((np.abs(doc004_images) > 1).mean())
+
+    B.seed(setup.seed + 2)
+    G, D = dcgan_generator(LATENT_DIM), dcgan_discriminator(dropout=0.3)
+    gan = GAN(G, D, B.asarray(setup.images), latent_dim=LATENT_DIM, batch_size=setup.batch_size,
+              objective="non-saturating", lr_g=LR, lr_d=LR)
+    fixed_z = B.asarray(setup.fixed_noise)
+    trained = train_epochs("dcgan", gan, setup, setup.epochs["dcgan"],
+                           lambda: gan.sample(GRID * GRID, z=fixed_z))
+    samples = sample_images(gan, setup.score_samples)
+    score = class_coverage(setup.classifier, samples, setup.reference_features)
+    # Document 004's `labels` argument, never used: ask this unconditional G for random digits
+    requested = np.random.default_rng(setup.seed).integers(0, NUM_CLASSES, len(samples))
+    ignored_labels_accuracy = float((setup.classifier.predict(samples) == requested).mean())
+    return {"score": score, "final_grid": trained["frames"][-1], "figures": trained["figures"],
+            "ignored_labels_accuracy": ignored_labels_accuracy,
+            "numbers": {
+                "dcgan_min_class_fraction": score["min_class_fraction"],
+                "dcgan_classes_covered": score["classes_covered"],
+                "dcgan_confidence": score["confidence"], "dcgan_fid": score["fid"],
+                "dcgan_losses_finite": all_finite(gan.history),
+                "dcgan_train_seconds": trained["seconds"],
+                "doc001_generator_output": "x".join(str(s) for s in doc001_shape[1:]),
+                "doc004_generator_output": "x".join(str(s) for s in doc004_images.shape[1:]),
+                "doc004_fraction_outside_unit_range": doc004_outside,
+                "doc004_output_min": float(doc004_images.min()),
+                "doc004_output_max": float(doc004_images.max())}}
+
+
+# %% 4.3 The train step: BCE from logits, and the documents' two versions
+class KerasBCEOnRawOutputs:
+    """Document 002 §4: ``binary_crossentropy(targets, outputs)`` on D's raw outputs o.
+
+    Keras computes p = clip(o, eps, 1 - eps), eps = 1e-7, and -[t log p + (1 - t) log(1 - p)];
+    the gradient passes the clip only where eps < o < 1 - eps and is exactly 0 elsewhere.
+    """
+
+    name = "bce-on-raw-outputs"
+    EPS = 1e-7
+
+    def _bce(self, outputs, target: float):
+        p = B.xp.clip(outputs, self.EPS, 1 - self.EPS)
+        value = -float((target * B.xp.log(p) + (1 - target) * B.xp.log(1 - p)).mean())
+        inside = ((outputs > self.EPS) & (outputs < 1 - self.EPS)).astype(outputs.dtype)
+        grad = (p - target) / (p * (1 - p))                          # d/dp of the BCE
+        grad *= inside / outputs.size
+        return value, grad
+
+    def d_loss(self, real_outputs, fake_outputs):
+        real_value, d_real = self._bce(real_outputs, 1.0)
+        fake_value, d_fake = self._bce(fake_outputs, 0.0)
+        return real_value + fake_value, d_real, d_fake
+
+    def g_loss(self, fake_outputs):
+        return self._bce(fake_outputs, 1.0)
+
+
+class LabelFreeLoss:
+    """Document 001 §4: D's loss mean D(G(z)) + mean D(x), G's loss -mean D(G(z)).
+
+    D(x) is the output of D's final sigmoid (its last layer is Dense(1, sigmoid)), so this loss
+    works on probabilities o in (0, 1): every output has gradient 1/n for D, -1/n for G.
+    """
+
+    name = "label-free"
+
+    def d_loss(self, real_outputs, fake_outputs):
+        value = float(fake_outputs.mean()) + float(real_outputs.mean())
+        return (value, B.xp.full_like(real_outputs, 1.0 / real_outputs.size),
+                B.xp.full_like(fake_outputs, 1.0 / fake_outputs.size))
+
+    def g_loss(self, fake_outputs):
+        return (-float(fake_outputs.mean()),
+                B.xp.full_like(fake_outputs, -1.0 / fake_outputs.size))
+
+
+TRAIN_STEPS = (    # (key, label, objective, D's output -> probability, D ends in a sigmoid)
+    ("logits", "BCE from logits (right)", "non-saturating", sigmoid, False),
+    ("raw_bce", "002: BCE on raw outputs", KerasBCEOnRawOutputs(),
+     lambda o: B.xp.clip(o, 0, 1), False),
+    ("label_free", "001: label-free loss", LabelFreeLoss(), lambda o: o, True),
+)
+
+
+def eval_outputs(D, x):
+    """D's outputs (N, 1) on x in eval mode (no dropout)."""
+    was_training = D.training
+    D.eval()
+    try:
+        return D.forward(x)
+    finally:
+        D.train(was_training)
+
+
+def train_step_example(setup) -> dict:
+    """Three short runs of the dense GAN (tanh) from the same start, one per train step."""
+    B.seed(setup.seed + 3)
+    start_G, start_D = dense_generator(LATENT_DIM), dense_discriminator()
+    real = B.asarray(setup.images[:setup.score_samples])
+    initial_outputs = B.to_numpy(eval_outputs(start_D, real))          # before any training
+    numbers = {"naive_log_nan_fraction": float((initial_outputs <= 0).mean())}
+    runs = {}
+    for key, label, objective, probability, sigmoid_output in TRAIN_STEPS:
+        B.seed(setup.seed + 30)
+        G, D = dense_generator(LATENT_DIM), dense_discriminator()
+        G.load_state_dict(start_G.state_dict())
+        D.load_state_dict(start_D.state_dict())
+        if sigmoid_output:
+            D = Sequential(*D.layers, Sigmoid())
+        gan = GAN(G, D, B.asarray(setup.images), latent_dim=LATENT_DIM, batch_size=setup.batch_size,
+                  objective=objective, lr_g=LR, lr_d=LR)
+        gan.train(setup.train_step_iterations)
+        fake = gan.sample(setup.score_samples, chunk_size=1000)
+        fake_outputs = eval_outputs(D, fake)
+        d_real = B.to_numpy(probability(eval_outputs(D, real)))
+        d_fake = B.to_numpy(probability(fake_outputs))
+        _, g_grad = gan.objective.g_loss(fake_outputs)        # dL_G / d(D's output), per fake
+        score = class_coverage(setup.classifier, B.to_numpy(fake), setup.reference_features)
+        runs[label] = run = {
+            "history": gan.history, "grid": B.to_numpy(fake[:GRID * GRID]),
+            "d_real": float(d_real.mean()), "d_fake": float(d_fake.mean()),
+            "d_accuracy": float(((d_real > 0.5).mean() + (d_fake <= 0.5).mean()) / 2),
+            "g_zero_gradient_fraction": float((B.to_numpy(g_grad) == 0).mean()),
+            "finite": all_finite(gan.history), **score}
+        numbers.update({f"{key}_d_real": run["d_real"], f"{key}_d_fake": run["d_fake"],
+                        f"{key}_d_accuracy": run["d_accuracy"],
+                        f"{key}_g_zero_gradient_fraction": run["g_zero_gradient_fraction"],
+                        f"{key}_confidence": run["confidence"], f"{key}_fid": run["fid"],
+                        f"{key}_losses_finite": run["finite"]})
+    figure = _train_step_figure(os.path.join(setup.out, "train_step.png"), runs,
+                                setup.train_step_iterations)
+    return {"numbers": numbers, "figures": [figure]}
+
+
+def _train_step_figure(path, runs, iterations):
+    fig, axes = plot.new_figure(len(runs), 2, (4.0, 3.6))
+    for column, (label, run) in enumerate(runs.items()):
+        ax = axes[0, column]
+        ax.imshow(tile(run["grid"], GRID), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_title(f"{label}\nconfidence {run['confidence']:.2f}, FD {run['fid']:.1f}",
+                     fontsize="small")
+        ax.axis("off")
+        ax = axes[1, column]
+        steps = np.arange(1, len(run["history"]["d_loss"]) + 1)
+        ax.plot(steps, run["history"]["d_real"], color="black", linewidth=1, label="mean D(x)")
+        ax.plot(steps, run["history"]["d_fake"], color="tab:green", linewidth=1,
+                label="mean D(G(z))")
+        ax.set_xlabel("iteration")
+        ax.set_title(f"D accuracy real vs fake {run['d_accuracy']:.2f}; G gets no gradient "
+                     f"from {100 * run['g_zero_gradient_fraction']:.0f}% of fakes",
+                     fontsize="x-small")
+        ax.legend(fontsize="x-small")
+    fig.suptitle(f"4.3  the train step: {iterations} iterations of the dense GAN from the same "
+                 f"start (D outputs: probability; raw output for 002)")
+    return plot.save(fig, path)
+
+
+# %% 4.4 The conditional GAN
+def cgan_example(setup, unconditional_accuracy=None) -> dict:
+    """DCGAN with the label concatenated to z and fed to D as ten constant maps."""
+    B.seed(setup.seed + 4)
+    G = conditional_generator(LATENT_DIM, NUM_CLASSES)
+    D = conditional_discriminator(NUM_CLASSES, dropout=0.3)
+    gan = GAN(G, D, B.asarray(setup.images), latent_dim=LATENT_DIM, batch_size=setup.batch_size,
+              objective="non-saturating", lr_g=LR, lr_d=LR,
+              labels=setup.labels, num_classes=NUM_CLASSES)
+    grid_z = B.asarray(np.tile(setup.fixed_noise[:GRID], (GRID, 1)))      # column j: noise j
+    grid_labels = np.repeat(np.arange(GRID), GRID)                         # row i: digit i
+    trained = train_epochs("cgan", gan, setup, setup.epochs["cgan"],
+                           lambda: gan.sample(GRID * GRID, z=grid_z, labels=grid_labels))
+    requested = np.arange(setup.score_samples) % NUM_CLASSES
+    samples = sample_images(gan, setup.score_samples, labels=requested)
+    predicted = setup.classifier.predict(samples)
+    per_digit = np.array([(predicted[requested == k] == k).mean() for k in range(NUM_CLASSES)])
+    score = class_coverage(setup.classifier, samples, setup.reference_features)
+    numbers = {"cgan_label_accuracy": float((predicted == requested).mean()),
+               "cgan_min_digit_accuracy": float(per_digit.min()),
+               "cgan_confidence": score["confidence"], "cgan_fid": score["fid"],
+               "cgan_losses_finite": all_finite(gan.history),
+               "cgan_train_seconds": trained["seconds"]}
+    if unconditional_accuracy is not None:
+        numbers["doc004_unused_labels_accuracy"] = unconditional_accuracy
+    return {"per_digit": per_digit, "final_grid": trained["frames"][-1],
+            "figures": trained["figures"], "numbers": numbers}
+
+
+# %% The chapter's main figure
+def summary_figure(path, results, dataset):
+    """Top: the last fixed-noise grid of each trained example; bottom: what the classifier says."""
+    shown = [name for name in ("dense", "dcgan", "cgan") if name in results]
+    fig, axes = plot.new_figure(len(shown), 2, (4.2, 3.9))
+    titles = {"dense": "4.1 dense GAN (003)", "dcgan": "4.2 DCGAN (001/004)",
+              "cgan": "4.4 conditional GAN: row i = digit i"}
+    for column, name in enumerate(shown):
+        ax = axes[0, column]
+        ax.imshow(tile(results[name]["final_grid"], GRID), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_title(titles[name], fontsize="small")
+        ax.axis("off")
+        ax = axes[1, column]
+        if name == "cgan":
+            ax.bar(range(NUM_CLASSES), 100 * results[name]["per_digit"], color="tab:purple")
+            ax.axhline(100 * TARGET_LABEL_ACCURACY, color="black", linestyle=":", linewidth=1)
+            ax.set_ylabel("% classified as the requested digit")
+            ax.set_ylim(0, 100)
+            ax.set_title(f"{100 * results[name]['numbers']['cgan_label_accuracy']:.1f}% of "
+                         f"samples are the requested digit (target >= "
+                         f"{100 * TARGET_LABEL_ACCURACY:.0f}%)", fontsize="small")
+        else:
+            fractions = results[name]["score"]["class_fractions"]
+            ax.bar(range(NUM_CLASSES), 100 * fractions)
+            ax.axhline(100 * MIN_CLASS_FRACTION, color="black", linestyle=":", linewidth=1)
+            ax.axhline(10, color="gray", linestyle="--", linewidth=0.8)
+            ax.set_ylabel("% of samples classified as the digit")
+            ax.set_title(f"rarest digit {int(fractions.argmin())}: {100 * fractions.min():.1f}% "
+                         f"(target >= {100 * MIN_CLASS_FRACTION:.0f}%)", fontsize="small")
+        ax.set_xticks(range(NUM_CLASSES))
+        ax.set_xlabel("digit")
+    fig.suptitle(f"Section 4's examples rebuilt in minigan, trained on {dataset} "
+                 f"(samples scored by a minigan digit classifier)")
+    return plot.save(fig, path)
+
+
+# %% The chapter
+class Setup:
+    """What every example needs: data, the classifier, settings, the output folder."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def examples_list(text: str) -> tuple:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in EXAMPLES]
+    if unknown or not names:
+        import argparse
+        raise argparse.ArgumentTypeError(f"unknown example(s) {unknown}: choose from "
+                                         f"{', '.join(EXAMPLES)}")
+    return names
+
+
+def main(argv=None) -> dict:
+    parser = make_parser(__doc__, "ch4_code_examples")
+    parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
+                        help="built-in digits (default) or MNIST's 10k test images")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder with MNIST's IDX files (t10k-images-idx3-ubyte.gz, ...)")
+    parser.add_argument("--examples", type=examples_list, default=EXAMPLES,
+                        help=f"comma-separated subset of {','.join(EXAMPLES)} (default: all)")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="epochs of every trained example (default: dense "
+                             f"{EPOCHS['dense']}, dcgan {EPOCHS['dcgan']}, cgan {EPOCHS['cgan']})")
+    parser.add_argument("--num-images", type=positive_int, default=None,
+                        help=f"training images (default {NUM_IMAGES}; --quick: "
+                             f"{QUICK['num_images']})")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue each example from its checkpoint in --out")
+    args = parse_args(parser, argv)
+    quick = args.quick
+    num_images = args.num_images or (QUICK["num_images"] if quick else NUM_IMAGES)
+    epochs = {name: args.epochs or (QUICK["epochs"] if quick else default)
+              for name, default in EPOCHS.items()}
+    start = time.perf_counter()
+    with session(args) as out:
+        images, labels = load_training_data(args, num_images)
+        batch_size = QUICK["batch_size"] if quick else BATCH_SIZE
+        if len(images) < batch_size:
+            parser.error(f"need at least {batch_size} training images, got {len(images)}")
+        classifier, classifier_accuracy = scoring_classifier(
+            images, labels, QUICK["classifier_epochs"] if quick else CLASSIFIER_EPOCHS, args.seed)
+        score_samples = QUICK["score_samples"] if quick else SCORE_SAMPLES
+        setup = Setup(
+            images=images, labels=labels, out=out, seed=args.seed, resume=args.resume,
+            classifier=classifier, epochs=epochs, score_samples=score_samples,
+            batch_size=batch_size, steps_per_epoch=len(images) // batch_size,
+            reference_features=None if quick else classifier.features(images[:score_samples]),
+            fixed_noise=np.random.default_rng(args.seed).standard_normal(
+                (GRID * GRID, LATENT_DIM)).astype(B.dtype()),
+            train_step_iterations=(QUICK["train_step_iterations"] if quick
+                                   else TRAIN_STEP_ITERATIONS),
+            doc003_d_steps=QUICK["doc003_d_steps"] if quick else DOC003_D_STEPS)
+        numbers = {"dataset": args.dataset, "training_images": len(images),
+                   "classifier_held_out_accuracy": classifier_accuracy}
+        results, figures = {}, []
+        if "dense" in args.examples:
+            results["dense"] = dense_example(setup)
+        if "dcgan" in args.examples:
+            results["dcgan"] = dcgan_example(setup)
+        if "train_step" in args.examples:
+            results["train_step"] = train_step_example(setup)
+        if "cgan" in args.examples:
+            results["cgan"] = cgan_example(
+                setup, results.get("dcgan", {}).get("ignored_labels_accuracy"))
+        for result in results.values():
+            numbers.update(result["numbers"])
+            figures += result["figures"]
+        if any(name in results for name in ("dense", "dcgan", "cgan")):
+            figures.insert(0, summary_figure(os.path.join(out, "summary.png"), results,
+                                             "built-in digits" if args.dataset == "digits"
+                                             else "MNIST"))
+    numbers["seconds"] = time.perf_counter() - start
+    print()
+    report(numbers, figures)
+    numbers["figures"] = figures
+    return numbers
+
+
+if __name__ == "__main__":
+    main()

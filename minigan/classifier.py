@@ -1,0 +1,208 @@
+"""A small convolutional digit classifier, trained with minigan itself, to measure generators.
+
+A GAN's samples are judged here by a classifier trained on the same data as the GAN: what it
+predicts for generated digits tells whether every class is produced (no mode collapse), whether
+a conditional generator draws the digit it was asked for, and its penultimate features give a
+Frechet distance (``minigan.metrics.fid_from_features``) between real and generated images.
+
+    clf = train_classifier(images, labels)                  # images (N, 1, 28, 28) in [-1, 1]
+    clf.accuracy(test_images, test_labels)                  # fraction correct
+    clf.predict(samples)                                    # (N,) int64 classes
+    clf.predict_proba(samples)                              # (N, 10) class probabilities
+    clf.features(samples)                                   # (N, 128) penultimate features
+
+The network (28x28 in, 10 logits out; He initialisation for the ReLUs):
+
+    Conv2d(1->16, k=5, s=2, p=2)  -> ReLU    (N, 16, 14, 14)
+    Conv2d(16->32, k=5, s=2, p=2) -> ReLU    (N, 32, 7, 7)
+    Flatten -> Dense(1568->128)   -> ReLU    (N, 128)       <- features()
+    Dense(128->10)                           (N, 10) logits
+
+It is trained by Adam on the softmax cross-entropy of the logits l and the labels y:
+
+    p_nk = softmax(l_n)_k = exp(l_nk) / sum_j exp(l_nj)
+    loss = (1/N) sum_n [ log sum_j exp(l_nj) - l_n,y_n ] = -(1/N) sum_n log p_n,y_n
+    dloss/dl_nk = (p_nk - [k == y_n]) / N
+
+Results of the prediction methods are host NumPy arrays (they are measurements); inputs may be
+host arrays or arrays of the active backend. Images scaled to [0, 1] (sigmoid generators) must
+be mapped to [-1, 1] first: ``2 * x - 1``.
+"""
+from __future__ import annotations
+
+from minigan import backend as B
+from minigan.nn.activations import ReLU
+from minigan.nn.conv import Conv2d
+from minigan.nn.dense import Dense
+from minigan.nn.module import Sequential
+from minigan.nn.shape import Flatten
+from minigan.optim import Adam
+
+NUM_CLASSES = 10
+IMAGE_SHAPE = (1, 28, 28)
+FEATURE_DIM = 128
+EVAL_CHUNK = 2000           # images per forward pass when predicting
+
+
+# ---------------------------------------------------------------------------------------------
+# The loss
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
+
+        loss = (1/N) sum_n [ logsumexp(l_n) - l_n,y_n ]
+        dloss/dl = (softmax(l) - onehot(y)) / N
+
+    logits: (N, K) floating array of the active backend; labels: (N,) integers in [0, K).
+    Returns (value: float, dlogits: (N, K) in the logits' dtype).
+    """
+    if not B.is_array(logits) or logits.dtype.kind != "f" or logits.ndim != 2:
+        raise TypeError(f"softmax_cross_entropy: logits must be a floating (N, K) array of the "
+                        f"active backend, got {type(logits).__name__} "
+                        f"{getattr(logits, 'shape', '')}")
+    labels = B.xp.asarray(labels)
+    n, k = logits.shape
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"softmax_cross_entropy: labels must be (N,) = ({n},) integers, got "
+                         f"shape {tuple(labels.shape)} dtype {labels.dtype}")
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {k}), got "
+                         f"{int(labels.min())}..{int(labels.max())}")
+    rows = B.xp.arange(n)
+    top = logits.max(axis=1, keepdims=True)                       # (N, 1)
+    probs = logits - top
+    B.xp.exp(probs, out=probs)                                    # exp(l - max)
+    total = probs.sum(axis=1)                                     # (N,)
+    log_sum_exp = B.xp.log(total) + top[:, 0]                     # (N,)
+    value = float((log_sum_exp - logits[rows, labels]).mean())
+    probs /= total[:, None]                                       # softmax(l)
+    probs[rows, labels] -= 1                                      # - onehot(y)
+    probs *= 1.0 / n
+    return value, probs
+
+
+# ---------------------------------------------------------------------------------------------
+# The network and its wrapper
+
+def build_network(num_classes: int = NUM_CLASSES) -> Sequential:
+    """The classifier network: (N, 1, 28, 28) -> logits (N, num_classes). See the module doc."""
+    return Sequential(
+        Conv2d(1, 16, kernel_size=5, stride=2, padding=2, init="he"), ReLU(),     # (N, 16, 14, 14)
+        Conv2d(16, 32, kernel_size=5, stride=2, padding=2, init="he"), ReLU(),    # (N, 32, 7, 7)
+        Flatten(), Dense(32 * 7 * 7, FEATURE_DIM, init="he"), ReLU(),             # (N, 128)
+        Dense(FEATURE_DIM, num_classes),                                          # (N, 10)
+    )
+
+
+def _images(images, where: str):
+    """Host or device images -> a backend array (N, 1, 28, 28) in the active float dtype."""
+    x = images if B.is_array(images) and images.dtype == B.dtype() else B.asarray(images)
+    if x.dtype.kind != "f":
+        x = x.astype(B.dtype())
+    if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(f"{where}: images must have shape (N, 1, 28, 28), got {tuple(x.shape)}"
+                         f"; reshape flat (N, 784) images with .reshape(-1, 1, 28, 28)")
+    return x
+
+
+class DigitClassifier:
+    """A trained classifier network with prediction helpers (results are host NumPy arrays).
+
+    ``network`` is the Sequential of ``build_network``; ``minigan.checkpoint.save(path,
+    {"classifier": clf.network})`` stores it, and loading into ``build_network()`` restores it.
+    """
+
+    def __init__(self, network: Sequential):
+        self.network = network
+
+    def _forward(self, images, layers):
+        """Run ``layers`` on the images in eval mode, EVAL_CHUNK at a time -> host array."""
+        x = _images(images, "DigitClassifier")
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            parts = []
+            for start in range(0, x.shape[0], EVAL_CHUNK):
+                h = x[start:start + EVAL_CHUNK]
+                for layer in layers:
+                    h = layer.forward(h)
+                parts.append(B.to_numpy(h))
+        finally:
+            self.network.train(was_training)
+        if not parts:
+            raise ValueError("DigitClassifier: got an empty batch of images")
+        return B.np.concatenate(parts, axis=0)
+
+    def logits(self, images):
+        """images (N, 1, 28, 28) in [-1, 1] -> (N, 10) logits."""
+        return self._forward(images, self.network.layers)
+
+    def predict_proba(self, images):
+        """images (N, 1, 28, 28) in [-1, 1] -> (N, 10) class probabilities (rows sum to 1)."""
+        logits = self.logits(images)
+        logits -= logits.max(axis=1, keepdims=True)
+        probs = B.np.exp(logits)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def predict(self, images):
+        """images (N, 1, 28, 28) in [-1, 1] -> (N,) int64 predicted digits."""
+        return self.logits(images).argmax(axis=1).astype(B.np.int64)
+
+    def features(self, images):
+        """images (N, 1, 28, 28) in [-1, 1] -> (N, 128) penultimate activations (for FID)."""
+        return self._forward(images, self.network.layers[:-1])
+
+    def accuracy(self, images, labels) -> float:
+        """Fraction of images whose predicted digit equals the label."""
+        labels = B.np.asarray(B.to_numpy(labels)).reshape(-1)
+        predictions = self.predict(images)
+        if predictions.shape != labels.shape:
+            raise ValueError(f"DigitClassifier.accuracy: {predictions.shape[0]} images but "
+                             f"{labels.shape[0]} labels")
+        return float((predictions == labels).mean())
+
+    def __repr__(self) -> str:
+        return f"DigitClassifier({self.network!r})"
+
+
+# ---------------------------------------------------------------------------------------------
+# Training
+
+def train_classifier(images, labels, epochs: int = 3, batch_size: int = 64, lr: float = 1e-3,
+                     seed: int = 0, verbose: bool = False) -> DigitClassifier:
+    """Train the classifier network on (images, labels) with Adam; returns a DigitClassifier.
+
+    images: (N, 1, 28, 28) in [-1, 1] (host or backend); labels: (N,) integers 0..9.
+    Each epoch visits the examples in a fresh random order, in minibatches of batch_size (the
+    last, smaller one included). Initialisation and shuffling use minigan's generator seeded
+    with ``seed``; the caller's random stream is restored afterwards, so training a classifier
+    does not change what a GAN run draws next.
+    """
+    x = _images(images, "train_classifier")
+    y = B.xp.asarray(B.to_numpy(labels).astype(B.np.int64).reshape(-1))
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"train_classifier: {x.shape[0]} images but {y.shape[0]} labels")
+    if int(y.min()) < 0 or int(y.max()) >= NUM_CLASSES:
+        raise ValueError(f"train_classifier: labels must be digits 0..9, got "
+                         f"{int(y.min())}..{int(y.max())}")
+    outer_state = B.get_rng_state()
+    B.seed(seed)
+    try:
+        network = build_network()
+        optimizer = Adam(network.parameters(), lr=lr, betas=(0.9, 0.999))
+        n = x.shape[0]
+        for epoch in range(epochs):
+            order = B.permutation(n)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                index = order[start:start + batch_size]
+                optimizer.zero_grad()
+                loss, dlogits = softmax_cross_entropy(network.forward(x[index]), y[index])
+                network.backward(dlogits)
+                optimizer.step()
+                total += loss * len(index)
+            if verbose:
+                print(f"classifier epoch {epoch + 1}/{epochs}: loss {total / n:.4f}", flush=True)
+    finally:
+        B.set_rng_state(outer_state)
+    return DigitClassifier(network)

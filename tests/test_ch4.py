@@ -1,0 +1,73 @@
+"""Chapter 4 in --quick mode: every example runs, writes its figures, keeps its losses finite, shows
+the documents' errata; and a resumed run continues exactly where an uninterrupted one would be."""
+import os
+
+import numpy as np
+import pytest
+
+from chapters import ch4_code_examples as ch4
+from minigan import checkpoint
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    """One --quick run of every example (2 epochs each), shared by the tests below."""
+    out = tmp_path_factory.mktemp("ch4")
+    return out, ch4.main(["--quick", "--out", str(out)])
+
+
+def test_quick_run_of_every_example(quick):
+    tmp_path, numbers = quick
+    for figure in numbers["figures"]:
+        assert os.path.getsize(figure) > 0, figure
+    names = {os.path.relpath(f, tmp_path) for f in numbers["figures"]}
+    for example in ("dense", "dcgan", "cgan"):
+        assert {f"{example}/history.png", f"{example}/grids.gif"} <= names
+        assert os.path.exists(tmp_path / example / "epoch_002.png")
+        assert os.path.exists(tmp_path / example / "checkpoint.npz")
+    assert {"summary.png", "train_step.png"} <= names
+    for key, value in numbers.items():
+        if key.endswith("losses_finite"):
+            assert value is True, key
+    assert 0 <= numbers["classifier_held_out_accuracy"] <= 1
+    assert 0 <= numbers["cgan_label_accuracy"] <= 1
+    # 4.1: document 003's loop never changes G
+    assert numbers["doc003_g_parameter_change"] == 0.0
+    # 4.2: document 001's generator makes 16x16 images; 004's leaves [-1, 1] and is 8x8
+    assert numbers["doc001_generator_output"] == "1x16x16"
+    assert numbers["doc004_generator_output"] == "1x8x8"
+    assert numbers["doc004_fraction_outside_unit_range"] > 0.05
+    # 4.3: BCE on raw outputs leaves G without gradient for fakes scored outside (0, 1);
+    # from logits every fake gives one; -log of a raw output <= 0 is NaN
+    assert numbers["raw_bce_g_zero_gradient_fraction"] > 0.2
+    assert numbers["logits_g_zero_gradient_fraction"] == 0.0
+    assert numbers["naive_log_nan_fraction"] > 0.2
+
+
+def test_bad_arguments_stop_before_any_work(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        ch4.main(["--quick", "--examples", "dense,wgan", "--out", str(tmp_path)])
+    assert "unknown example" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "dense")
+
+
+def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(quick, tmp_path):
+    """1 epoch, stop, --resume to 2 epochs == the 2 epochs of the uninterrupted quick run.
+
+    Each example seeds its own models, so the conditional GAN of the full quick run is the
+    uninterrupted reference; the two checkpoints must agree bit for bit.
+    """
+    straight_out, _ = quick
+    common = ["--quick", "--examples", "cgan", "--out", str(tmp_path)]
+    ch4.main(common + ["--epochs", "1"])
+    resumed = ch4.main(common + ["--epochs", "2", "--resume"])
+    assert resumed["cgan_losses_finite"]
+    meta_a, arrays_a = checkpoint.read(straight_out / "cgan" / "checkpoint.npz")
+    meta_b, arrays_b = checkpoint.read(tmp_path / "cgan" / "checkpoint.npz")
+    assert sorted(arrays_a) == sorted(arrays_b)
+    assert any(key.startswith("module/G/") for key in arrays_a)
+    assert any(key.startswith("optimizer/D/") for key in arrays_a)
+    for key in arrays_a:
+        np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+    assert meta_a["rng"] == meta_b["rng"]
+    assert meta_a["extra"] == meta_b["extra"]          # iteration, histories, data order
