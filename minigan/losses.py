@@ -27,6 +27,7 @@ Objectives (all written as losses to MINIMISE; D(x) = sigmoid(l) where a probabi
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 
 from minigan import backend as B
 
@@ -121,7 +122,7 @@ def _bce(logits, targets):
 # ---------------------------------------------------------------------------------------------
 # GAN objectives
 
-class Objective:
+class Objective(ABC):
     """A pair of losses for the two players, both to be minimised, both from D's logits.
 
     d_loss(real_logits, fake_logits) -> (value, d_real, d_fake):
@@ -141,11 +142,13 @@ class Objective:
                              f"{label_smoothing!r}")
         self.label_smoothing = 0.0
 
+    @abstractmethod
     def d_loss(self, real_logits, fake_logits):
-        raise NotImplementedError
+        """-> (value, dL/d real_logits, dL/d fake_logits)"""
 
+    @abstractmethod
     def g_loss(self, fake_logits):
-        raise NotImplementedError
+        """-> (value, dL/d fake_logits)"""
 
     def _check_d(self, real_logits, fake_logits) -> None:
         _check_logits(real_logits, f"{type(self).__name__}.d_loss", "real_logits")

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 import numbers
+from abc import ABC, abstractmethod
 
 from minigan import backend as B
 from minigan.nn.module import Module, Parameter
 
 
-class Optimizer:
+class Optimizer(ABC):
     """Base class: holds the parameters, the step count and per-parameter state buffers.
 
     Subclasses set ``state_names`` (the per-parameter buffers, each shaped like its parameter)
@@ -69,8 +70,9 @@ class Optimizer:
         for i, p in enumerate(self.params):
             self._update(i, p, self._scratch_like(p.data))
 
+    @abstractmethod
     def hyperparameters(self) -> dict:
-        raise NotImplementedError
+        """The hyperparameters as a plain dict (saved in state_dict())."""
 
     def state_dict(self) -> dict:
         """Hyperparameters, step count and per-parameter state (host numpy copies)."""
@@ -126,11 +128,13 @@ class Optimizer:
                       for name in self.state_names}
 
     # -- for subclasses --------------------------------------------------------------------------
+    @abstractmethod
     def _update(self, i: int, p: Parameter, scratch) -> None:
-        raise NotImplementedError
+        """Update parameter p (index i) in place from p.grad; scratch is a work buffer."""
 
+    @abstractmethod
     def _set_hyperparameters(self, hyper: dict) -> None:
-        raise NotImplementedError
+        """Restore hyperparameters from a state_dict()."""
 
     def _scratch_like(self, a):
         """A work array shaped like ``a`` (a view into one buffer shared by all parameters)."""

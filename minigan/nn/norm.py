@@ -73,8 +73,11 @@ class _BatchNorm(Module):
         self.inv_std = None             # cache: 1 / sqrt(var + eps), (C,) float64
         self.used_batch_stats = None    # cache: was forward in training mode?
 
+    spatial_dims = 0                    # 0 for (N, C), 2 for (N, C, H, W)
+
     def _pattern(self) -> tuple:
-        raise NotImplementedError
+        """The expected input shape: (N, C) or (N, C, H, W)."""
+        return (None, self.num_features) + (None,) * self.spatial_dims
 
     def forward(self, x):
         """x: (N, C) or (N, C, H, W) -> y of the same shape."""
@@ -132,12 +135,10 @@ class _BatchNorm(Module):
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation over features.   x: (N, num_features) -> y: (N, num_features)"""
 
-    def _pattern(self) -> tuple:
-        return (None, self.num_features)
+    spatial_dims = 0
 
 
 class BatchNorm2d(_BatchNorm):
     """Batch normalisation per channel, statistics over N, H, W.   x: (N, C, H, W) -> same shape"""
 
-    def _pattern(self) -> tuple:
-        return (None, self.num_features, None, None)
+    spatial_dims = 2
