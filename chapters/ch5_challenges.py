@@ -30,8 +30,8 @@ problems; this chapter makes each one happen, measures it, and applies a remedy.
    deviations of its nearest mode; a mode is *covered* if it has at least one high-quality
    sample; the *reverse KL* compares the histogram of high-quality samples over the modes with
    the uniform one (0: balanced, log 8 = 2.08: all in one mode). The baseline is the
-   non-saturating GAN with G: z (16) -> 128 -> 128 -> 2 (ReLU), D: 2 -> 128 -> 128 -> 1
-   (LeakyReLU 0.2), Adam(beta1 = 0.5), 3,000 iterations of batch 128, and a generator that
+   non-saturating GAN with G: z (16) -> 64 -> 64 -> 2 (ReLU), D: 2 -> 64 -> 64 -> 1
+   (LeakyReLU 0.2), Adam(beta1 = 0.5), 3,000 iterations of batch 64, and a generator that
    learns faster than the discriminator (lr_G = 1e-3, lr_D = 5e-4). That is the classic
    trigger: against a frozen D the generator's best response is to put all its mass where D
    is largest -- a single point -- and a D that adapts slowly lets G run from mode to mode
@@ -45,6 +45,10 @@ problems; this chapter makes each one happen, measures it, and applies a remedy.
                   two time-scales (Heusel et al., 2017: D learns 4x faster, lr_G = lr_D / 4),
                   minibatch standard deviation (Karras et al., 2018: D sees the batch's spread
                   as a feature), packing (Lin et al., 2018: D judges two samples at once).
+   The remedies that let D see a batch's diversity -- minibatch standard deviation and
+   packing -- are the ones that bring back every mode of the ring; label smoothing and two
+   time-scales help in some seeds only, and spectral normalisation, which restrains D further,
+   does not help against a generator that already outpaces it.
    Each row runs over several seeds; the table prints mean +- standard deviation, and two
    yardsticks scored the same way: samples of the data itself, and points uniform on a square
    around it. On the 5 x 5 grid (std 0.05) 3,000 iterations are too few for any row to place
@@ -247,8 +251,8 @@ def dirac_figure(path, dirac):
             ax.set_xlabel(r"$\theta$ (generator)")
             ax.set_ylabel(r"$\psi$ (discriminator)")
     steps = len(dirac["runs"][0, MODES[0]]) - 1
-    fig.suptitle(f"Dirac-GAN: direction of the gradient field (grey) and {steps} "
-                 f"SGD steps (red, h = {DIRAC_LR:g}) from {DIRAC_START} towards the equilibrium (star)")
+    fig.suptitle(f"Dirac-GAN: direction of the gradient field (grey) and {steps} SGD steps "
+                 f"(red, h = {DIRAC_LR:g}) from {DIRAC_START} towards the equilibrium (star)")
     return plot.save(fig, path)
 
 
@@ -274,12 +278,13 @@ def dirac_distance_figure(path, dirac):
 
 # %% 2. Mode collapse on the ring and the grid
 TOY_LATENT = 16                         # z ~ N(0, I_16)
-TOY_HIDDEN = 128                        # two hidden layers in G and in D
-TOY_BATCH = 128
+TOY_HIDDEN, QUICK_TOY_HIDDEN = 64, 32    # units of the two hidden layers in G and in D
+TOY_BATCH = 64        # 64 x 64 x 64 matrix products: BLAS runs them on one thread, which stays
+                      # fast when other processes hold the cores (threaded ones then crawl)
 TOY_ITERATIONS, QUICK_TOY_ITERATIONS = 3000, 150
 TOY_LR_G, TOY_LR_D = 1e-3, 5e-4         # Adam(beta1 = 0.5): the generator is the faster player
 NUM_SAMPLES = 2500                      # samples scored per run
-TABLE_SEEDS = 3
+TABLE_SEEDS = 5
 DATASETS = {"ring": lambda: Ring(num_modes=8, radius=2.0, std=0.02),
             "grid": lambda: Grid(size=5, spacing=2.0, std=0.05)}
 BASELINE = "non-saturating"
@@ -348,10 +353,10 @@ class ClippedAdam(Adam):
             B.xp.clip(p.data, -self.clip, self.clip, out=p.data)
 
 
-def build_toy_generator():
-    """G: z (N, 16) -> x (N, 2), two hidden ReLU layers."""
-    return Sequential(Dense(TOY_LATENT, TOY_HIDDEN), ReLU(), Dense(TOY_HIDDEN, TOY_HIDDEN),
-                      ReLU(), Dense(TOY_HIDDEN, 2))
+def build_toy_generator(hidden=TOY_HIDDEN):
+    """G: z (N, 16) -> x (N, 2), two hidden ReLU layers of ``hidden`` units."""
+    return Sequential(Dense(TOY_LATENT, hidden), ReLU(), Dense(hidden, hidden), ReLU(),
+                      Dense(hidden, 2))
 
 
 def build_toy_discriminator(spectral_norm=False, minibatch_std=False, pack=1, hidden=TOY_HIDDEN):
@@ -371,13 +376,14 @@ def build_toy_discriminator(spectral_norm=False, minibatch_std=False, pack=1, hi
     return Sequential(*layers)
 
 
-def train_toy(dataset: str, settings: dict, seed: int, iterations: int):
+def train_toy(dataset: str, settings: dict, seed: int, iterations: int, hidden=TOY_HIDDEN):
     """One GAN run on a toy mixture -> (samples (2500, 2) host, mode_coverage dict, seconds)."""
     data = DATASETS[dataset]()
     B.seed(seed)
-    G = build_toy_generator()
+    G = build_toy_generator(hidden)
     D = build_toy_discriminator(settings.get("spectral_norm", False),
-                                settings.get("minibatch_std", False), settings.get("pack", 1))
+                                settings.get("minibatch_std", False), settings.get("pack", 1),
+                                hidden)
     lr_g, lr_d = settings.get("lr_g", TOY_LR_G), settings.get("lr_d", TOY_LR_D)
     d_optimizer = (ClippedAdam(D.parameters(), clip=settings["clip"], lr=lr_d, betas=(0.5, 0.999))
                    if "clip" in settings else Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999)))
@@ -410,15 +416,18 @@ def reference_runs(dataset: str):
             for name, points in ((REFERENCES[0], real), (REFERENCES[1], uniform))}
 
 
-def run_table(names, datasets, seeds, iterations):
-    """Every (name, dataset, seed) run. Returns {(name, dataset): [(samples, metrics), ...]}
-    and the total seconds."""
+def run_table(names, datasets, seeds, iterations, hidden=TOY_HIDDEN):
+    """Every (name, dataset, seed) run, then the yardsticks.
+
+    Returns {(name, dataset): [(samples, metrics), ...]} and the total seconds.
+    """
     results, started = {}, time.perf_counter()
     for dataset in datasets:
         for name in names:
             runs = []
             for seed in seeds:
-                samples, metrics, seconds = train_toy(dataset, TABLE[name], seed, iterations)
+                samples, metrics, seconds = train_toy(dataset, TABLE[name], seed, iterations,
+                                                      hidden)
                 runs.append((samples, metrics))
                 print(f"  {dataset:<5} {name:<26} seed {seed}: {metrics['modes_covered']:>2d} "
                       f"modes, {100 * metrics['high_quality_fraction']:5.1f}% high quality, "
@@ -494,7 +503,7 @@ def mode_figure(path, results, datasets):
             if metrics is not None:
                 title += (f"\n{metrics['modes_covered']} of {len(data.centres)} modes, "
                           f"{100 * metrics['high_quality_fraction']:.0f}% high quality")
-            ax.set_title(title, fontsize=10)
+            ax.set_title(title, fontsize=9)
             ax.set_xlim(-span, span)
             ax.set_ylim(-span, span)
             ax.set_aspect("equal")
@@ -504,29 +513,36 @@ def mode_figure(path, results, datasets):
 
 
 def mode_bar_figure(path, results, names, datasets):
-    """Modes covered, mean and spread over seeds, per row of the table."""
-    fig, axes = plot.new_figure(len(datasets), 1, (5.6, 4.4))
+    """Modes covered, mean and spread over seeds, per row of the table, with the high-quality
+    fraction written on each bar and the uniform yardstick's chance coverage marked."""
+    fig, axes = plot.new_figure(len(datasets), 1, (5.6, 4.6))
     for col, dataset in enumerate(datasets):
         ax = axes[0, col]
         total = len(DATASETS[dataset]().centres)
-        means, spreads, seeds = [], [], []
-        for name in names:
-            s = summarise(results[name, dataset])
-            means.append(s["modes_covered"][0])
-            spreads.append(s["modes_covered"][1])
-            seeds.append([m["modes_covered"] for _, m in results[name, dataset]])
         y = np.arange(len(names))
-        colours = ["tab:green" if name.startswith("NS +") else "tab:blue" for name in names]
-        ax.barh(y, means, xerr=spreads, color=colours, alpha=0.7)
-        for i, values in enumerate(seeds):
-            ax.plot(values, [i] * len(values), "k.", markersize=4)
+        for i, name in enumerate(names):
+            s = summarise(results[name, dataset])
+            ax.barh(i, s["modes_covered"][0], xerr=s["modes_covered"][1], alpha=0.6,
+                    height=0.7, color="tab:green" if name.startswith("NS +") else "tab:blue",
+                    error_kw={"ecolor": "0.35", "linewidth": 0.8, "capsize": 2})
+            seeds = [m["modes_covered"] for _, m in results[name, dataset]]
+            ax.plot(seeds, [i] * len(seeds), "k.", markersize=4)
+            ax.text(0.02 * total, i, f"{100 * s['high_quality_fraction'][0]:.1f}% high quality",
+                    fontsize=7, va="center", zorder=5,
+                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
         ax.axvline(total, color="black", linestyle=":", linewidth=1)
+        title = f"{dataset}: objectives (blue), remedies (green)"
+        if (REFERENCES[1], dataset) in results:
+            chance = summarise(results[REFERENCES[1], dataset])
+            ax.axvline(chance["modes_covered"][0], color="tab:red", linestyle="--", linewidth=1)
+            title += (f"\nred dashes: points uniform on a square "
+                      f"({100 * chance['high_quality_fraction'][0]:.1f}% high quality)")
         ax.set_yticks(y)
         ax.set_yticklabels(names, fontsize=8)
         ax.invert_yaxis()
         ax.set_xlim(0, total + 0.5)
         ax.set_xlabel(f"modes covered (of {total}); dots: seeds")
-        ax.set_title(f"{dataset}: objectives (blue), remedies (green)")
+        ax.set_title(title, fontsize=9)
     return plot.save(fig, path)
 
 
@@ -884,9 +900,11 @@ def main(argv=None) -> dict:
         for label, eigenvalues, simultaneous, alternating in dirac["linear"]:
             shown = ", ".join(f"{e.real:+.3f}{e.imag:+.3f}i" for e in eigenvalues)
             print(f"  {label:<38} {shown:<26} {simultaneous:12.6f} {alternating:12.6f}")
-        final = {f"{DIRAC_CASES[c][0]}{'+' + DIRAC_CASES[c][1] if DIRAC_CASES[c][1] else ''}"
-                 f"_{mode}": float(np.hypot(*path_[-1]))
-                 for (c, mode), path_ in dirac["runs"].items()}
+        final = {}                                   # e.g. "minimax+r1_alternating": distance
+        for (case, mode), path_ in dirac["runs"].items():
+            objective, kind, _ = DIRAC_CASES[case]
+            key = objective if kind is None else f"{objective}+{kind}"
+            final[f"{key}_{mode}"] = float(np.hypot(*path_[-1]))
         numbers.update({
             "dirac_field_residual": dirac["residual"],
             "dirac_wgan_growth": dirac["wgan_growth"][0],
@@ -904,8 +922,9 @@ def main(argv=None) -> dict:
         print(f"\nMode collapse: {len(names)} settings x {len(datasets)} data sets x "
               f"{num_seeds} seed(s), {QUICK_TOY_ITERATIONS if args.quick else TOY_ITERATIONS} "
               f"iterations each")
-        results, table_seconds = run_table(names, datasets, seeds,
-                                           QUICK_TOY_ITERATIONS if args.quick else TOY_ITERATIONS)
+        results, table_seconds = run_table(
+            names, datasets, seeds, QUICK_TOY_ITERATIONS if args.quick else TOY_ITERATIONS,
+            QUICK_TOY_HIDDEN if args.quick else TOY_HIDDEN)   # quick: a smoke test, small nets
         table = format_table(results, names, datasets, num_seeds)
         print()
         print(table)

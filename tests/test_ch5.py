@@ -248,6 +248,16 @@ def test_pack_samples_errors_and_clipped_adam():
     assert float(np.abs(B.to_numpy(layer.W.data)).max()) <= 0.01
 
 
+def test_every_table_row_trains():
+    """Each setting of the full table builds and trains (two iterations, small networks)."""
+    for name, settings in ch5.TABLE.items():
+        for dataset in ch5.DATASETS:
+            samples, metrics, _ = ch5.train_toy(dataset, settings, seed=0, iterations=2, hidden=8)
+            assert samples.shape == (ch5.NUM_SAMPLES, 2) and np.isfinite(samples).all(), name
+            assert 0 <= metrics["modes_covered"] <= len(ch5.DATASETS[dataset]().centres)
+    assert ch5.BASELINE in ch5.TABLE and ch5.REMEDY in ch5.TABLE
+
+
 # ---------------------------------------------------------------------------------------------
 # The chapter
 
