@@ -28,26 +28,31 @@ def rel_error(a, n) -> float:
     return float(abs(a - n).max() / max(1e-8, float((abs(a) + abs(n)).max())))
 
 
-def numerical_gradient(f, x, h: float = 1e-6):
+def numerical_gradient(f, x, h: float = 1e-6, indices=None):
     """Centred-difference gradient of the scalar function f() with respect to array x.
 
     ``f`` takes no arguments and reads ``x``, which is perturbed in place one element at a time
-    (and restored exactly). Returns an array shaped like x.
+    (and restored exactly). Returns an array shaped like x -- or, when ``indices`` (flat positions
+    into x) is given, a 1-D array of the derivatives at those positions only, for arrays too large
+    to check whole: compare it with ``analytic.reshape(-1)[indices]``.
     """
     if x.dtype != B.xp.float64:
         raise TypeError(f"numerical_gradient needs a float64 array, got {x.dtype}: build the "
                         f"model inside `with minigan.backend.precision('float64'):`")
-    grad = B.xp.zeros_like(x)
-    flat_x, flat_g = x.reshape(-1), grad.reshape(-1)   # views: writing them writes x / grad
-    for i in range(flat_x.size):
+    if not x.flags.c_contiguous:            # reshape would copy, and the perturbations be lost
+        raise ValueError("numerical_gradient needs a C-contiguous array to perturb in place")
+    flat_x = x.reshape(-1)                  # a view: writing it writes x
+    positions = range(flat_x.size) if indices is None else [int(i) for i in indices]
+    grad = B.xp.zeros(len(positions), dtype=x.dtype)
+    for k, i in enumerate(positions):
         old = float(flat_x[i])
         flat_x[i] = old + h
         f_plus = float(f())
         flat_x[i] = old - h
         f_minus = float(f())
         flat_x[i] = old
-        flat_g[i] = (f_plus - f_minus) / (2 * h)
-    return grad
+        grad[k] = (f_plus - f_minus) / (2 * h)
+    return grad.reshape(x.shape) if indices is None else grad
 
 
 def check_module(module, x, h: float = 1e-6, seed: int = 0) -> dict:
