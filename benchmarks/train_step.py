@@ -75,9 +75,9 @@ def torch_models(model: str):
                           nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(0.3),
                           nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
         return G, D
-    G = nn.Sequential(nn.Linear(LATENT_DIM, 256), nn.BatchNorm1d(256), nn.ReLU(),
-                      nn.Linear(256, 512), nn.BatchNorm1d(512), nn.ReLU(),
-                      nn.Linear(512, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+    G = nn.Sequential(nn.Linear(LATENT_DIM, 256), nn.BatchNorm1d(256), nn.LeakyReLU(0.2),
+                      nn.Linear(256, 512), nn.BatchNorm1d(512), nn.LeakyReLU(0.2),
+                      nn.Linear(512, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.2),
                       nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
     D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Dropout(0.3),
                       nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(256, 1))

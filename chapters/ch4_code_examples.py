@@ -1,7 +1,7 @@
-"""Chapter 4 -- the documents' code examples, done right: dense GAN, DCGAN, the train step, a conditional GAN.
+"""Chapter 4 -- the documents' code examples, done right: dense GAN, DCGAN, train step, cGAN.
 
-Mirrors section 4 of the documents (具体代码实例和详细解释说明): 000 §4 (a skeleton only),
-001 §4 (a DCGAN-style Keras model and training loop), 002 §4 (a TensorFlow ``train_step``),
+Mirrors section 4 of the documents (具体代码实例和详细解释说明): 000 §4 (a skeleton
+only), 001 §4 (a DCGAN-style Keras model and training loop), 002 §4 (a TensorFlow ``train_step``),
 003 §4 (a dense GAN on MNIST) and 004 §4.1-4.2 (a convolutional generator with a ``labels``
 argument and a dropout discriminator). Each example is rebuilt from minigan's layers, trained on
 handwritten digits, measured, and set beside what the document's version does.
@@ -16,8 +16,12 @@ with Adam(lr = 2e-4, beta1 = 0.5) for both players, batches of 64.
 
 4.1 Dense GAN (document 003 §4). G: z (100) -> 256 -> 512 -> 1024 -> 784, sigmoid output, the
     images scaled to [0, 1] as the document does; D: 784 -> 512 -> 256 -> 1. Trained properly: each
-    iteration updates D on a real and a fake batch, then G through D. BatchNorm in G and
-    LeakyReLU + Dropout in D (not in the document) keep it from collapsing onto a few digits.
+    iteration updates D on a real and a fake batch, then G through D. Not in the document, and
+    needed: BatchNorm + LeakyReLU in G, LeakyReLU + Dropout(0.3) in D, and a discriminator held
+    back -- half the generator's learning rate and one-sided label smoothing (real target 0.9,
+    Salimans et al., 2016). With both players at 2e-4 this G hops from digit to digit and
+    keeps dropping the thin ones (1, 4, 7) for the whole run; held back, D leaves G time to cover
+    every digit (all above 3% from about epoch 30 on the built-in digits).
     Erratum: the document's loop trains D with ``train_on_batch`` and then calls
     ``loss.backward()`` on the average of D's two Keras loss values -- a PyTorch call on a
     number that has no path to G's weights -- so G is never trained against D. Run here: the
@@ -36,11 +40,14 @@ with Adam(lr = 2e-4, beta1 = 0.5) for both players, batches of 64.
         [1e-7, 1 - 1e-7] before taking logs, and a clip has zero gradient outside that
         interval: a real image scored below 0 or a fake scored above 1 teaches D nothing, and G
         gets no gradient at all from a fake that D scores below 0 -- exactly the fakes G most
-        needs to improve. Without the clip, log of a negative output is NaN.
+        needs to improve. In the run, D soon scores real images above 1 and fakes below 0,
+        where the loss is flat; from then on G gets no gradient from almost all of its samples
+        and its images stay noise. (Without the clip, log of an output <= 0 is NaN: at the
+        start that is nearly every real image.)
       * document 001: discriminator "loss" = mean D(G(z)) + mean D(x), generator loss =
-        -mean D(G(z)). There are no labels: D pushes its output down on real and fake images
-        alike, so it learns nothing that tells them apart, and G follows a signal that carries
-        no information about the data.
+        -mean D(G(z)). There are no labels: D pushes its output towards 0 on real and fake
+        images alike, so it learns nothing that tells them apart (its real-vs-fake accuracy
+        ends at 50%), and G follows a signal that carries no information about the data.
 4.4 Conditional GAN (Mirza & Osindero, 2014). Both players see the label y:
         V(D, G) = E_{x,y} log D(x | y) + E_{z,y} log(1 - D(G(z | y) | y)).
     G gets [z, onehot(y)]; D gets the image plus ten constant maps, map k filled with
@@ -68,6 +75,7 @@ MNIST: ``--dataset mnist --data-dir DIR`` reads the IDX files there (downloading
 the 10,000 test images serve as the training data (the only split some machines have).
 """
 # %% Setup
+import argparse
 import os
 import sys
 import time
@@ -83,7 +91,7 @@ from minigan.classifier import train_classifier  # noqa: E402
 from minigan.data.digits import load_digits  # noqa: E402
 from minigan.data.idx import load_mnist  # noqa: E402
 from minigan.gan import GAN  # noqa: E402
-from minigan.losses import sigmoid  # noqa: E402
+from minigan.losses import get_objective, sigmoid  # noqa: E402
 from minigan.metrics import class_histogram, fid_from_features  # noqa: E402
 from minigan.models import (conditional_discriminator, conditional_generator,  # noqa: E402
                             dcgan_discriminator, dcgan_generator, dense_discriminator,
@@ -101,7 +109,9 @@ NUM_CLASSES = 10
 BATCH_SIZE = 64
 LR = 2e-4                                   # Adam, beta1 = 0.5 (GAN's default), both players
 NUM_IMAGES = 10_000                         # training images
-EPOCHS = {"dense": 30, "dcgan": 10, "cgan": 10}
+EPOCHS = {"dense": 45, "dcgan": 8, "cgan": 8}
+DENSE_LR_D = LR / 2                         # 4.1: D learns at half G's rate ...
+DENSE_LABEL_SMOOTHING = 0.1                 # ... with real targets 0.9
 TRAIN_STEP_ITERATIONS = 600                 # each of the three runs of 4.3
 DOC003_D_STEPS = 300                        # 4.1's erratum: D steps with G never trained
 CLASSIFIER_EPOCHS = 3
@@ -230,7 +240,8 @@ def dense_example(setup) -> dict:
     B.seed(setup.seed + 1)
     G, D = dense_generator(LATENT_DIM, output="sigmoid"), dense_discriminator()
     gan = GAN(G, D, B.asarray(images01), latent_dim=LATENT_DIM, batch_size=setup.batch_size,
-              objective="non-saturating", lr_g=LR, lr_d=LR)
+              objective=get_objective("non-saturating", DENSE_LABEL_SMOOTHING),
+              lr_g=LR, lr_d=DENSE_LR_D)
     fixed_z = B.asarray(setup.fixed_noise)
     trained = train_epochs("dense", gan, setup, setup.epochs["dense"],
                            lambda: gan.sample(GRID * GRID, z=fixed_z), value_range=(0.0, 1.0))
@@ -521,7 +532,6 @@ def examples_list(text: str) -> tuple:
     names = tuple(name.strip() for name in text.split(",") if name.strip())
     unknown = [name for name in names if name not in EXAMPLES]
     if unknown or not names:
-        import argparse
         raise argparse.ArgumentTypeError(f"unknown example(s) {unknown}: choose from "
                                          f"{', '.join(EXAMPLES)}")
     return names

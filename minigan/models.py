@@ -176,5 +176,5 @@ def condition_images(x, labels, num_classes: int = NUM_CLASSES):
 
 
 def image_gradient(dinput, image_channels: int = 1):
-    """dL/d(conditional D input) (N, C + K, H, W) -> dL/d(image) (N, C, H, W): its first C channels."""
+    """dL/d(conditional D input) (N, C + K, H, W) -> dL/d(image) (N, C, H, W): first C channels."""
     return dinput[:, :image_channels]

@@ -1,4 +1,4 @@
-"""The chapter-4 architectures: shapes, sizes, initialisation, conditioning, gradients through them."""
+"""The chapter-4 architectures: shapes, sizes, initialisation, conditioning, gradients."""
 import numpy as np
 import pytest
 
