@@ -185,7 +185,9 @@ def train_epochs(name, gan, setup, epochs, grid_samples, value_range=(-1.0, 1.0)
         print(f"[{name}] resumed from {path}: iteration {gan.iteration}, epoch {len(frames)}")
     start = time.perf_counter()
     for epoch in range(len(frames) + 1, epochs + 1):
-        gan.train(setup.steps_per_epoch)
+        # Ctrl-C mid-epoch saves a checkpoint (the grids so far with it) and --resume finishes the epoch
+        gan.train(epoch * setup.steps_per_epoch - gan.iteration, checkpoint_path=path,
+                  checkpoint_extra={"frames": frames})
         frames.append(B.to_numpy(grid_samples()))
         plot.image_grid(os.path.join(folder, f"epoch_{epoch:03d}.png"), frames[-1], nrow=GRID,
                         value_range=value_range, title=f"{name}, epoch {epoch}")
