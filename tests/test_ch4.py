@@ -1,12 +1,15 @@
 """Chapter 4 in --quick mode: every example runs, writes its figures, keeps its losses finite, shows
-the documents' errata; and a resumed run continues exactly where an uninterrupted one would be."""
+the documents' errata; and a resumed run continues exactly where an uninterrupted one would be,
+whether it stopped at the end of an epoch or was interrupted by Ctrl-C in the middle of one."""
 import os
+import signal
 
 import numpy as np
 import pytest
 
 from chapters import ch4_code_examples as ch4
 from minigan import checkpoint
+from minigan.gan import GAN
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +65,48 @@ def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(quick, tmp
     ch4.main(common + ["--epochs", "1"])
     resumed = ch4.main(common + ["--epochs", "2", "--resume"])
     assert resumed["cgan_losses_finite"]
-    meta_a, arrays_a = checkpoint.read(straight_out / "cgan" / "checkpoint.npz")
-    meta_b, arrays_b = checkpoint.read(tmp_path / "cgan" / "checkpoint.npz")
+    assert_same_checkpoint(straight_out / "cgan" / "checkpoint.npz",
+                           tmp_path / "cgan" / "checkpoint.npz")
+
+
+def test_ctrl_c_mid_epoch_saves_and_resume_matches_the_uninterrupted_run(quick, tmp_path,
+                                                                        monkeypatch, capsys):
+    """A real SIGINT during the generator step of iteration 5 (epoch 2 of 3 steps per epoch): the
+    chapter finishes that iteration, saves it with epoch 1's grid, and exits with status 130;
+    --resume finishes epoch 2 and ends bit for bit where the uninterrupted quick run ended."""
+    straight_out, _ = quick
+    common = ["--quick", "--examples", "cgan", "--out", str(tmp_path)]
+    g_step = GAN.g_step
+
+    def g_step_with_ctrl_c(gan):
+        if gan.iteration == 4:
+            signal.raise_signal(signal.SIGINT)
+        return g_step(gan)
+
+    monkeypatch.setattr(GAN, "g_step", g_step_with_ctrl_c)
+    with pytest.raises(SystemExit) as stop:
+        ch4.main(common + ["--epochs", "2"])
+    assert stop.value.code == 130
+    assert "--resume" in capsys.readouterr().err
+    monkeypatch.undo()
+    path = tmp_path / "cgan" / "checkpoint.npz"
+    meta, _ = checkpoint.read(path)
+    assert meta["extra"]["gan"]["iteration"] == 5                       # mid-epoch 2
+    assert len(meta["extra"]["extra"]["frames"]) == 1                   # epoch 1's grid only
+    assert not os.path.exists(tmp_path / "cgan" / "epoch_002.png")
+
+    ch4.main(common + ["--epochs", "2", "--resume"])
+    assert_same_checkpoint(straight_out / "cgan" / "checkpoint.npz", path)
+
+
+def assert_same_checkpoint(path_a, path_b):
+    """Two checkpoints agree bit for bit: every array, the RNG state and the extra metadata."""
+    meta_a, arrays_a = checkpoint.read(path_a)
+    meta_b, arrays_b = checkpoint.read(path_b)
     assert sorted(arrays_a) == sorted(arrays_b)
     assert any(key.startswith("module/G/") for key in arrays_a)
     assert any(key.startswith("optimizer/D/") for key in arrays_a)
     for key in arrays_a:
         np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
     assert meta_a["rng"] == meta_b["rng"]
-    assert meta_a["extra"] == meta_b["extra"]          # iteration, histories, data order
+    assert meta_a["extra"] == meta_b["extra"]          # iteration, histories, data order, grids
