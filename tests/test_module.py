@@ -30,6 +30,12 @@ class TwoBranch(Module):
         self.body = Sequential(Dense(2, 3), BatchNorm1d(3))
         self.heads = [Dense(3, 1), Dense(3, 2, bias=False)]
 
+    def forward(self, x):          # only its parameters matter here
+        return x
+
+    def backward(self, dout):
+        return dout
+
 
 def test_parameter_order_and_names():
     model = small_model()
@@ -184,3 +190,12 @@ def test_sequential_errors_name_the_failing_position():
         Sequential(Dense(3, 4), LeakyReLU()).backward(data(2, 4))
     expected = "Sequential(\n  (0) Dense(3->4)\n  (1) Tanh()\n)"
     assert repr(Sequential(Dense(3, 4), Tanh())) == expected
+
+
+def test_a_module_without_both_passes_cannot_be_built():
+    class ForwardOnly(Module):
+        def forward(self, x):
+            return x
+
+    with pytest.raises(TypeError, match="ForwardOnly.*backward"):
+        ForwardOnly()

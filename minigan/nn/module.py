@@ -12,6 +12,8 @@ forward pass: backward uses the most recent one.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 from minigan import backend as B
 
 
@@ -33,8 +35,9 @@ class Parameter:
         return f"Parameter(shape={tuple(self.data.shape)}, dtype={self.data.dtype})"
 
 
-class Module:
-    """Base class. Subclasses implement forward(x) and backward(dout).
+class Module(ABC):
+    """Base class. Subclasses implement forward(x) and backward(dout) (abstract: a subclass
+    without them cannot be instantiated).
 
     Parameters are found by walking attributes: every ``Parameter`` attribute and every child
     ``Module`` (or list of Modules), in the order they were assigned. Buffers (non-trained state
@@ -47,11 +50,13 @@ class Module:
         self.training = True
 
     # -- the two passes ------------------------------------------------------------------------
+    @abstractmethod
     def forward(self, x):
-        raise NotImplementedError(f"{type(self).__name__} must implement forward()")
+        """The layer's output for input x; caches what backward needs."""
 
+    @abstractmethod
     def backward(self, dout):
-        raise NotImplementedError(f"{type(self).__name__} must implement backward()")
+        """dL/d(input) from dout = dL/d(output); accumulates parameter gradients in .grad."""
 
     def __call__(self, x):
         return self.forward(x)
