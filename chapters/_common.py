@@ -48,26 +48,24 @@ DTYPES = ("float32", "float64")
 # ---------------------------------------------------------------------------------------------
 # Command line
 
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
+def _int_at_least(text: str, minimum: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def non_negative_int(text: str) -> int:
     """argparse type: an int >= 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {value}")
-    return value
+    return _int_at_least(text, 0, "an integer >= 0")
 
 
 def positive_float(text: str) -> float:
@@ -180,14 +178,19 @@ def session(args):
         B.set_dtype(previous_dtype)
 
 
-def report(numbers: dict, figures: list) -> None:
-    """Print the measured numbers and the figure paths, one per line."""
+def report(numbers: dict, figures: list) -> dict:
+    """Print the measured numbers and the figure paths, one per line, after a blank line.
+
+    Returns the numbers with the figure paths added under "figures": what a chapter's main()
+    returns (the tests read it)."""
+    print()
     width = max(len(k) for k in numbers) if numbers else 0
     for key, value in numbers.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
         print(f"  {key:<{width}}  {shown}")
     for path in figures:
         print(f"  figure: {path}")
+    return {**numbers, "figures": figures}
 
 
 # ---------------------------------------------------------------------------------------------

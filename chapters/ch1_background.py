@@ -171,10 +171,7 @@ def main(argv=None) -> dict:
         numbers.update({f"jsd_{key}": r["jsd"], f"mean_{key}": r["sample_mean"],
                         f"std_{key}": r["sample_std"], f"target_mean_{key}": r["target_mean"],
                         f"target_std_{key}": r["target_std"]})
-    print()
-    report(numbers, figures)
-    numbers["figures"] = figures
-    return numbers
+    return report(numbers, figures)
 
 
 if __name__ == "__main__":

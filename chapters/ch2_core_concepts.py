@@ -197,10 +197,7 @@ def main(argv=None) -> dict:
         "g_mean_after": mean_after, "g_std_after": std_after, "d_peak": d_peak,
         "d_fake_after_g_alone": d_fake_after, "d_fake_after_d_retrained": d_fake_repaired,
     }
-    print()
-    report(numbers, figures)
-    numbers["figures"] = figures
-    return numbers
+    return report(numbers, figures)
 
 
 def _d_star_figure(path, p_data, p_g, d_trained, d_star, region, d_losses, d_loss_min):

@@ -296,13 +296,11 @@ def main(argv=None) -> dict:
                                     for it in checkpoints),
         **saturation,
     }
-    print()
-    report(numbers, figures)
-    numbers["checkpoints"] = {it: {k: states[it][k] for k in ("v_trained", "v_star", "theorem1",
-                                                              "jsd", "gap", "mean", "std")}
-                              for it in checkpoints}
-    numbers["figures"] = figures
-    return numbers
+    result = report(numbers, figures)
+    result["checkpoints"] = {it: {k: states[it][k] for k in ("v_trained", "v_star", "theorem1",
+                                                             "jsd", "gap", "mean", "std")}
+                             for it in checkpoints}
+    return result
 
 
 def _theorem1_figure(path, checkpoints, states):

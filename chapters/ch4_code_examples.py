@@ -609,10 +609,7 @@ def main(argv=None) -> dict:
                                              "built-in digits" if args.dataset == "digits"
                                              else "MNIST"))
     numbers["seconds"] = time.perf_counter() - start
-    print()
-    report(numbers, figures)
-    numbers["figures"] = figures
-    return numbers
+    return report(numbers, figures)
 
 
 if __name__ == "__main__":

@@ -990,11 +990,7 @@ def main(argv=None) -> dict:
         })
 
     numbers["seconds"] = time.perf_counter() - start
-    print()
-    report(numbers, figures)
-    numbers["table"] = table_summary
-    numbers["figures"] = figures
-    return numbers
+    return {**report(numbers, figures), "table": table_summary}
 
 
 if __name__ == "__main__":

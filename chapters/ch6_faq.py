@@ -666,11 +666,7 @@ def main(argv=None) -> dict:
     numbers["ring_data_off_mode_fraction"] = limits["ring_off_mode_fraction"]
     numbers["square_data_dimension"] = limits["square_dimension"]
     numbers["seconds"] = time.perf_counter() - start
-    print()
-    report(numbers, figures)
-    numbers["cost_tables"] = cost["tables"]
-    numbers["figures"] = figures
-    return numbers
+    return {**report(numbers, figures), "cost_tables": cost["tables"]}
 
 
 if __name__ == "__main__":
