@@ -395,12 +395,8 @@ TRAIN_STEPS = (    # (key, label, objective, D's output -> probability, D ends i
 
 def eval_outputs(D, x):
     """D's outputs (N, 1) on x in eval mode (no dropout)."""
-    was_training = D.training
-    D.eval()
-    try:
+    with D.eval_mode():
         return D.forward(x)
-    finally:
-        D.train(was_training)
 
 
 def train_step_example(setup) -> dict:

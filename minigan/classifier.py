@@ -118,17 +118,13 @@ class DigitClassifier:
     def _forward(self, images, layers):
         """Run ``layers`` on the images in eval mode, EVAL_CHUNK at a time -> host array."""
         x = _images(images, "DigitClassifier")
-        was_training = self.network.training
-        self.network.eval()
-        try:
-            parts = []
+        parts = []
+        with self.network.eval_mode():
             for start in range(0, x.shape[0], EVAL_CHUNK):
                 h = x[start:start + EVAL_CHUNK]
                 for layer in layers:
                     h = layer.forward(h)
                 parts.append(B.to_numpy(h))
-        finally:
-            self.network.train(was_training)
         if not parts:
             raise ValueError("DigitClassifier: got an empty batch of images")
         return B.np.concatenate(parts, axis=0)

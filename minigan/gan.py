@@ -569,12 +569,8 @@ def _interrupts_deferred(enabled: bool):
 
 def _in_eval(module: Module, x, chunk_size: int):
     """module.forward(x) in eval mode, chunk by chunk along axis 0; restores the mode."""
-    was_training = module.training
-    module.eval()
-    try:
+    with module.eval_mode():
         if x.shape[0] <= chunk_size:
             return module.forward(x)
         parts = [module.forward(x[i:i + chunk_size]) for i in range(0, x.shape[0], chunk_size)]
         return B.xp.concatenate(parts, axis=0)
-    finally:
-        module.train(was_training)

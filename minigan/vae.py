@@ -197,30 +197,23 @@ class VAE(Module):
         """
         if z is None:
             z = B.randn(n, self.latent_dim)
-        mean = self._mean(_in_eval(self.decoder, z))
+        with self.decoder.eval_mode():
+            mean = self._mean(self.decoder.forward(z))
         if observation_noise and self.likelihood == "gaussian":
             mean = mean + self.observation_std * B.randn(*mean.shape, dtype=mean.dtype)
         return mean
 
     def reconstruct(self, x):
         """The mean of p(x|z) at z = mu(x): x (N, ...) -> (N, ...). Eval mode, no noise."""
-        h = _in_eval(self.encoder, x)
-        return self._mean(_in_eval(self.decoder, h[:, :self.latent_dim]))
+        with self.encoder.eval_mode(), self.decoder.eval_mode():
+            h = self.encoder.forward(x)
+            return self._mean(self.decoder.forward(h[:, :self.latent_dim]))
 
     def __repr__(self) -> str:
         extra = (f", observation_std={self.observation_std:g}"
                  if self.likelihood == "gaussian" else "")
         return (f"VAE(latent_dim={self.latent_dim}, likelihood={self.likelihood!r}{extra}, "
                 f"beta={self.beta:g})")
-
-
-def _in_eval(module: Module, x):
-    was_training = module.training
-    module.eval()
-    try:
-        return module.forward(x)
-    finally:
-        module.train(was_training)
 
 
 # ---------------------------------------------------------------------------------------------

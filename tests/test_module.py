@@ -199,3 +199,20 @@ def test_a_module_without_both_passes_cannot_be_built():
 
     with pytest.raises(TypeError, match="ForwardOnly.*backward"):
         ForwardOnly()
+
+
+def test_eval_mode_switches_every_layer_and_restores_the_previous_mode():
+    model = small_model()
+    with model.eval_mode() as inside:
+        assert inside is model
+        assert not any(layer.training for layer in model.layers)
+    assert all(layer.training for layer in model.layers)
+    model.eval()
+    with model.eval_mode():
+        pass
+    assert not model.training                                        # was eval: stays eval
+    model.train()
+    with pytest.raises(RuntimeError, match="inside"):
+        with model.eval_mode():
+            raise RuntimeError("inside")
+    assert all(layer.training for layer in model.layers)             # restored after an error

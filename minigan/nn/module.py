@@ -13,6 +13,7 @@ forward pass: backward uses the most recent one.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 
 from minigan import backend as B
 
@@ -101,6 +102,18 @@ class Module(ABC):
 
     def eval(self) -> "Module":
         return self.train(False)
+
+    @contextmanager
+    def eval_mode(self):
+        """``with module.eval_mode(): y = module.forward(x)`` -- eval mode inside the block
+        (no dropout, BatchNorm's running statistics), the previous mode restored after it, also
+        when the block raises."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
 
     def state_dict(self) -> dict:
         """{name: copy of the array} for every parameter and buffer (on the active backend)."""
