@@ -523,7 +523,8 @@ def summary_figure(path, results, dataset):
                          f"(target >= {100 * MIN_CLASS_FRACTION:.0f}%)", fontsize="small")
         ax.set_xticks(range(NUM_CLASSES))
         ax.set_xlabel("digit")
-    fig.suptitle(f"Section 4's examples rebuilt in minigan, trained on {dataset} "
+    separator = " " if len(shown) == 3 else "\n"               # narrower figures: two lines
+    fig.suptitle(f"Section 4's examples rebuilt in minigan, trained on {dataset}{separator}"
                  f"(samples scored by a minigan digit classifier)")
     return plot.save(fig, path)
 
