@@ -36,10 +36,11 @@ half that rate (below).
     the run is 30 epochs (4,680 iterations): on MNIST a DCGAN trained for 8-12 epochs still
     makes blotchy digits, and one digit (a 1 or a 6, depending on the seed) gets under 3% of the
     samples; in a run with seed 1 the rarest digit had 1.9-2.7% of them at epochs 6-12 and
-    3.5-4.3% at epochs 15-30. Errata: document 001's generator starts
-    from a 4x4 map and doubles it twice: its images are 16x16, not MNIST's 28x28 (7 -> 14 -> 28
-    needs a 7x7 start); document 004's generator ends in BatchNorm + LeakyReLU instead of tanh, so
-    its "images" are unbounded and not in the data's range. Both are built below and measured.
+    3.5-4.3% at epochs 15-30 (5.0% after the chapter's full run with --seed 1).
+    Errata: document 001's generator starts from a 4x4 map and doubles it twice: its images are
+    16x16, not MNIST's 28x28 (7 -> 14 -> 28 needs a 7x7 start); document 004's generator ends in
+    BatchNorm + LeakyReLU instead of tanh, so its "images" are unbounded and not in the data's
+    range. Both are built below and measured.
 4.3 The train step (document 002 §4). The right step is BCE from logits
     (``from_logits=True``, which the document declares and then does not use) with Adam. Two
     short runs show what the documents' versions do instead:
@@ -119,7 +120,7 @@ EXAMPLES = ("dense", "dcgan", "train_step", "cgan")
 LATENT_DIM = 100
 NUM_CLASSES = 10
 BATCH_SIZE = 64
-LR = 2e-4                                   # Adam, beta1 = 0.5 (GAN's default), both players
+LR = 2e-4                                   # Adam, beta1 = 0.5 (GAN's default): G, and D in 4.3-4.4
 NUM_IMAGES = 10_000                         # training images
 EPOCHS = {"dense": 90, "dcgan": 30, "cgan": 10}
 LR_D = LR / 2                               # 4.1, 4.2: D learns at half G's rate ...
@@ -197,7 +198,7 @@ def train_epochs(name, gan, setup, epochs, grid_samples, value_range=(-1.0, 1.0)
         print(f"[{name}] resumed from {path}: iteration {gan.iteration}, epoch {len(frames)}")
     start = time.perf_counter()
     for epoch in range(len(frames) + 1, epochs + 1):
-        # Ctrl-C mid-epoch saves a checkpoint (the grids so far with it) and --resume finishes the epoch
+        # Ctrl-C mid-epoch saves a checkpoint (with the grids so far); --resume finishes the epoch
         gan.train(epoch * setup.steps_per_epoch - gan.iteration, checkpoint_path=path,
                   checkpoint_extra={"frames": frames})
         frames.append(B.to_numpy(grid_samples()))
