@@ -48,21 +48,16 @@ Run:  python chapters/ch1_background.py [--quick] [--seed S] [--samples N] [--ou
 """
 # %% Setup
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from chapters._common import (images, latent_quadrature, make_parser, parse_args,  # noqa: E402
-                              positive_int, push_forward, report, session)
-from minigan import backend as B  # noqa: E402
-from minigan import plot  # noqa: E402
-from minigan.data.toy import Gaussian1D, Mixture1D  # noqa: E402
-from minigan.metrics import jensen_shannon  # noqa: E402
-from minigan.nn.activations import Tanh  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.module import Sequential  # noqa: E402
+from minigan import backend as B
+from minigan import plot
+from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan.data import Gaussian1D, Mixture1D
+from minigan.densities import images, latent_quadrature, push_forward
+from minigan.metrics import jensen_shannon
+from minigan.nn import Dense, Sequential, Tanh
 
 GAUSSIAN = (3.0, 0.5)                     # target of generators 1 and 2: N(3, 0.5^2)
 MIXTURE_MEANS, MIXTURE_STD = (-2.0, 2.0), 0.5

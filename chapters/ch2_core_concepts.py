@@ -43,23 +43,18 @@ Run:  python chapters/ch2_core_concepts.py [--quick] [--seed S] [--out DIR]
 # %% Setup
 import math
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from chapters._common import (gaussian_pdf, images, latent_quadrature, make_parser,  # noqa: E402
-                              mass_interval, optimal_discriminator, parse_args, positive_int,
-                              push_forward, report, session)
-from minigan import backend as B  # noqa: E402
-from minigan import plot  # noqa: E402
-from minigan.data.toy import Mixture1D  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.metrics import jensen_shannon  # noqa: E402
-from minigan.nn.activations import Tanh  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.module import Sequential  # noqa: E402
+from minigan import backend as B
+from minigan import plot
+from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan.data import Mixture1D
+from minigan.densities import (gaussian_pdf, images, latent_quadrature, mass_interval,
+                               optimal_discriminator, push_forward)
+from minigan.gan import GAN
+from minigan.metrics import jensen_shannon
+from minigan.nn import Dense, Sequential, Tanh
 
 DATA_MEANS, DATA_STD = (-2.0, 2.0), 0.5       # p_data = 1/2 N(-2, 0.5^2) + 1/2 N(2, 0.5^2)
 G_SCALE, G_SHIFT = 2.0, 0.3                   # the fixed generator x = 2 z + 0.3

@@ -56,26 +56,20 @@ Run:  python chapters/ch3_algorithm.py [--quick] [--seed S] [--iterations N] [--
 # %% Setup
 import math
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from chapters._common import (at_points, gaussian_pdf, images, latent_quadrature,  # noqa: E402
-                              log_optimal_discriminator, make_parser,
-                              optimal_discriminator, parse_args, positive_int, push_forward,
-                              report, session)
-from minigan import backend as B  # noqa: E402
-from minigan import plot  # noqa: E402
-from minigan.data.toy import Gaussian1D  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.losses import get_objective  # noqa: E402
-from minigan.metrics import jensen_shannon  # noqa: E402
-from minigan.nn.activations import Tanh  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.module import Sequential  # noqa: E402
+from minigan import backend as B
+from minigan import plot
+from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan.data import Gaussian1D
+from minigan.densities import (at_points, gaussian_pdf, images, latent_quadrature,
+                               log_optimal_discriminator, optimal_discriminator, push_forward)
+from minigan.gan import GAN
+from minigan.losses import get_objective
+from minigan.metrics import jensen_shannon
+from minigan.nn import Dense, Sequential, Tanh
 
 DATA_MEAN, DATA_STD = 3.0, 0.5          # p_data = N(3, 0.5^2)
 G_HIDDEN, D_HIDDEN = 32, 16             # hidden units of G and D

@@ -90,31 +90,23 @@ the 10,000 test images serve as the training data (the only split some machines 
 # %% Setup
 import argparse
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from chapters._common import make_parser, parse_args, positive_int, report, session  # noqa: E402
-from minigan import backend as B  # noqa: E402
-from minigan import plot  # noqa: E402
-from minigan.classifier import train_classifier  # noqa: E402
-from minigan.data.digits import load_digits  # noqa: E402
-from minigan.data.idx import load_mnist  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.losses import get_objective, sigmoid  # noqa: E402
-from minigan.metrics import class_histogram, fid_from_features  # noqa: E402
-from minigan.models import (conditional_discriminator, conditional_generator,  # noqa: E402
+from minigan import backend as B
+from minigan import plot
+from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan.classifier import train_classifier
+from minigan.data import load_digits, load_mnist
+from minigan.gan import GAN
+from minigan.losses import get_objective, sigmoid
+from minigan.metrics import class_histogram, fid_from_features
+from minigan.models import (conditional_discriminator, conditional_generator,
                             dcgan_discriminator, dcgan_generator, dense_discriminator,
                             dense_generator)
-from minigan.nn.activations import LeakyReLU, ReLU, Sigmoid, Tanh  # noqa: E402
-from minigan.nn.conv import ConvTranspose2d  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.module import Sequential  # noqa: E402
-from minigan.nn.norm import BatchNorm2d  # noqa: E402
-from minigan.nn.shape import Reshape  # noqa: E402
+from minigan.nn import (BatchNorm2d, ConvTranspose2d, Dense, LeakyReLU, ReLU, Reshape,
+                        Sequential, Sigmoid, Tanh)
 
 EXAMPLES = ("dense", "dcgan", "train_step", "cgan")
 LATENT_DIM = 100

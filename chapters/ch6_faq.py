@@ -65,31 +65,23 @@ Run:  python chapters/ch6_faq.py [--quick] [--seed S] [--backend numpy|cupy] [--
 """
 # %% Setup
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+import numpy as np
+from matplotlib import colormaps
+from matplotlib.patches import Rectangle
 
-import numpy as np  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-
-from chapters._common import make_parser, parse_args, report, session  # noqa: E402
-from minigan import backend as B  # noqa: E402
-from minigan import plot  # noqa: E402
-from minigan.classifier import train_classifier  # noqa: E402
-from minigan.data.digits import load_digits  # noqa: E402
-from minigan.data.toy import Grid, Ring  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.models import dense_discriminator, dense_generator  # noqa: E402
-from minigan.metrics import (class_histogram, fid_from_features, inception_score,  # noqa: E402
-                             mode_coverage)
-from minigan.nn.activations import LeakyReLU, ReLU  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.module import Sequential  # noqa: E402
-from minigan.nn.shape import Flatten, Reshape  # noqa: E402
-from minigan.optim import Adam  # noqa: E402
-from minigan.vae import VAE, check_gradients, train as train_vae  # noqa: E402
+from minigan import backend as B
+from minigan import plot
+from minigan.chapter import make_parser, parse_args, report, session
+from minigan.classifier import train_classifier
+from minigan.data import Grid, Ring, load_digits
+from minigan.gan import GAN
+from minigan.metrics import class_histogram, fid_from_features, inception_score, mode_coverage
+from minigan.models import dense_discriminator, dense_generator
+from minigan.nn import Dense, Flatten, LeakyReLU, ReLU, Reshape, Sequential
+from minigan.optim import Adam
+from minigan.vae import VAE, check_gradients, train as train_vae
 
 TOY_STD = 0.05                          # std of every mode of the 2D targets
 TOY_LATENT_DIM = 2                      # z of both 2D models

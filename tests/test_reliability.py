@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import resume_worker
-from chapters import _common
+from minigan import chapter as _common
 from chapters import (ch1_background, ch2_core_concepts, ch3_algorithm, ch4_code_examples,
                       ch5_challenges, ch6_faq)
 from minigan import backend as B

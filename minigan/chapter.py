@@ -1,0 +1,301 @@
+"""What every chapter shares: its settings, the backend it runs on, and how it reports.
+
+A chapter is a file of cells, separated by ``# %%`` lines, that runs top to bottom both as a
+script and as a notebook (VS Code, PyCharm and Jupytext read the percent format directly):
+
+    python chapters/ch3_algorithm.py [--quick] [--seed S] [--out DIR] ...
+
+The convention, which every chapter follows:
+
+* Every cell is whole statements at module level: no cell holds part of a function, and the
+  chapter's state lives in module-level names (``G``, ``gan``, ``states``, ``figures`` ...) that
+  the cells below read. A learner changes a constant or a setting in one cell and re-runs the
+  cells below it.
+* The first cells import and define constants and the chapter's own functions. Then one cell,
+  the settings cell, builds the command line and reads it:
+
+      parser = chapter.make_parser(TITLE, "ch3_algorithm")
+      parser.add_argument("--iterations", type=chapter.positive_int, default=None)
+      args = chapter.parse_args(parser, notebook="--quick")
+      out = chapter.start(args)          # backend, dtype and seed set; the output folder made
+
+  As a script, ``parse_args`` reads the command line. Anywhere else -- a notebook's kernel, whose
+  ``sys.argv`` is the kernel's own, or a harness executing the cells -- it reads the string
+  ``notebook`` (edit it in the cell, e.g. "--quick --seed 1") followed by the environment
+  variable ``MINIGAN_ARGS`` (so ``MINIGAN_ARGS="--quick" jupyter nbconvert --execute ...``
+  runs a chapter's notebook headless; later options win). Nothing reads ``__file__``.
+* Each experiment is a cell that calls library or chapter functions and leaves its results in
+  named variables; a figure cell saves the figure (Agg, under ``out``) and shows it in a notebook
+  (``chapter.show(path)`` displays it inline where IPython runs a kernel, and does nothing in a
+  script).
+* The last cell prints what was measured and where the figures are, and keeps it in ``result``:
+
+      result = chapter.report(numbers, figures)
+
+``chapter.run(name, argv)`` runs a chapter as its script would, in this process, and returns
+its ``result`` (the tests use it); its backend, dtype and ``sys.argv`` are restored afterwards.
+
+Every chapter accepts
+
+    --quick            a short run (a few seconds; the tests use it)
+    --seed S           seed of minigan's generator (initialisation, noise, data)  [0]
+    --backend NAME     numpy | cupy                                               [numpy]
+    --dtype NAME       float32 | float64                                          [float32]
+    --out DIR          where figures go                                 [runs/<chapter name>]
+
+Bad arguments (a non-positive count, an unknown backend, CuPy asked for where it is missing,
+an --out that cannot be written, a --data-dir that does not exist) stop with an argparse error
+before any work is done. Ctrl-C ends a script with exit status 130 and the command that
+continues it (chapters with --resume continue from their last checkpoint).
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import os
+import runpy
+import shlex
+import sys
+
+from minigan import backend as B
+
+#: The checkout minigan runs from (holding chapters/ and runs/), else the current folder.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if not os.path.isdir(os.path.join(ROOT, "chapters")):
+    ROOT = os.getcwd()
+
+BACKENDS = ("numpy", "cupy")
+DTYPES = ("float32", "float64")
+#: Options a chapter reads when it is not run as a script, after its settings cell's own.
+ARGS_VARIABLE = "MINIGAN_ARGS"
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+
+def _int_at_least(text: str, minimum: int, expected: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    return _int_at_least(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an int >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0")
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value}")
+    return value
+
+
+def make_parser(doc: str, name: str) -> argparse.ArgumentParser:
+    """The shared options of chapter ``name`` (its file is chapters/<name>.py), described by the
+    first line of ``doc``; a chapter adds its own (e.g. --iterations, type=positive_int)."""
+    summary = (doc or name).strip().splitlines()[0]
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=summary)
+    parser.add_argument("--quick", action="store_true",
+                        help="a short run of a few seconds (used by the tests)")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="seed of minigan's random generator (default 0)")
+    parser.add_argument("--backend", choices=BACKENDS, default="numpy",
+                        help="array backend (default numpy; cupy needs a CUDA GPU)")
+    parser.add_argument("--dtype", choices=DTYPES, default="float32",
+                        help="floating dtype of parameters and data (default float32)")
+    parser.add_argument("--out", default=os.path.join(ROOT, "runs", name),
+                        help=f"folder for the figures (default runs/{name})")
+    return parser
+
+
+def running_as_script(parser: argparse.ArgumentParser) -> bool:
+    """True when this process runs the parser's chapter file as a script (python chapters/...),
+    False in a notebook's kernel or a harness executing its cells."""
+    return os.path.basename(sys.argv[0] or "") == parser.prog
+
+
+def parse_args(parser: argparse.ArgumentParser, argv=None, notebook: str = "") -> argparse.Namespace:
+    """The chapter's settings: ``argv`` if given, else the command line when run as a script,
+    else ``notebook`` followed by the environment variable MINIGAN_ARGS (see the module doc).
+
+    Adds the checks argparse cannot make itself: CuPy available, --out a folder that can be
+    written (nothing is created yet), --data-dir an existing folder. The arguments are kept
+    (``args._argv``, ``args._prog``) so that an interrupted run can say how to continue, and
+    ``args._script`` says whether this is a script run.
+    """
+    script = argv is None and running_as_script(parser)
+    if argv is None:
+        argv = (sys.argv[1:] if script else
+                shlex.split(notebook) + shlex.split(os.environ.get(ARGS_VARIABLE, "")))
+    args = parser.parse_args(argv)
+    if args.backend != "numpy":
+        previous = B.name()
+        try:
+            B.use(args.backend)
+        except RuntimeError as e:
+            parser.error(str(e))
+        finally:
+            if B.name() != previous:
+                B.use(previous)
+    problem = unwritable_folder(args.out)
+    if problem:
+        parser.error(f"argument --out: {problem}")
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not os.path.isdir(data_dir):
+        parser.error(f"argument --data-dir: {data_dir} is not an existing folder; give the "
+                     f"folder that holds the data files")
+    args._argv = list(argv)
+    args._prog = parser.prog
+    args._script = script
+    return args
+
+
+def unwritable_folder(path):
+    """Why ``path`` cannot be used (or created) as a writable folder; None if it can. Creates
+    nothing: checks ``path`` if it exists, else its nearest existing parent."""
+    path = os.path.abspath(path)
+    existing = path
+    while not os.path.exists(existing):
+        parent = os.path.dirname(existing)
+        if parent == existing:               # a root that does not exist (a missing drive)
+            return f"cannot create {path}: {existing} does not exist"
+        existing = parent
+    if not os.path.isdir(existing):
+        return (f"{existing} is a file, not a folder" if existing == path else
+                f"cannot create {path}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write into {existing} (permission denied or read-only)"
+    return None
+
+
+def rerun_command(args, resume: bool = False) -> str:
+    """This run's command line; with resume, the one that continues it (plus --resume)."""
+    argv = [a for a in getattr(args, "_argv", []) if a != "--resume"]
+    script = os.path.relpath(os.path.join(ROOT, "chapters", getattr(args, "_prog", "")))
+    return shlex.join(["python", script] + argv + (["--resume"] if resume else []))
+
+
+# ---------------------------------------------------------------------------------------------
+# The run
+
+def start(args) -> str:
+    """Use args.backend, args.dtype and args.seed from here on; returns the output folder
+    (created). As a script, Ctrl-C then ends the run with exit status 130 and the command that
+    continues it instead of a traceback (after GAN.train has saved what it could)."""
+    os.makedirs(args.out, exist_ok=True)
+    B.use(args.backend)
+    B.set_dtype(args.dtype)
+    B.seed(args.seed)
+    if getattr(args, "_script", False):
+        sys.excepthook = _ctrl_c_hook(args, sys.excepthook)
+    return args.out
+
+
+def interrupted_message(args) -> str:
+    """What a chapter prints when Ctrl-C stops it: the command that continues (or reruns) it."""
+    if hasattr(args, "resume"):
+        advice = f"To continue from its last checkpoint, run:\n  {rerun_command(args, True)}"
+    else:
+        advice = f"This chapter has no --resume; to run it again:\n  {rerun_command(args)}"
+    return f"\nInterrupted (Ctrl-C). {advice}"
+
+
+def _ctrl_c_hook(args, previous):
+    """An excepthook: an uncaught Ctrl-C prints interrupted_message and exits with status 130."""
+    def hook(kind, value, traceback):
+        if not issubclass(kind, KeyboardInterrupt):
+            return previous(kind, value, traceback)
+        print(interrupted_message(args), file=sys.stderr, flush=True)
+        sys.stdout.flush()
+        os._exit(130)              # an uncaught exception would otherwise end with status 1
+    hook.args = args
+    return hook
+
+
+@contextlib.contextmanager
+def session(args):
+    """``start(args)`` for a block, from a function: yields the output folder.
+
+    The previous backend and dtype are restored afterwards, so a function running a chapter can
+    be called from tests or a notebook without leaving its settings behind. Ctrl-C inside the
+    block ends the run with exit status 130 (SystemExit) and the command that continues it.
+    """
+    previous_backend, previous_dtype = B.name(), B.dtype()
+    os.makedirs(args.out, exist_ok=True)
+    try:
+        B.use(args.backend)
+        B.set_dtype(args.dtype)
+        B.seed(args.seed)
+        yield args.out
+    except KeyboardInterrupt:
+        print(interrupted_message(args), file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    finally:
+        B.use(previous_backend)
+        B.set_dtype(previous_dtype)
+
+
+def report(numbers: dict, figures: list) -> dict:
+    """Print the measured numbers and the figure paths, one per line, after a blank line.
+
+    Returns the numbers with the figure paths added under "figures": what a chapter keeps in
+    ``result`` (the tests read it)."""
+    print()
+    width = max(len(k) for k in numbers) if numbers else 0
+    for key, value in numbers.items():
+        shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        print(f"  {key:<{width}}  {shown}")
+    for path in figures:
+        print(f"  figure: {path}")
+    return {**numbers, "figures": figures}
+
+
+def show(path: str) -> str:
+    """Display the saved figure ``path`` inline when running in a notebook's kernel; returns
+    ``path``. In a script (or anywhere without an IPython kernel) it does nothing."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import Image, display
+        display(Image(filename=path) if path.endswith((".png", ".gif")) else path)
+    return path
+
+
+def run(name: str, argv=()) -> dict:
+    """Run chapters/<name>.py as ``python chapters/<name>.py *argv`` would, in this process;
+    returns its ``result``. Ctrl-C ends it with SystemExit(130) and the command that continues
+    it, as in a script. The backend, dtype, sys.argv and sys.excepthook are restored afterwards.
+    """
+    path = os.path.join(ROOT, "chapters", f"{name}.py")
+    if not os.path.isfile(path):
+        raise ValueError(f"chapter.run: no chapter {name!r} ({path} does not exist)")
+    saved = sys.argv, sys.excepthook, B.name(), B.dtype()
+    sys.argv = [path, *argv]
+    try:
+        namespace = runpy.run_path(path, run_name="__main__")
+    except KeyboardInterrupt:
+        hook = sys.excepthook
+        if getattr(hook, "args", None) is None:
+            raise
+        print(interrupted_message(hook.args), file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
+    finally:
+        sys.argv, sys.excepthook = saved[0], saved[1]
+        B.use(saved[2])
+        B.set_dtype(saved[3])
+    return namespace["result"]
