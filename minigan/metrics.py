@@ -1,4 +1,5 @@
-"""Measuring a generator: Frechet distance, inception-style score, mode coverage, divergences.
+"""Measuring a generator: Frechet distance, inception-style score, mode coverage, divergences,
+precision/recall and density/coverage.
 
 Every function here works on the host, in float64: inputs may be arrays of the active backend
 (they are copied with ``B.to_numpy``) or anything numpy accepts; results are Python floats or
@@ -11,6 +12,10 @@ numpy arrays.
     mode_coverage(samples, centres, std)         modes hit, high-quality fraction, KL to uniform
     class_histogram(predictions, num_classes)    fraction of samples per predicted class
     kl_divergence(p, q, dx), jensen_shannon(p, q, dx)   divergences of densities on a grid
+    precision_recall(real, fake, k=3)            improved precision and recall (k-NN manifolds)
+    density_coverage(real, fake, k=5)            density and coverage (k-NN balls around real)
+    precision_recall_density_coverage(real, fake)   all four in one pass over the distances
+    knn_radii(features, k)                       distance from each point to its k-th neighbour
 
 FID proper (Heusel et al., 2017) is ``fid_from_features`` applied to the pool features of an
 Inception-v3 network; here the features come from whatever network (or raw data) the caller
@@ -303,3 +308,223 @@ def jensen_shannon(p, q, dx) -> float:
     kl_pm = (_xlogy(p, p) - _xlogy(p, m)).sum()
     kl_qm = (_xlogy(q, q) - _xlogy(q, m)).sum()
     return float(0.5 * (kl_pm + kl_qm) * dx)
+
+
+# ---------------------------------------------------------------------------------------------
+# Fidelity and diversity, measured separately: k-nearest-neighbour manifolds
+#
+# FID folds quality and variety into one number. These four split them, using only distances
+# between feature vectors: real X = {X_1..X_N}, generated Y = {Y_1..Y_M}. NND_k(X_i) is the
+# distance from X_i to its k-th nearest neighbour among the OTHER real points (X_i itself is not
+# its own neighbour; an exact duplicate of X_i is, at distance 0), and B(x, r) a ball around x.
+#
+#   Kynkaanniemi et al. (2019), "Improved precision and recall metric for assessing generative
+#   models", k = 3, closed balls ||y - x|| <= r (as in the paper and its reference code):
+#       precision = 1/M sum_j 1[ exists i: Y_j in B(X_i, NND_k(X_i)) ]    fake on the real manifold
+#       recall    = 1/N sum_i 1[ exists j: X_i in B(Y_j, NND_k(Y_j)) ]    real on the fake manifold
+#   Naeem et al. (2020), "Reliable fidelity and diversity metrics for generative models", k = 5,
+#   open balls ||y - x|| < r (as in its reference code), real balls only:
+#       density   = 1/(kM) sum_j sum_i 1[ Y_j in B(X_i, NND_k(X_i)) ]   how many real balls hold
+#                   each fake sample, on average, / k; not capped at 1
+#       coverage  = 1/N sum_i 1[ exists j: Y_j in B(X_i, NND_k(X_i)) ]  real balls holding a fake
+#
+# Open or closed only matters on ties, which continuous features never have except in one case:
+# identical sets. There density counts, around each X_i, the point itself and its k-1 nearer
+# neighbours but not the k-th (it sits on the sphere), so density = 1 exactly; a closed ball would
+# count k + 1 and give (k + 1)/k. For samples of the same distribution E[density] = 1 (Naeem et
+# al., Lemma 1). Precision and recall use closed balls so that data with repeated points (a ball
+# of radius 0) still lie on their own manifold; density and coverage, with open balls, count
+# nothing inside a radius-0 ball -- add a little noise to discrete features before using them.
+#
+# Cost and memory. Only (chunk, N) blocks of squared distances ever exist, from
+# ||a - b||^2 = ||a||^2 + ||b||^2 - 2 a.b (one matrix product per block, float64, features first
+# centred on the real mean so the expansion does not lose digits far from the origin). Three
+# passes: real x real (the real radii for both k at once), fake x fake, real x fake. Measured on
+# 2 cores (shared with other work) with 10,000 real and 10,000 fake 64-dimensional features
+# (float64, default blocks of 2^21 distances = 209 rows): precision_recall_density_coverage
+# takes 6.3 s (median of 3, load average 3.5; about half in the matrix products, half in the partitions)
+# and allocates at most 51 MB beyond its 10 MB of inputs (tracemalloc peak; 99 MB resident
+# for the whole process). The full distance matrix alone would be 800 MB.
+
+#: Elements per block of squared distances (rows = max(1, BLOCK_ELEMENTS // columns)).
+BLOCK_ELEMENTS = 1 << 21
+
+
+def _feature_matrix(x, name: str, who: str):
+    """Host float64 (N, D) features with finite values, or a ValueError naming the argument."""
+    x = _host64(x, name)
+    if x.ndim != 2:
+        raise ValueError(f"{who}: {name} must be a feature matrix of shape (N, D), got shape "
+                         f"{x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ValueError(f"{who}: {name} is empty, shape {x.shape}; expected (N, D) with N, D >= 1")
+    finite = B.np.isfinite(x)
+    if not finite.all():
+        rows = int((~finite.all(axis=1)).sum())
+        raise ValueError(f"{who}: {name} holds NaN or Inf in {rows} of its {x.shape[0]} rows; "
+                         f"expected finite features")
+    return x
+
+
+def _check_k(k, n: int, name: str, who: str, k_name: str = "k") -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+        raise ValueError(f"{who}: {k_name} must be a positive int, got {k!r}")
+    if k > n - 1:
+        raise ValueError(f"{who}: {k_name}={k} nearest neighbours need at least {k + 1} points in "
+                         f"{name} (a point is not its own neighbour), got {n}")
+    return k
+
+
+def _block_rows(num_columns: int, chunk_size) -> int:
+    if chunk_size is None:
+        return max(1, BLOCK_ELEMENTS // max(num_columns, 1))
+    if not isinstance(chunk_size, int) or isinstance(chunk_size, bool) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive int (rows per block), got {chunk_size!r}")
+    return chunk_size
+
+
+def _squared_distances(rows, rows_sq, columns_t, columns_sq):
+    """||rows_i - columns_j||^2: (r, D), (r,), (D, c), (c,) -> (r, c), clipped at 0.
+
+    ``columns_t`` is the columns' matrix transposed into its own contiguous buffer, so every
+    block is one general matrix product. (``x @ x.T`` on one buffer takes NumPy's symmetric
+    path, whose round-off differs from the general product's; the real radii and the real x fake
+    distances must round alike for identical sets to give density = 1 exactly.)
+    """
+    block = rows @ columns_t                                     # (r, c)
+    block *= -2.0
+    block += rows_sq[:, None]
+    block += columns_sq[None, :]
+    return B.np.maximum(block, 0.0, out=block)
+
+
+def _knn_squared_radii(x, x_sq, ks, chunk_size):
+    """Squared distance from each row of x to its k-th nearest OTHER row, for each k in ks.
+
+    x: (N, D), x_sq: (N,) -> (len(ks), N). Row i's own entry is set to +inf before the
+    partition, so an exact duplicate of X_i still counts as a neighbour at distance 0.
+    """
+    np = B.np
+    n = x.shape[0]
+    out = np.empty((len(ks), n))
+    kth = [k - 1 for k in ks]
+    x_t = B.np.ascontiguousarray(x.T)                                           # (D, N)
+    step = _block_rows(n, chunk_size)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = _squared_distances(x[start:stop], x_sq[start:stop], x_t, x_sq)  # (r, N)
+        block[np.arange(stop - start), np.arange(start, stop)] = np.inf         # not itself
+        block.partition(kth, axis=1)
+        out[:, start:stop] = block[:, kth].T
+    return out
+
+
+def knn_radii(features, k: int, chunk_size=None):
+    """NND_k: distance from each point to its k-th nearest neighbour among the others.
+
+    features: (N, D) -> (N,) float64. Needs N >= k + 1. Computed in blocks of ``chunk_size``
+    rows (by default about 2M distances a block), never the whole (N, N) matrix.
+    """
+    x = _feature_matrix(features, "features", "knn_radii")
+    _check_k(k, x.shape[0], "features", "knn_radii")
+    x = x - x.mean(axis=0)
+    return B.np.sqrt(_knn_squared_radii(x, (x * x).sum(axis=1), [k], chunk_size)[0])
+
+
+def precision_recall_density_coverage(real_features, fake_features, k_precision_recall: int = 3,
+                                      k_density_coverage: int = 5, chunk_size=None) -> dict:
+    """Improved precision and recall (k = 3) and density and coverage (k = 5), in one pass.
+
+    real_features: (N, D), fake_features: (M, D) -- the same feature extractor for both (raw 2D
+    points for toy data, a classifier's penultimate layer for images). Returns a dict of floats
+    {"precision", "recall", "density", "coverage"}; definitions in the comment above.
+
+        precision  fraction of generated samples that look real (fidelity)
+        recall     fraction of real samples the generator could have produced (diversity)
+        density    like precision, but counts how many real neighbourhoods a sample falls in,
+                   so a generator crowding the densest real regions scores > 1, and one real
+                   outlier with a huge ball cannot make many poor samples count as good
+        coverage   like recall, but with balls around REAL points only, so a few generated
+                   outliers with huge balls cannot fake diversity
+
+    Precision, recall, coverage lie in [0, 1]; density in [0, N/k]. Identical sets (without
+    repeated points) give precision = recall = coverage = density = 1; sets farther apart than
+    every radius give 0.
+    Needs N > max(k) real and M > k_precision_recall generated points. Chunked: memory
+    O(chunk_size * max(N, M)), see ``BLOCK_ELEMENTS``; 10,000 x 10,000 64-dim features take
+    4-7 s and at most 51 MB beyond the inputs on 2 cores.
+    """
+    return _fidelity_diversity("precision_recall_density_coverage", real_features,
+                               fake_features, k_precision_recall, k_density_coverage, chunk_size)
+
+
+def precision_recall(real_features, fake_features, k: int = 3, chunk_size=None) -> dict:
+    """Improved precision and recall (Kynkaanniemi et al., 2019): {"precision", "recall"}.
+
+    real_features: (N, D), fake_features: (M, D), N and M > k. See
+    ``precision_recall_density_coverage`` for the definitions, cost and memory.
+    """
+    return _fidelity_diversity("precision_recall", real_features, fake_features, k, None,
+                               chunk_size)
+
+
+def density_coverage(real_features, fake_features, k: int = 5, chunk_size=None) -> dict:
+    """Density and coverage (Naeem et al., 2020): {"density", "coverage"}.
+
+    real_features: (N, D) with N > k, fake_features: (M, D). Only the real points' k-NN balls
+    are used. See ``precision_recall_density_coverage`` for the definitions, cost and memory.
+    """
+    return _fidelity_diversity("density_coverage", real_features, fake_features, None, k,
+                               chunk_size)
+
+
+def _fidelity_diversity(who, real_features, fake_features, k_pr, k_dc, chunk_size) -> dict:
+    """The metrics asked for: precision/recall if k_pr is not None, density/coverage if k_dc."""
+    np = B.np
+    real = _feature_matrix(real_features, "real_features", who)
+    fake = _feature_matrix(fake_features, "fake_features", who)
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"{who}: real_features and fake_features must have the same feature "
+                         f"dimension D, got real {real.shape} and fake {fake.shape}")
+    names = {"precision_recall": ("k", None), "density_coverage": (None, "k")}.get(
+        who, ("k_precision_recall", "k_density_coverage"))
+    if k_pr is not None:
+        _check_k(k_pr, real.shape[0], "real_features", who, names[0])
+        _check_k(k_pr, fake.shape[0], "fake_features", who, names[0])
+    if k_dc is not None:
+        _check_k(k_dc, real.shape[0], "real_features", who, names[1])
+    _block_rows(1, chunk_size)                        # validates chunk_size
+    centre = real.mean(axis=0)                        # distances do not change; round-off does
+    real, fake = real - centre, fake - centre
+    real_sq, fake_sq = (real * real).sum(axis=1), (fake * fake).sum(axis=1)
+    ks = [k for k in (k_pr, k_dc) if k is not None]
+    real_radii = dict(zip(ks, _knn_squared_radii(real, real_sq, ks, chunk_size)))  # squared
+    if k_pr is not None:
+        fake_radius_pr = _knn_squared_radii(fake, fake_sq, [k_pr], chunk_size)[0]
+
+    # one pass over real-row blocks of the real x fake squared distances
+    n, m = real.shape[0], fake.shape[0]
+    fake_on_real_manifold = np.zeros(m, dtype=bool)        # precision, per generated sample
+    real_on_fake_manifold = np.empty(n, dtype=bool)        # recall, per real sample
+    real_balls_holding_fake = np.zeros(m, dtype=np.int64)  # density, per generated sample
+    real_ball_covered = np.empty(n, dtype=bool)            # coverage, per real sample
+    fake_t = np.ascontiguousarray(fake.T)                                            # (D, M)
+    step = _block_rows(m, chunk_size)
+    for start in range(0, n, step):
+        stop = min(start + step, n)
+        block = _squared_distances(real[start:stop], real_sq[start:stop], fake_t, fake_sq)
+        if k_pr is not None:
+            fake_on_real_manifold |= (block <= real_radii[k_pr][start:stop, None]).any(axis=0)
+            real_on_fake_manifold[start:stop] = (block <= fake_radius_pr[None, :]).any(axis=1)
+        if k_dc is not None:
+            inside = block < real_radii[k_dc][start:stop, None]                          # (r, M)
+            real_balls_holding_fake += inside.sum(axis=0)
+            real_ball_covered[start:stop] = inside.any(axis=1)
+    result = {}
+    if k_pr is not None:
+        result["precision"] = float(fake_on_real_manifold.mean())
+        result["recall"] = float(real_on_fake_manifold.mean())
+    if k_dc is not None:
+        result["density"] = float(real_balls_holding_fake.sum() / (k_dc * m))
+        result["coverage"] = float(real_ball_covered.mean())
+    return result
