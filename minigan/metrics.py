@@ -342,9 +342,10 @@ def jensen_shannon(p, q, dx) -> float:
 # passes: real x real (the real radii for both k at once), fake x fake, real x fake. Measured on
 # 2 cores (shared with other work) with 10,000 real and 10,000 fake 64-dimensional features
 # (float64, default blocks of 2^21 distances = 209 rows): precision_recall_density_coverage
-# takes 6.3 s (median of 3, load average 3.5; about half in the matrix products, half in the partitions)
-# and allocates at most 51 MB beyond its 10 MB of inputs (tracemalloc peak; 99 MB resident
-# for the whole process). The full distance matrix alone would be 800 MB.
+# takes 6.3 s (median of 3, load average 3.5; about half in the matrix products, half in the
+# partitions) and allocates at most 51 MB beyond its 10 MB of inputs (tracemalloc peak; 99 MB
+# resident for the whole process). The full distance matrix alone would be 800 MB.
+# benchmarks/fidelity_metrics.py measures it again.
 
 #: Elements per block of squared distances (rows = max(1, BLOCK_ELEMENTS // columns)).
 BLOCK_ELEMENTS = 1 << 21
