@@ -8,13 +8,13 @@ numpy arrays.
     frechet_distance(mu1, sigma1, mu2, sigma2)   distance between two Gaussians (the "F" in FID)
     feature_statistics(features)                 (mu, sigma) of a feature matrix (N, D)
     fid_from_features(f_real, f_fake)            Frechet distance of the two feature Gaussians
-    precision_recall_density_coverage(real, fake)   all four, one pass over the distances
+    inception_score(probs, splits=10)            exp(E_x KL(p(y|x) || p(y))) from class probabilities
     mode_coverage(samples, centres, std)         modes hit, high-quality fraction, KL to uniform
     class_histogram(predictions, num_classes)    fraction of samples per predicted class
     kl_divergence(p, q, dx), jensen_shannon(p, q, dx)   divergences of densities on a grid
     precision_recall(real, fake, k=3)            improved precision and recall (k-NN manifolds)
     density_coverage(real, fake, k=5)            density and coverage (k-NN balls around real)
-    precision_recall_density_coverage(real, fake)   all four in one pass over the distances
+    precision_recall_density_coverage(real, fake)   all four, one pass over the distances
     knn_radii(features, k)                       distance from each point to its k-th neighbour
 
 FID proper (Heusel et al., 2017) is ``fid_from_features`` applied to the pool features of an
