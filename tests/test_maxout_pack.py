@@ -26,26 +26,27 @@ def assert_gradients_ok(module, x):
 def test_maxout_gradients(n, fan_in, fan_out, pieces):
     B.set_dtype("float64")
     layer = Maxout(fan_in, fan_out, pieces)
-    layer.b.data[...] = data(fan_out, pieces, seed=3)       # biases take part in the max
+    layer.b.data[...] = data(pieces, fan_out, seed=3)       # biases take part in the max
     assert_gradients_ok(layer, data(n, fan_in))
 
 
 def test_maxout_forward_is_the_largest_piece():
     B.set_dtype("float64")
     layer = Maxout(4, 3, pieces=5)
-    layer.b.data[...] = data(3, 5, seed=4)
-    x = data(6, 4)
+    layer.b.data[...] = data(5, 3, seed=4)
+    x = B.to_numpy(data(6, 4))
     W, b = B.to_numpy(layer.W.data), B.to_numpy(layer.b.data)
-    pieces = np.einsum("ni,ijk->njk", B.to_numpy(x), W) + b          # (6, 3, 5) by loops' maths
-    expected = np.array([[max(pieces[n, j]) for j in range(3)] for n in range(6)])
+    expected = np.array([[max(sum(x[n, i] * W[i, k, j] for i in range(4)) + b[k, j]
+                              for k in range(5)) for j in range(3)] for n in range(6)])
+    x = B.asarray(x)
     np.testing.assert_allclose(B.to_numpy(layer.forward(x)), expected, rtol=1e-12, atol=0)
 
 
 def test_maxout_with_a_zero_piece_is_a_relu_of_a_dense_layer():
     B.set_dtype("float64")
     maxout, dense = Maxout(3, 4, pieces=2), Dense(3, 4)
-    maxout.W.data[..., 1] = 0                      # piece 1 is the constant 0
-    dense.W.data[...] = maxout.W.data[..., 0]
+    maxout.W.data[:, 1] = 0                        # piece 1 is the constant 0
+    dense.W.data[...] = maxout.W.data[:, 0]
     x = data(7, 3)
     np.testing.assert_allclose(B.to_numpy(maxout.forward(x)),
                                np.maximum(B.to_numpy(dense.forward(x)), 0), rtol=1e-12)
@@ -54,19 +55,28 @@ def test_maxout_with_a_zero_piece_is_a_relu_of_a_dense_layer():
 def test_maxout_only_the_winning_piece_gets_a_gradient():
     B.set_dtype("float64")
     layer = Maxout(2, 1, pieces=3)
-    layer.W.data[...] = B.asarray(np.array([[[1.0, 0.0, -1.0]], [[0.0, 0.0, 0.0]]]))
+    layer.W.data[...] = B.asarray(np.array([[[1.0], [0.0], [-1.0]], [[0.0], [0.0], [0.0]]]))
     layer.forward(B.asarray(np.array([[2.0, 5.0]])))           # pieces 2, 0, -2: piece 0 wins
     dx = layer.backward(B.asarray(np.array([[3.0]])))
-    np.testing.assert_array_equal(B.to_numpy(layer.b.grad), [[3.0, 0.0, 0.0]])
-    np.testing.assert_array_equal(B.to_numpy(layer.W.grad)[:, 0, :], [[6.0, 0, 0], [15.0, 0, 0]])
+    np.testing.assert_array_equal(B.to_numpy(layer.b.grad), [[3.0], [0.0], [0.0]])
+    np.testing.assert_array_equal(B.to_numpy(layer.W.grad)[:, :, 0], [[6.0, 0, 0], [15.0, 0, 0]])
     np.testing.assert_array_equal(B.to_numpy(dx), [[3.0, 0.0]])
+
+
+def test_maxout_ties_share_the_gradient():
+    B.set_dtype("float64")
+    layer = Maxout(1, 1, pieces=3)
+    layer.W.data[...] = B.asarray(np.array([[[0.0], [1.0], [1.0]]]))   # pieces 1 and 2 tie
+    layer.forward(B.asarray(np.array([[2.0]])))
+    layer.backward(B.asarray(np.array([[1.0]])))
+    np.testing.assert_array_equal(B.to_numpy(layer.b.grad), [[0.0], [0.5], [0.5]])
 
 
 def test_maxout_keeps_float32_and_shapes():
     layer = Maxout(2, 8, pieces=5)
     y = layer.forward(data(4, 2).astype(np.float32))
     assert y.shape == (4, 8) and y.dtype == np.float32
-    assert layer.W.shape == (2, 8, 5) and layer.b.shape == (8, 5)
+    assert layer.W.shape == (2, 5, 8) and layer.b.shape == (5, 8)
     assert layer.backward(B.xp.ones((4, 8), dtype=np.float32)).dtype == np.float32
     assert repr(layer) == "Maxout(2->8, pieces=5)"
 

@@ -2,21 +2,26 @@
 
 A maxout unit is the largest of ``pieces`` affine functions of its input:
 
-    forward:   z[n, j, k] = sum_i x[n, i] W[i, j, k] + b[j, k]        k = 0 .. pieces-1
-               y[n, j]    = max_k z[n, j, k]
-    x: (N, in), W: (in, out, pieces), b: (out, pieces)  ->  y: (N, out)
+    forward:   z[n, k, j] = sum_i x[n, i] W[i, k, j] + b[k, j]        k = 0 .. pieces-1
+               y[n, j]    = max_k z[n, k, j]
+    x: (N, in), W: (in, pieces, out), b: (pieces, out)  ->  y: (N, out)
 
 It is a learnt, piecewise-linear convex activation: with two pieces and one of them fixed at 0
 it is a ReLU. PacGAN's discriminators (Lin et al., 2018), following GAN (Goodfellow et al.,
 2014), are stacks of maxout layers.
 
-Backward. Only the winning piece k*(n, j) = argmax_k z[n, j, k] receives the gradient
-(ties, of measure zero, go to the first maximum):
+Backward. Only the winning piece, z[n, k, j] = y[n, j], receives the gradient; where several
+pieces tie for the maximum (a set of measure zero) they share it equally, which is a valid
+subgradient (a convex combination of the tied pieces' gradients):
 
-    dL/dz[n, j, k] = dL/dy[n, j] * 1[k = k*(n, j)]
-    dL/dW = x^T dL/dz          (in, N) @ (N, out * pieces)
-    dL/db = sum_n dL/dz[n]     (out, pieces)
-    dL/dx = dL/dz W^T          (N, out * pieces) @ (out * pieces, in)
+    dL/dz[n, k, j] = dL/dy[n, j] * 1[z[n, k, j] = y[n, j]] / #{k' : z[n, k', j] = y[n, j]}
+    dL/dW = x^T dL/dz          (in, N) @ (N, pieces * out)
+    dL/db = sum_n dL/dz[n]     (pieces, out)
+    dL/dx = dL/dz W^T          (N, pieces * out) @ (pieces * out, in)
+
+Layout: the pieces axis comes before the units, so that z[:, k] is one contiguous (N, out)
+slab per piece: the max over a middle axis of (N, pieces, out) and the winners' mask
+``z == y`` are a few fast array passes (an argmax along a short axis is several times slower).
 """
 from __future__ import annotations
 
@@ -28,8 +33,8 @@ from minigan.nn.module import Module, Parameter
 class Maxout(Module):
     """y = max over ``pieces`` of (x @ W + b).   x: (N, in_features) -> y: (N, out_features)
 
-    W: (in_features, out_features, pieces), initialised by ``init`` ('glorot', 'he' or 'dcgan')
-    with the fans of one piece; b: (out_features, pieces), zeros.
+    W: (in_features, pieces, out_features), initialised by ``init`` ('glorot', 'he' or 'dcgan')
+    with the fans of one piece; b: (pieces, out_features), zeros.
     """
 
     def __init__(self, in_features: int, out_features: int, pieces: int = 5,
@@ -42,24 +47,22 @@ class Maxout(Module):
             raise ValueError(f"Maxout: pieces must be an int >= 2 (one piece is a Dense "
                              f"layer), got {pieces!r}")
         self.in_features, self.out_features, self.pieces = in_features, out_features, pieces
-        self.W = Parameter(make_weight(init, (in_features, out_features, pieces),
+        self.W = Parameter(make_weight(init, (in_features, pieces, out_features),
                                        fan_in=in_features, fan_out=out_features))
-        self.b = Parameter(zeros((out_features, pieces)))
+        self.b = Parameter(zeros((pieces, out_features)))
         self.x = None            # (N, in) cached input
-        self.winner = None       # (N * out,) flat index of the largest piece in z
+        self.winner = None       # (N, pieces, out) bool: z == y, the winning pieces
 
     def forward(self, x):
         """x: (N, in_features) -> (N, out_features)"""
         self._check_input(x, (None, self.in_features))
         n = x.shape[0]
-        z = x @ self.W.data.reshape(self.in_features, -1)          # (N, out * pieces)
-        z = z.reshape(n, self.out_features, self.pieces)            # (N, out, pieces)
+        z = x @ self.W.data.reshape(self.in_features, -1)          # (N, pieces * out)
+        z = z.reshape(n, self.pieces, self.out_features)            # (N, pieces, out)
         z += self.b.data
-        self.x = x
-        # flat position of each unit's winning piece in z: (n * out + j) * pieces + k*
-        self.winner = z.argmax(axis=2).ravel()                      # (N * out,) k*
-        self.winner += B.xp.arange(0, z.size, self.pieces)
-        return z.reshape(-1)[self.winner].reshape(n, self.out_features)
+        y = z.max(axis=1)                                           # (N, out)
+        self.x, self.winner = x, z == y[:, None, :]                 # (N, pieces, out) bool
+        return y
 
     def backward(self, dy):
         """dy: (N, out_features) -> dL/dx: (N, in_features); adds into W.grad and b.grad."""
@@ -69,11 +72,11 @@ class Maxout(Module):
             raise ValueError(f"{self!r}.backward expects dy of shape {expected} (its forward's "
                              f"output), got {tuple(dy.shape)}")
         n = dy.shape[0]
-        dz = B.xp.zeros(n * self.out_features * self.pieces, dtype=dy.dtype)
-        dz[self.winner] = dy.ravel()                                 # only the winners
-        dz = dz.reshape(n, -1)                                       # (N, out * pieces)
-        self.b.grad += dz.sum(axis=0).reshape(self.b.data.shape)     # (out, pieces)
-        W = self.W.data.reshape(self.in_features, -1)                # (in, out * pieces)
+        dz = self.winner * dy[:, None, :]                            # (N, pieces, out)
+        dz /= self.winner.sum(axis=1, keepdims=True, dtype=dz.dtype)  # 1 but where pieces tie
+        self.b.grad += dz.sum(axis=0)
+        dz = dz.reshape(n, -1)                                       # (N, pieces * out)
+        W = self.W.data.reshape(self.in_features, -1)                # (in, pieces * out)
         self.W.grad += (self.x.T @ dz).reshape(self.W.data.shape)
         return dz @ W.T                                              # (N, in)
 
