@@ -69,7 +69,7 @@ from minigan.densities import (at_points, gaussian_pdf, images, latent_quadratur
 from minigan.gan import GAN
 from minigan.losses import get_objective
 from minigan.metrics import jensen_shannon
-from minigan.nn import Dense, Sequential, Tanh
+from minigan.nn import Dense, Sequential, Tanh, functional
 
 DATA_MEAN, DATA_STD = 3.0, 0.5          # p_data = N(3, 0.5^2)
 G_HIDDEN, D_HIDDEN = 32, 16             # hidden units of G and D
@@ -106,13 +106,13 @@ def clone(build, module):
 
 # %% Measuring one state of the game
 def log_sigmoid(logits):
-    """log sigmoid(l) on the host, stable for any l."""
-    return -np.logaddexp(0.0, -logits)
+    """log sigmoid(l) of host logits, stable for any l."""
+    return functional.log_sigmoid(logits, np)
 
 
 def sigmoid(logits):
-    """D(x) = sigmoid(l) on the host, without overflow."""
-    return np.exp(log_sigmoid(logits))
+    """D(x) = sigmoid(l) of host logits, without overflow."""
+    return functional.sigmoid(logits, np)
 
 
 def measure(G, D, data, quadrature):
@@ -338,8 +338,8 @@ def _saturation(path, initial_models, data):
     norms = {}
     for name in ("minimax", "non-saturating"):
         G0.zero_grad()
-        _, d_logits = get_objective(name).g_loss(D0.forward(G0.forward(z)))
-        G0.backward(D0.backward(d_logits))
+        _, grad_logits = get_objective(name).g_loss(D0.forward(G0.forward(z)))
+        G0.backward(D0.backward(grad_logits))
         norms[name] = math.sqrt(sum(float((p.grad ** 2).sum()) for p in G0.parameters()))
 
     fig, axes = plot.new_figure(2, 1, (5.0, 3.8))

@@ -353,9 +353,9 @@ class KerasBCEOnRawOutputs:
         return value, grad
 
     def d_loss(self, real_outputs, fake_outputs):
-        real_value, d_real = self._bce(real_outputs, 1.0)
-        fake_value, d_fake = self._bce(fake_outputs, 0.0)
-        return real_value + fake_value, d_real, d_fake
+        real_value, grad_real = self._bce(real_outputs, 1.0)
+        fake_value, grad_fake = self._bce(fake_outputs, 0.0)
+        return real_value + fake_value, grad_real, grad_fake
 
     def g_loss(self, fake_outputs):
         return self._bce(fake_outputs, 1.0)

@@ -129,7 +129,8 @@ def running_as_script(parser: argparse.ArgumentParser) -> bool:
     return os.path.basename(sys.argv[0] or "") == parser.prog
 
 
-def parse_args(parser: argparse.ArgumentParser, argv=None, notebook: str = "") -> argparse.Namespace:
+def parse_args(parser: argparse.ArgumentParser, argv=None,
+               notebook: str = "") -> argparse.Namespace:
     """The chapter's settings: ``argv`` if given, else the command line when run as a script,
     else ``notebook`` followed by the environment variable MINIGAN_ARGS (see the module doc).
 

@@ -18,7 +18,8 @@ The network (28x28 in, 10 logits out; He initialisation for the ReLUs):
     Flatten -> Dense(1568->128)   -> ReLU    (N, 128)       <- features()
     Dense(128->10)                           (N, 10) logits
 
-It is trained by Adam on the softmax cross-entropy of the logits l and the labels y:
+It is trained by Adam on the softmax cross-entropy (``minigan.losses``) of the logits l and
+the labels y:
 
     p_nk = softmax(l_n)_k = exp(l_nk) / sum_j exp(l_nj)
     loss = (1/N) sum_n [ log sum_j exp(l_nj) - l_n,y_n ] = -(1/N) sum_n log p_n,y_n
@@ -31,11 +32,8 @@ be mapped to [-1, 1] first: ``2 * x - 1``.
 from __future__ import annotations
 
 from minigan import backend as B
-from minigan.nn.activations import ReLU
-from minigan.nn.conv import Conv2d
-from minigan.nn.dense import Dense
-from minigan.nn.module import Sequential
-from minigan.nn.shape import Flatten
+from minigan.losses import softmax_cross_entropy
+from minigan.nn import Conv2d, Dense, Flatten, ReLU, Sequential
 from minigan.optim import Adam
 
 NUM_CLASSES = 10
@@ -43,46 +41,6 @@ IMAGE_SHAPE = (1, 28, 28)
 FEATURE_DIM = 128
 EVAL_CHUNK = 2000           # images per forward pass when predicting
 
-
-# ---------------------------------------------------------------------------------------------
-# The loss
-
-def softmax_cross_entropy(logits, labels):
-    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
-
-        loss = (1/N) sum_n [ logsumexp(l_n) - l_n,y_n ]
-        dloss/dl = (softmax(l) - onehot(y)) / N
-
-    logits: (N, K) floating array of the active backend; labels: (N,) integers in [0, K).
-    Returns (value: float, dlogits: (N, K) in the logits' dtype).
-    """
-    if not B.is_array(logits) or logits.dtype.kind != "f" or logits.ndim != 2:
-        raise TypeError(f"softmax_cross_entropy: logits must be a floating (N, K) array of the "
-                        f"active backend, got {type(logits).__name__} "
-                        f"{getattr(logits, 'shape', '')}")
-    labels = B.xp.asarray(labels)
-    n, k = logits.shape
-    if labels.shape != (n,) or labels.dtype.kind not in "iu":
-        raise ValueError(f"softmax_cross_entropy: labels must be (N,) = ({n},) integers, got "
-                         f"shape {tuple(labels.shape)} dtype {labels.dtype}")
-    if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
-        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {k}), got "
-                         f"{int(labels.min())}..{int(labels.max())}")
-    rows = B.xp.arange(n)
-    top = logits.max(axis=1, keepdims=True)                       # (N, 1)
-    probs = logits - top
-    B.xp.exp(probs, out=probs)                                    # exp(l - max)
-    total = probs.sum(axis=1)                                     # (N,)
-    log_sum_exp = B.xp.log(total) + top[:, 0]                     # (N,)
-    value = float((log_sum_exp - logits[rows, labels]).mean())
-    probs /= total[:, None]                                       # softmax(l)
-    probs[rows, labels] -= 1                                      # - onehot(y)
-    probs *= 1.0 / n
-    return value, probs
-
-
-# ---------------------------------------------------------------------------------------------
-# The network and its wrapper
 
 def build_network(num_classes: int = NUM_CLASSES) -> Sequential:
     """The classifier network: (N, 1, 28, 28) -> logits (N, num_classes). See the module doc."""
@@ -193,8 +151,8 @@ def train_classifier(images, labels, epochs: int = 3, batch_size: int = 64, lr: 
             for start in range(0, n, batch_size):
                 index = order[start:start + batch_size]
                 optimizer.zero_grad()
-                loss, dlogits = softmax_cross_entropy(network.forward(x[index]), y[index])
-                network.backward(dlogits)
+                loss, grad_logits = softmax_cross_entropy(network.forward(x[index]), y[index])
+                network.backward(grad_logits)
                 optimizer.step()
                 total += loss * len(index)
             if verbose:

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 from minigan import backend as B
 from minigan.losses import get_objective
+from minigan.nn.functional import sigmoid
 from minigan.nn.dense import Dense
 from minigan.nn.module import Module, Parameter
 from minigan.optim import SGD, Adam
@@ -103,11 +104,6 @@ def _check_objective(objective: str) -> str:
     return objective
 
 
-def _sigmoid(t):
-    np = B.np
-    return 0.5 * (1.0 + np.tanh(0.5 * t))           # = 1 / (1 + exp(-t)), no overflow
-
-
 def dirac_field(theta, psi, objective: str = "minimax", gamma: float = 0.0, noise=None):
     """The gradient vector field v = (v_theta, v_psi) of the Dirac-GAN, in closed form.
 
@@ -127,11 +123,11 @@ def dirac_field(theta, psi, objective: str = "minimax", gamma: float = 0.0, nois
         v_theta = np.broadcast_to(psi, theta.shape).copy()
         v_psi = -(fake.mean(axis=-1) - eps.mean())            # = -theta
     else:
-        real_part = (-_sigmoid(-p * eps) * eps).mean(axis=-1)  # d/dpsi mean softplus(-psi eps)
-        fake_part = (_sigmoid(p * fake) * fake).mean(axis=-1)   # d/dpsi mean softplus(psi x)
+        real_part = (-sigmoid(-p * eps, np) * eps).mean(axis=-1)  # d/dpsi mean softplus(-psi eps)
+        fake_part = (sigmoid(p * fake, np) * fake).mean(axis=-1)   # d/dpsi mean softplus(psi x)
         v_psi = -(real_part + fake_part)
         sign = 1.0 if objective == "minimax" else -1.0
-        v_theta = (_sigmoid(sign * p * fake) * p).mean(axis=-1)
+        v_theta = (sigmoid(sign * p * fake, np) * p).mean(axis=-1)
     v_psi = v_psi - gamma * psi
     return v_theta, v_psi
 
@@ -189,18 +185,18 @@ def dirac_trajectory(theta0: float, psi0: float, objective: str = "minimax", lr:
         """d d_loss / d psi at the current (theta, psi) (+ R1), left in D.W.grad."""
         D.zero_grad()
         real_logits = D.forward(real).copy()
-        _, d_real, _ = loss.d_loss(real_logits, real_logits)
-        D.backward(d_real)
+        _, grad_real, _ = loss.d_loss(real_logits, real_logits)
+        D.backward(grad_real)
         fake_logits = D.forward(G.forward(z) + eps)
-        _, _, d_fake = loss.d_loss(real_logits, fake_logits)
-        D.backward(d_fake)
+        _, _, grad_fake = loss.d_loss(real_logits, fake_logits)
+        D.backward(grad_fake)
         D.W.grad += gamma * D.W.data                  # R1: d/dpsi of gamma/2 psi^2
 
     def g_gradient():
         """d g_loss / d theta at the current (theta, psi), left in G.theta.grad."""
         G.zero_grad()
-        _, d_fake = loss.g_loss(D.forward(G.forward(z) + eps))
-        G.backward(D.backward(d_fake))                # also fills D.W.grad; not used here
+        _, grad_fake = loss.g_loss(D.forward(G.forward(z) + eps))
+        G.backward(D.backward(grad_fake))                # also fills D.W.grad; not used here
 
     path = np.empty((num_steps + 1, 2))
     path[0] = theta0, psi0

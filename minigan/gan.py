@@ -13,20 +13,22 @@ Both updates are written as losses to minimise (``minigan.losses``); any objecti
 used. In code, one discriminator step is
 
     D.zero_grad()
-    real_logits = D.forward(x);  D.backward(d_real)      # gradients add up in D's parameters
-    fake_logits = D.forward(G.forward(z));  D.backward(d_fake)
+    real_logits = D.forward(x);  D.backward(grad_real)   # gradients add up in D's parameters
+    fake_logits = D.forward(G.forward(z));  D.backward(grad_fake)
     d_optimizer.step()
 
 and one generator step is
 
     G.zero_grad()
     fake = G.forward(z);  logits = D.forward(fake)
-    dfake = D.backward(d_logits)       # dL/d(fake); it also adds into D's .grad, which is harmless:
-    G.backward(dfake)                  # D.zero_grad() clears it before D's next step
+    grad_fake = D.backward(grad_logits)  # dL/d(fake); it also adds into D's .grad, harmlessly:
+    G.backward(grad_fake)                # D.zero_grad() clears it before D's next step
     g_optimizer.step()
 
 so no "freeze D" trick is needed: backward never changes weights, only optimizers do, and
-g_optimizer holds G's parameters alone.
+g_optimizer holds G's parameters alone. (Names: ``d_`` and ``D`` always mean the discriminator --
+``d_step``, ``d_loss``, ``d_optimizer``, ``history["d_real"]`` = mean D(x); a gradient is
+``grad_<what>``, the derivative of the loss with respect to <what>.)
 
     gan = GAN(G, D, Gaussian1D(3, 0.5).sample, latent_dim=1, d_steps=1,
               objective="non-saturating", lr_g=1e-3, lr_d=1e-3, batch_size=128)
@@ -42,67 +44,30 @@ A conditional GAN (Mirza & Osindero, 2014) gives both players the label y:
     min_G max_D  E_{x,y} log D(x | y) + E_{z,y} log(1 - D(G(z | y) | y))
 
 Pass the training labels (``labels=``, one per example of ``real``): G then gets
-[z, onehot(y)] and D the image with one constant map per class (``minigan.models``
-condition_noise / condition_images); real batches carry their own labels, fake batches labels
-drawn uniformly. The generator's gradient is the image channels of D's input gradient.
+[z, onehot(y)] and D the image with one constant map per class (``minigan.conditioning``);
+real batches carry their own labels, fake batches labels drawn uniformly. The generator's gradient is the image channels of D's input gradient.
 
     gan = GAN(G, D, images, latent_dim=100, labels=digits, num_classes=10)
     gan.sample(10, labels=[0, 1, ..., 9])            # one sample of each digit
 
 A whole run -- both models, both optimizers, the RNG state, iteration, histories, position in
 the data -- goes to one file with ``gan.save_checkpoint(path)``; ``gan.load_checkpoint(path)``
-on a GAN built the same way continues it exactly where it stopped.
-
-Faults. A NaN or Inf loss (or D output) stops training with TrainingDiverged, naming the
-iteration, the player and the last finite losses; save_checkpoint refuses a model holding NaN or
-Inf, so the last good checkpoint is never overwritten. With
+on a GAN built the same way continues it exactly where it stopped. With
 ``gan.train(n, checkpoint_path=path, checkpoint_every=500)`` the run is saved every 500
-iterations and on Ctrl-C, which lets the iteration in progress finish, saves, and raises
-TrainingInterrupted (a KeyboardInterrupt) saying how to continue.
+iterations and on Ctrl-C. Run management -- the loop's logging, checkpoints, Ctrl-C, NaN/Inf
+detection (TrainingDiverged) -- lives in ``minigan.training``; this module is the algorithm.
 """
 from __future__ import annotations
 
-import contextlib
-import math
-import os
-import signal
-import sys
-import threading
-import time
-
 from minigan import backend as B
-from minigan import checkpoint
-from minigan.losses import NonFiniteLogitsError, get_objective, sigmoid
-from minigan.models import condition_images, condition_noise, image_gradient
+from minigan import training
+from minigan.conditioning import condition_images, condition_noise, image_gradient
+from minigan.losses import get_objective, sigmoid
 from minigan.nn.module import Module
 from minigan.optim import Adam
+from minigan.training import TrainingDiverged, TrainingInterrupted  # noqa: F401  (public here)
 
-#: Objectives whose D output is a logit of the probability D(x) = sigmoid(logit).
-PROBABILITY_OBJECTIVES = ("minimax", "non-saturating")
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
-
-
-class TrainingDiverged(FloatingPointError):
-    """A loss or a parameter became NaN or Inf: training stopped and nothing bad was saved.
-
-    ``iteration``: the iteration that failed; ``player``: "discriminator" or "generator";
-    ``last_losses``: {"d_loss", "g_loss"} of the last finite iteration (None before the first);
-    ``checkpoint_path``: the checkpoint that was kept, if training had one.
-    """
-
-    def __init__(self, message, iteration, player, last_losses=None, checkpoint_path=None):
-        super().__init__(message)
-        self.iteration, self.player = iteration, player
-        self.last_losses, self.checkpoint_path = last_losses, checkpoint_path
-
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped GAN.train. ``checkpoint_path`` holds the run after ``iteration``
-    iterations (None if it stopped mid-iteration and nothing could be saved)."""
-
-    def __init__(self, message, iteration, checkpoint_path=None):
-        super().__init__(message)
-        self.iteration, self.checkpoint_path = iteration, checkpoint_path
 
 
 class GAN:
@@ -277,14 +242,14 @@ class GAN:
             p.zero_grad()
         real, real_labels = self.real_batch_with_labels(m)
         real_logits = D.forward(self.discriminator_input(real, real_labels)).copy()   # (m, 1)
-        _, d_real, _ = self.objective.d_loss(real_logits, real_logits)   # d_real: real term only
-        D.backward(d_real)
+        _, grad_real, _ = self.objective.d_loss(real_logits, real_logits)  # the real term only
+        D.backward(grad_real)
         z = self.sample_noise(m)
         fake_labels = self.sample_labels(m) if self.conditional else None
         fake = self.generator.forward(self.generator_input(z, fake_labels))          # (m, ...)
         fake_logits = D.forward(self.discriminator_input(fake, fake_labels))         # (m, 1)
-        d_loss, _, d_fake = self.objective.d_loss(real_logits, fake_logits)
-        D.backward(d_fake)
+        d_loss, _, grad_fake = self.objective.d_loss(real_logits, fake_logits)
+        D.backward(grad_fake)
         self.d_optimizer.step()
         return d_loss, real_logits, fake_logits
 
@@ -296,9 +261,10 @@ class GAN:
         z = self.sample_noise(self.batch_size)
         labels = self.sample_labels(self.batch_size) if self.conditional else None
         fake = G.forward(self.generator_input(z, labels))
-        g_loss, d_logits = self.objective.g_loss(D.forward(self.discriminator_input(fake, labels)))
-        d_input = D.backward(d_logits)           # D's .grad also fills up; cleared in d_step
-        G.backward(d_input if labels is None else image_gradient(d_input, fake.shape[1]))
+        g_loss, grad_logits = self.objective.g_loss(
+            D.forward(self.discriminator_input(fake, labels)))
+        grad_input = D.backward(grad_logits)     # D's .grad also fills up; cleared in d_step
+        G.backward(grad_input if labels is None else image_gradient(grad_input, fake.shape[1]))
         self.g_optimizer.step()
         return g_loss
 
@@ -311,8 +277,9 @@ class GAN:
         the history then ends at the last finite iteration.
         """
         for _ in range(self.d_steps):
-            d_loss, real_logits, fake_logits = self._finite_step("discriminator", self.d_step)
-        g_loss = self._finite_step("generator", self.g_step)
+            d_loss, real_logits, fake_logits = training.finite_step(self, "discriminator",
+                                                                    self.d_step)
+        g_loss = training.finite_step(self, "generator", self.g_step)
         self.iteration += 1
         record = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_real": self._mean_output(real_logits),
@@ -336,110 +303,8 @@ class GAN:
         TrainingInterrupted (a KeyboardInterrupt); a second Ctrl-C stops at once, saving nothing.
         A NaN or Inf loss raises TrainingDiverged; the checkpoint already written is kept.
         """
-        if not isinstance(num_iterations, int) or num_iterations < 0:
-            raise ValueError(f"GAN.train: num_iterations must be a non-negative int, got "
-                             f"{num_iterations!r}")
-        if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
-            raise ValueError(f"GAN.train: checkpoint_every must be a non-negative int, got "
-                             f"{checkpoint_every!r}")
-        if checkpoint_every and checkpoint_path is None:
-            raise ValueError("GAN.train: checkpoint_every needs a checkpoint_path to save to")
-        start, first = time.perf_counter(), self.iteration
-        last = first + num_iterations
-        in_iteration = False
-        with _interrupts_deferred(checkpoint_path is not None) as interrupt_pending:
-            try:
-                for _ in range(num_iterations):
-                    in_iteration = True
-                    record = self.step()
-                    in_iteration = False
-                    for callback in callbacks:
-                        callback(self)
-                    if checkpoint_every and self.iteration % checkpoint_every == 0:
-                        self.save_checkpoint(checkpoint_path, extra=checkpoint_extra)
-                    if log_every and (self.iteration % log_every == 0 or self.iteration == last):
-                        rate = (self.iteration - first) / max(time.perf_counter() - start, 1e-9)
-                        print(f"iter {self.iteration:>6d}/{last}  D loss {record['d_loss']:.4f}  "
-                              f"G loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
-                              f"D(G(z)) {record['d_fake']:.3f}  {rate:.0f} it/s", flush=True)
-                    if interrupt_pending():
-                        raise KeyboardInterrupt
-            except TrainingDiverged as e:
-                if checkpoint_path is None or e.checkpoint_path is not None:
-                    raise
-                kept = (f" The last good checkpoint, {os.fspath(checkpoint_path)}, is kept: load "
-                        f"it and continue with a smaller learning rate."
-                        if os.path.exists(checkpoint_path) else "")
-                raise TrainingDiverged(str(e) + kept, e.iteration, e.player, e.last_losses,
-                                       checkpoint_path) from None
-            except KeyboardInterrupt:
-                if checkpoint_path is None:
-                    raise
-                raise self._interrupted(checkpoint_path, checkpoint_extra,
-                                        in_iteration) from None
-        return self.history
-
-    # -- faults: non-finite numbers and interrupts ------------------------------------------------
-    def _finite_step(self, player: str, take_step):
-        """Run d_step or g_step; raise TrainingDiverged if D's output or the loss is NaN/Inf."""
-        try:
-            result = take_step()
-        except NonFiniteLogitsError as e:
-            raise self._diverged(player, str(e).split(". ")[0]) from None
-        loss = result[0] if isinstance(result, tuple) else result
-        if not math.isfinite(loss):
-            raise self._diverged(player, f"its loss is {loss}")
-        return result
-
-    def _diverged(self, player: str, what: str) -> TrainingDiverged:
-        """The error for a NaN or Inf in the ``player`` step of the iteration in progress."""
-        iteration = self.iteration + 1
-        last, advice = self._divergence_advice()
-        return TrainingDiverged(f"training diverged at iteration {iteration}: the {player} step "
-                                f"produced NaN or Inf ({what}); {advice}", iteration, player, last)
-
-    def _divergence_advice(self):
-        """(last finite losses or None, text naming them and the usual causes of divergence)."""
-        if self.history["d_loss"]:
-            last = {key: self.history[key][-1] for key in ("d_loss", "g_loss")}
-            losses = (f"the last finite losses (iteration {self.iteration}) were D "
-                      f"{last['d_loss']:.6g}, G {last['g_loss']:.6g}")
-        else:
-            last, losses = None, "no iteration had finished yet"
-        rates = ", ".join(f"lr_{who}={getattr(opt, 'lr', '?')}"
-                          for who, opt in (("d", self.d_optimizer), ("g", self.g_optimizer)))
-        return last, (f"{losses}. Usual causes: a learning rate too high ({rates}: try a smaller "
-                      f"one); a loss computed on probabilities instead of logits (D must end "
-                      f"without a Sigmoid, and the loss must work on logits, as minigan.losses "
-                      f"does); NaN or Inf in the training data.")
-
-    def _non_finite_entry(self):
-        """'G.<name>' or 'D.<name>' of the first parameter or buffer holding NaN/Inf, or None."""
-        for who, module in (("G", self.generator), ("D", self.discriminator)):
-            entries = [(name, p.data) for name, p in module.named_parameters()]
-            for name, array in entries + list(module.named_buffers()):
-                if not bool(B.xp.isfinite(array).all()):
-                    return f"{who}.{name}"
-        return None
-
-    def _interrupted(self, path, extra, in_iteration: bool) -> TrainingInterrupted:
-        """Save (unless stopped mid-iteration), print how to continue, return the exception."""
-        path = os.fspath(path)
-        if in_iteration:
-            saved = None
-            message = (f"Training interrupted in the middle of iteration {self.iteration + 1}; "
-                       f"that state is not saved"
-                       + (f" (the earlier checkpoint {path} is kept)" if os.path.exists(path)
-                          else ""))
-        else:
-            self.save_checkpoint(path, extra=extra)
-            saved = path
-            message = f"Training interrupted after iteration {self.iteration}; saved to {path}"
-        if saved is not None or os.path.exists(path):
-            message += (". To continue, rerun with --resume (the chapters), or build the same "
-                        "GAN, call gan.load_checkpoint(path) and train on.")
-        print(message, file=sys.stderr, flush=True)
-        return TrainingInterrupted(message, self.iteration, saved)
+        return training.train(self, num_iterations, callbacks, log_every, checkpoint_path,
+                              checkpoint_every, checkpoint_extra)
 
     # -- using the models ----------------------------------------------------------------------
     def sample(self, n: int, z=None, labels=None, chunk_size: int = 65536):
@@ -476,7 +341,8 @@ class GAN:
         return sigmoid(logits) if self._probabilities() else logits
 
     def _probabilities(self) -> bool:
-        return getattr(self.objective, "name", "") in PROBABILITY_OBJECTIVES
+        """Whether D's output is the logit of a probability: the objective says so."""
+        return getattr(self.objective, "outputs_probability", False)
 
     def _mean_output(self, logits) -> float:
         return float((sigmoid(logits) if self._probabilities() else logits).mean())
@@ -512,17 +378,7 @@ class GAN:
 
         Refuses (TrainingDiverged) to save a model holding NaN or Inf, so a diverged run never
         overwrites the last good checkpoint."""
-        bad = self._non_finite_entry()
-        if bad is not None:
-            player = "generator" if bad.startswith("G.") else "discriminator"
-            last, advice = self._divergence_advice()
-            raise TrainingDiverged(f"training diverged: {bad} holds NaN or Inf after iteration "
-                                   f"{self.iteration}, so the run was not saved to "
-                                   f"{os.fspath(path)} (a checkpoint already there is kept); "
-                                   f"{advice}", self.iteration, player, last, path)
-        checkpoint.save(path, {"G": self.generator, "D": self.discriminator},
-                        {"G": self.g_optimizer, "D": self.d_optimizer},
-                        extra={"gan": self.state_dict(), "extra": extra or {}})
+        training.save_checkpoint(self, path, extra)
 
     def load_checkpoint(self, path) -> dict:
         """Continue a run saved by save_checkpoint (same architectures); returns its ``extra``.
@@ -530,41 +386,12 @@ class GAN:
         Models, optimizers, RNG state, iteration, histories and the position in the data are
         restored, so training on continues exactly as the uninterrupted run would have.
         """
-        saved = checkpoint.load(path, {"G": self.generator, "D": self.discriminator},
-                                {"G": self.g_optimizer, "D": self.d_optimizer})
-        self.load_state_dict(saved["gan"])
-        return saved["extra"]
+        return training.load_checkpoint(self, path)
 
     def __repr__(self) -> str:
         return (f"GAN(objective={getattr(self.objective, 'name', self.objective)!r}, "
                 f"d_steps={self.d_steps}, batch_size={self.batch_size}, "
                 f"iteration={self.iteration})")
-
-
-@contextlib.contextmanager
-def _interrupts_deferred(enabled: bool):
-    """Inside, a first Ctrl-C (SIGINT) is noted instead of raised, so that the iteration in
-    progress can finish and be saved; yields a function telling whether one is pending. A second
-    Ctrl-C raises KeyboardInterrupt at once. Changes nothing unless ``enabled``, in the main
-    thread, with Python's default SIGINT handler installed."""
-    pending = []
-    if (not enabled or threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield lambda: bool(pending)
-        return
-
-    def note(signum, frame):
-        if pending:
-            raise KeyboardInterrupt
-        pending.append(signum)
-        print("\nCtrl-C: finishing this iteration, then saving a checkpoint (press Ctrl-C again "
-              "to stop at once without saving)", file=sys.stderr, flush=True)
-
-    signal.signal(signal.SIGINT, note)
-    try:
-        yield lambda: bool(pending)
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _in_eval(module: Module, x, chunk_size: int):

@@ -10,10 +10,15 @@ Values are Python floats (means over the batch). Gradients are arrays shaped lik
 in the logits' dtype. Logits of shape (N,) or (N, 1) are typical; any shape works, and a mean
 is always over all elements.
 
-    bce_with_logits(logits, targets)      -> (value, dlogits)
+    bce_with_logits(logits, targets)      -> (value, grad_logits)
+    softmax_cross_entropy(logits, labels) -> (value, grad_logits)   K classes, integer labels
     get_objective(name, label_smoothing)  -> an object with
-        d_loss(real_logits, fake_logits)  -> (value, d_real, d_fake)   the discriminator minimises
-        g_loss(fake_logits)               -> (value, d_fake)           the generator minimises
+        d_loss(real_logits, fake_logits)  -> (value, grad_real, grad_fake)   D minimises it
+        g_loss(fake_logits)               -> (value, grad_fake)              G minimises it
+        outputs_probability               whether D's output is the logit of D(x)
+
+Names: ``d_`` is the discriminator's (``d_loss``); a gradient is ``grad_<what>``: grad_real is
+dL/d(real_logits).
 
 Objectives (all written as losses to MINIMISE; D(x) = sigmoid(l) where a probability appears):
 
@@ -30,6 +35,7 @@ import numbers
 from abc import ABC, abstractmethod
 
 from minigan import backend as B
+from minigan.nn.functional import log_sigmoid, sigmoid, softplus  # noqa: F401  (public here)
 
 OBJECTIVE_NAMES = ("minimax", "non-saturating", "least-squares", "hinge", "wasserstein")
 
@@ -60,28 +66,6 @@ def _check_logits(x, where: str, argument: str) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Stable elementwise helpers (backend arrays in, same dtype out)
-
-def sigmoid(logits):
-    """1 / (1 + exp(-l)), computed without overflow: exp is only taken of -|l| <= 0."""
-    e = B.xp.exp(-B.xp.abs(logits))                      # in (0, 1], never overflows
-    return B.xp.where(logits >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def log_sigmoid(logits):
-    """log sigmoid(l) = min(l, 0) - log(1 + exp(-|l|)), finite for every finite l.
-
-    log(1 - sigmoid(l)) = log_sigmoid(-l).
-    """
-    return B.xp.minimum(logits, 0) - B.xp.log1p(B.xp.exp(-B.xp.abs(logits)))
-
-
-def _softplus(logits):
-    """log(1 + exp(l)) = max(l, 0) + log1p(exp(-|l|)) = -log_sigmoid(-l)."""
-    return B.xp.maximum(logits, 0) + B.xp.log1p(B.xp.exp(-B.xp.abs(logits)))
-
-
-# ---------------------------------------------------------------------------------------------
 # Binary cross-entropy
 
 def bce_with_logits(logits, targets):
@@ -92,7 +76,7 @@ def bce_with_logits(logits, targets):
         dloss/dl_i = (sigmoid(l_i) - t_i) / n,    n = number of elements
 
     logits: array of any shape; targets: an array of the same shape, or a Python number used
-    for every element. Returns (value: float, dlogits: array shaped like logits).
+    for every element. Returns (value: float, grad_logits: array shaped like logits).
     Raises ValueError for non-finite logits or mismatched shapes.
     """
     _check_logits(logits, "bce_with_logits", "logits")
@@ -111,13 +95,53 @@ def bce_with_logits(logits, targets):
 
 
 def _bce(logits, targets):
-    """bce_with_logits without the checks: (value, dlogits)."""
-    value = float((_softplus(logits) - logits * targets).mean())
-    dlogits = sigmoid(logits)
-    dlogits -= targets
-    dlogits *= 1.0 / logits.size
-    return value, dlogits
+    """bce_with_logits without the checks: (value, grad_logits)."""
+    value = float((softplus(logits) - logits * targets).mean())
+    grad_logits = sigmoid(logits)
+    grad_logits -= targets
+    grad_logits *= 1.0 / logits.size
+    return value, grad_logits
 
+
+# ---------------------------------------------------------------------------------------------
+# Multi-class cross-entropy (the digit classifier's loss)
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of softmax(logits) against integer labels, and its gradient.
+
+        loss = (1/N) sum_n [ logsumexp(l_n) - l_n,y_n ]
+        dloss/dl = (softmax(l) - onehot(y)) / N
+
+    logits: (N, K) floating array of the active backend; labels: (N,) integers in [0, K).
+    Returns (value: float, grad_logits: (N, K) in the logits' dtype).
+    """
+    if not B.is_array(logits) or logits.dtype.kind != "f" or logits.ndim != 2:
+        raise TypeError(f"softmax_cross_entropy: logits must be a floating (N, K) array of the "
+                        f"active backend, got {type(logits).__name__} "
+                        f"{getattr(logits, 'shape', '')}")
+    labels = B.xp.asarray(labels)
+    n, k = logits.shape
+    if labels.shape != (n,) or labels.dtype.kind not in "iu":
+        raise ValueError(f"softmax_cross_entropy: labels must be (N,) = ({n},) integers, got "
+                         f"shape {tuple(labels.shape)} dtype {labels.dtype}")
+    if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
+        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {k}), got "
+                         f"{int(labels.min())}..{int(labels.max())}")
+    rows = B.xp.arange(n)
+    top = logits.max(axis=1, keepdims=True)                       # (N, 1)
+    probs = logits - top
+    B.xp.exp(probs, out=probs)                                    # exp(l - max)
+    total = probs.sum(axis=1)                                     # (N,)
+    log_sum_exp = B.xp.log(total) + top[:, 0]                     # (N,)
+    value = float((log_sum_exp - logits[rows, labels]).mean())
+    probs /= total[:, None]                                       # softmax(l)
+    probs[rows, labels] -= 1                                      # - onehot(y)
+    probs *= 1.0 / n
+    return value, probs
+
+
+# ---------------------------------------------------------------------------------------------
+# The network and its wrapper
 
 # ---------------------------------------------------------------------------------------------
 # GAN objectives
@@ -125,15 +149,19 @@ def _bce(logits, targets):
 class Objective(ABC):
     """A pair of losses for the two players, both to be minimised, both from D's logits.
 
-    d_loss(real_logits, fake_logits) -> (value, d_real, d_fake):
-        value is the discriminator's loss; d_real / d_fake are its gradients w.r.t. the logits
-        of the real and the fake batch (shapes of the inputs; the batches may differ in size).
-    g_loss(fake_logits) -> (value, d_fake):
+    d_loss(real_logits, fake_logits) -> (value, grad_real, grad_fake):
+        value is the discriminator's loss; grad_real / grad_fake are its gradients w.r.t. the
+        logits of the real and the fake batch (shapes of the inputs; the batches may differ in
+        size).
+    g_loss(fake_logits) -> (value, grad_fake):
         the generator's loss and its gradient w.r.t. D's logits on the fake batch; push it back
-        through D (``D.backward(d_fake)``) and on into G.
+        through D (``D.backward(grad_fake)``) and on into G.
     """
 
     name = ""
+    #: True when D's output is the logit l of a probability D(x) = sigmoid(l) (the cross-entropy
+    #: games); False when it is a raw score (least squares, hinge, a Wasserstein critic).
+    outputs_probability = False
 
     def __init__(self, label_smoothing: float = 0.0):
         if label_smoothing != 0.0:
@@ -173,6 +201,8 @@ class _CrossEntropyObjective(Objective):
     (p_g = p_data), d_loss = 2 log 2.
     """
 
+    outputs_probability = True
+
     def __init__(self, label_smoothing: float = 0.0):
         if not 0.0 <= label_smoothing < 1.0:
             raise ValueError(f"{type(self).__name__}: label_smoothing must be in [0, 1), got "
@@ -181,9 +211,9 @@ class _CrossEntropyObjective(Objective):
 
     def d_loss(self, real_logits, fake_logits):
         self._check_d(real_logits, fake_logits)
-        real_value, d_real = _bce(real_logits, 1.0 - self.label_smoothing)
-        fake_value, d_fake = _bce(fake_logits, 0.0)
-        return real_value + fake_value, d_real, d_fake
+        real_value, grad_real = _bce(real_logits, 1.0 - self.label_smoothing)
+        fake_value, grad_fake = _bce(fake_logits, 0.0)
+        return real_value + fake_value, grad_real, grad_fake
 
     def __repr__(self) -> str:
         extra = f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
@@ -207,9 +237,9 @@ class Minimax(_CrossEntropyObjective):
     def g_loss(self, fake_logits):
         self._check_g(fake_logits)
         value = float(log_sigmoid(-fake_logits).mean())
-        d_fake = sigmoid(fake_logits)
-        d_fake *= -1.0 / fake_logits.size
-        return value, d_fake
+        grad_fake = sigmoid(fake_logits)
+        grad_fake *= -1.0 / fake_logits.size
+        return value, grad_fake
 
 
 class NonSaturating(_CrossEntropyObjective):
@@ -244,19 +274,20 @@ class LeastSquares(Objective):
 
     def d_loss(self, real_logits, fake_logits):
         self._check_d(real_logits, fake_logits)
-        d_real = real_logits - 1
-        d_fake = fake_logits.copy()
-        value = 0.5 * float((d_real * d_real).mean()) + 0.5 * float((d_fake * d_fake).mean())
-        d_real *= 1.0 / real_logits.size
-        d_fake *= 1.0 / fake_logits.size
-        return value, d_real, d_fake
+        grad_real = real_logits - 1
+        grad_fake = fake_logits.copy()
+        value = (0.5 * float((grad_real * grad_real).mean())
+                 + 0.5 * float((grad_fake * grad_fake).mean()))
+        grad_real *= 1.0 / real_logits.size
+        grad_fake *= 1.0 / fake_logits.size
+        return value, grad_real, grad_fake
 
     def g_loss(self, fake_logits):
         self._check_g(fake_logits)
-        d_fake = fake_logits - 1
-        value = 0.5 * float((d_fake * d_fake).mean())
-        d_fake *= 1.0 / fake_logits.size
-        return value, d_fake
+        grad_fake = fake_logits - 1
+        value = 0.5 * float((grad_fake * grad_fake).mean())
+        grad_fake *= 1.0 / fake_logits.size
+        return value, grad_fake
 
 
 class Hinge(Objective):
@@ -277,11 +308,11 @@ class Hinge(Objective):
         fake_margin = 1 + fake_logits
         value = (float(B.xp.maximum(real_margin, 0).mean())
                  + float(B.xp.maximum(fake_margin, 0).mean()))
-        d_real = (real_margin > 0).astype(real_logits.dtype)
-        d_real *= -1.0 / real_logits.size
-        d_fake = (fake_margin > 0).astype(fake_logits.dtype)
-        d_fake *= 1.0 / fake_logits.size
-        return value, d_real, d_fake
+        grad_real = (real_margin > 0).astype(real_logits.dtype)
+        grad_real *= -1.0 / real_logits.size
+        grad_fake = (fake_margin > 0).astype(fake_logits.dtype)
+        grad_fake *= 1.0 / fake_logits.size
+        return value, grad_real, grad_fake
 
     def g_loss(self, fake_logits):
         self._check_g(fake_logits)
@@ -305,9 +336,9 @@ class Wasserstein(Objective):
     def d_loss(self, real_logits, fake_logits):
         self._check_d(real_logits, fake_logits)
         value = float(fake_logits.mean()) - float(real_logits.mean())
-        d_real = B.xp.full_like(real_logits, -1.0 / real_logits.size)
-        d_fake = B.xp.full_like(fake_logits, 1.0 / fake_logits.size)
-        return value, d_real, d_fake
+        grad_real = B.xp.full_like(real_logits, -1.0 / real_logits.size)
+        grad_fake = B.xp.full_like(fake_logits, 1.0 / fake_logits.size)
+        return value, grad_real, grad_fake
 
     def g_loss(self, fake_logits):
         self._check_g(fake_logits)

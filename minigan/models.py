@@ -16,31 +16,21 @@ documents' ``from_logits=True`` asks for. Images are (N, 1, 28, 28).
     conditional_generator(latent_dim=100, num_classes=10)
     conditional_discriminator(num_classes=10)
         a conditional GAN (Mirza & Osindero, 2014): the DCGAN pair, with the label fed to both
-        players by concatenation, see ``condition_noise`` and ``condition_images``
+        players by concatenation (``minigan.conditioning``)
 
-Conditioning by concatenation keeps the models ordinary one-input Modules. The generator gets
-[z, onehot(y)] (N, latent_dim + K); the discriminator gets the image with K extra channels, channel
-k filled with 1 where y = k and 0 elsewhere (N, 1 + K, 28, 28). The gradient D.backward returns
-for that input has the same K + 1 channels; the first is dL/d(image), the one G.backward needs
-(``image_gradient``).
+How the label reaches the players (concatenation) is ``minigan.conditioning``'s.
 """
 from __future__ import annotations
 
 import math
 
-from minigan import backend as B
-from minigan.nn.activations import LeakyReLU, ReLU, Sigmoid, Tanh
-from minigan.nn.conv import Conv2d, ConvTranspose2d
-from minigan.nn.dense import Dense
-from minigan.nn.dropout import Dropout
+from minigan.conditioning import NUM_CLASSES
+from minigan.nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout,
+                        Flatten, LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh)
 from minigan.nn.init import dcgan_init
-from minigan.nn.module import Sequential
-from minigan.nn.norm import BatchNorm1d, BatchNorm2d
-from minigan.nn.shape import Flatten, Reshape
 
 IMAGE_SHAPE = (1, 28, 28)
 LATENT_DIM = 100
-NUM_CLASSES = 10
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,39 +132,3 @@ def conditional_discriminator(num_classes: int = NUM_CLASSES, channels=(64, 128)
                               dropout: float = 0.3, batchnorm: bool = False) -> Sequential:
     """The DCGAN discriminator over [image, label maps]: (N, 1 + num_classes, 28, 28) -> (N, 1)."""
     return dcgan_discriminator(1 + num_classes, channels, dropout=dropout, batchnorm=batchnorm)
-
-
-def one_hot(labels, num_classes: int = NUM_CLASSES):
-    """Integer labels (N,) -> (N, num_classes) in the active float dtype, 1 at each label."""
-    labels = B.xp.asarray(labels)
-    if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise ValueError(f"one_hot: labels must be a 1-D integer array, got shape "
-                         f"{tuple(labels.shape)} dtype {labels.dtype}")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
-                         f"{int(labels.min())}..{int(labels.max())}")
-    out = B.xp.zeros((labels.shape[0], num_classes), dtype=B.dtype())
-    out[B.xp.arange(labels.shape[0]), labels] = 1
-    return out
-
-
-def condition_noise(z, labels, num_classes: int = NUM_CLASSES):
-    """The conditional generator's input: [z, onehot(y)].  z (N, d), labels (N,) -> (N, d + K)."""
-    return B.xp.concatenate([z, one_hot(labels, num_classes).astype(z.dtype, copy=False)], axis=1)
-
-
-def condition_images(x, labels, num_classes: int = NUM_CLASSES):
-    """The conditional discriminator's input: the image plus one constant map per class.
-
-    x (N, C, H, W), labels (N,) -> (N, C + K, H, W); channel C + k is 1 where y = k, else 0.
-    """
-    n, c, h, w = x.shape
-    out = B.xp.zeros((n, c + num_classes, h, w), dtype=x.dtype)
-    out[:, :c] = x
-    out[:, c:] = one_hot(labels, num_classes).astype(x.dtype, copy=False)[:, :, None, None]
-    return out
-
-
-def image_gradient(dinput, image_channels: int = 1):
-    """dL/d(conditional D input) (N, C + K, H, W) -> dL/d(image) (N, C, H, W): first C channels."""
-    return dinput[:, :image_channels]

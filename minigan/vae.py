@@ -170,22 +170,22 @@ class VAE(Module):
         xp = B.xp
         scale = float(dloss) / x.shape[0]                       # the batch mean's 1/N
         if self.likelihood == "gaussian":
-            d_f = f - x
-            d_f *= scale / self.observation_std ** 2            # dR/df = (f - x) / s^2
-            d_x_target = -d_f                                   # dR/dx = (x - f) / s^2
+            grad_f = f - x
+            grad_f *= scale / self.observation_std ** 2         # dR/df = (f - x) / s^2
+            grad_x_target = -grad_f                             # dR/dx = (x - f) / s^2
         else:
-            d_f = sigmoid(f) - x
-            d_f *= scale                                        # dR/df = sigmoid(f) - x
-            d_x_target = -scale * f                             # dR/dx = -f
-        d_z = self.decoder.backward(d_f)                        # (N, K)
+            grad_f = sigmoid(f) - x
+            grad_f *= scale                                     # dR/df = sigmoid(f) - x
+            grad_x_target = -scale * f                          # dR/dx = -f
+        grad_z = self.decoder.backward(grad_f)                  # (N, K)
         kl_scale = self.beta * scale
-        d_mu = d_z + kl_scale * mu                              # dz/dmu = 1; dK/dmu = mu
-        d_logvar = d_z * (z - mu)
-        d_logvar *= 0.5                                         # dz/dlogvar = (z - mu) / 2
-        d_logvar += (0.5 * kl_scale) * (var - 1)                # dK/dlogvar = (e^lv - 1) / 2
-        d_h = xp.concatenate([d_mu, d_logvar], axis=1)          # (N, 2K): encoder output grad
-        d_x = self.encoder.backward(d_h)                        # the encoder's input gradient
-        return d_x.reshape(x.shape) + d_x_target                # ... plus the target's
+        grad_mu = grad_z + kl_scale * mu                        # dz/dmu = 1; dK/dmu = mu
+        grad_logvar = grad_z * (z - mu)
+        grad_logvar *= 0.5                                      # dz/dlogvar = (z - mu) / 2
+        grad_logvar += (0.5 * kl_scale) * (var - 1)             # dK/dlogvar = (e^lv - 1) / 2
+        grad_h = xp.concatenate([grad_mu, grad_logvar], axis=1)  # (N, 2K): the encoder's output
+        grad_x = self.encoder.backward(grad_h)                  # the encoder's input gradient
+        return grad_x.reshape(x.shape) + grad_x_target          # ... plus the target's
 
     # -- using the model -------------------------------------------------------------------------
     def sample(self, n: int, z=None, observation_noise: bool = False):
@@ -269,8 +269,8 @@ def check_gradients(vae: VAE, x, seed: int = 0, h: float = 1e-6) -> dict:
 
     vae.zero_grad()
     loss()
-    d_x = vae.backward()
-    errors = {"input": rel_error(d_x, numerical_gradient(loss, x, h))}
+    grad_x = vae.backward()
+    errors = {"input": rel_error(grad_x, numerical_gradient(loss, x, h))}
     analytic = {name: p.grad.copy() for name, p in vae.named_parameters()}
     for name, p in vae.named_parameters():
         errors[name] = rel_error(analytic[name], numerical_gradient(loss, p.data, h))

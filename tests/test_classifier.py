@@ -5,23 +5,23 @@ import numpy as np
 import pytest
 
 from minigan import backend as B
-from minigan.classifier import (FEATURE_DIM, DigitClassifier, build_network,
-                                softmax_cross_entropy, train_classifier)
+from minigan.classifier import FEATURE_DIM, DigitClassifier, build_network, train_classifier
 from minigan.data.digits import load_digits
 from minigan.gradcheck import check_function, numerical_gradient, rel_error
+from minigan.losses import softmax_cross_entropy
 
 
 def test_softmax_cross_entropy_matches_a_direct_computation():
     logits = B.asarray(np.array([[2.0, -1.0, 0.5], [0.0, 0.0, 0.0], [-3.0, 4.0, 1.0]]))
     labels = np.array([0, 2, 1])
-    value, dlogits = softmax_cross_entropy(logits, labels)
+    value, grad_logits = softmax_cross_entropy(logits, labels)
     host = B.to_numpy(logits).astype(np.float64)
     probs = np.exp(host) / np.exp(host).sum(axis=1, keepdims=True)
     expected = -np.mean(np.log(probs[np.arange(3), labels]))
     assert value == pytest.approx(expected, rel=1e-6)
     onehot = np.eye(3)[labels]
-    np.testing.assert_allclose(B.to_numpy(dlogits), (probs - onehot) / 3, atol=1e-7)
-    assert dlogits.dtype == logits.dtype
+    np.testing.assert_allclose(B.to_numpy(grad_logits), (probs - onehot) / 3, atol=1e-7)
+    assert grad_logits.dtype == logits.dtype
     # a uniform prediction over K classes costs log K
     assert softmax_cross_entropy(B.xp.zeros((4, 10), dtype=B.dtype()),
                                  np.arange(4))[0] == pytest.approx(math.log(10), rel=1e-6)
@@ -29,9 +29,9 @@ def test_softmax_cross_entropy_matches_a_direct_computation():
 
 def test_softmax_cross_entropy_is_stable_for_huge_logits():
     logits = B.asarray(np.array([[1000.0, -1000.0], [-1000.0, 1000.0]]))
-    value, dlogits = softmax_cross_entropy(logits, np.array([1, 1]))
+    value, grad_logits = softmax_cross_entropy(logits, np.array([1, 1]))
     assert math.isfinite(value) and value == pytest.approx(1000.0, rel=1e-6)
-    assert np.isfinite(B.to_numpy(dlogits)).all()
+    assert np.isfinite(B.to_numpy(grad_logits)).all()
 
 
 def test_softmax_cross_entropy_gradient_check():
@@ -62,8 +62,8 @@ def test_classifier_network_gradient_check_through_the_loss():
             return softmax_cross_entropy(network.forward(x), labels)[0]
 
         network.zero_grad()
-        _, dlogits = softmax_cross_entropy(network.forward(x), labels)
-        dx = network.backward(dlogits)
+        _, grad_logits = softmax_cross_entropy(network.forward(x), labels)
+        dx = network.backward(grad_logits)
         picked = np.random.default_rng(0).choice(x.size, 96, replace=False)   # 96 of 1568 pixels
         assert rel_error(dx.reshape(-1)[picked], numerical_gradient(loss, x, indices=picked)) < 1e-6
         first_conv, last_dense = network.layers[0], network.layers[-1]
@@ -110,8 +110,8 @@ def test_classifier_runs_on_a_device_backend():
     try:
         B.seed(0)
         logits = B.randn(5, 10)
-        value, dlogits = softmax_cross_entropy(logits, B.xp.asarray(np.array([0, 1, 2, 3, 4])))
-        assert isinstance(dlogits, fakecupy.ndarray) and np.isfinite(value)
+        value, grad_logits = softmax_cross_entropy(logits, B.xp.asarray(np.array([0, 1, 2, 3, 4])))
+        assert isinstance(grad_logits, fakecupy.ndarray) and np.isfinite(value)
         clf = train_classifier(x, y, epochs=1, batch_size=32)
         probs = clf.predict_proba(x[:8])
         assert isinstance(probs, np.ndarray) and probs.shape == (8, 10)

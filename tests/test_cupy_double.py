@@ -281,18 +281,18 @@ def test_gradcheck_on_device_float64(device, make, shape):
 def test_losses_on_device(device, name):
     obj = losses.get_objective(name)
     real, fake = B.randn(6, 1), B.randn(4, 1)
-    value, d_real, d_fake = obj.d_loss(real, fake)
-    assert type(value) is float and on_device(d_real, d_fake)
-    assert d_real.dtype == np.float32 and d_fake.shape == (4, 1)
+    value, grad_real, grad_fake = obj.d_loss(real, fake)
+    assert type(value) is float and on_device(grad_real, grad_fake)
+    assert grad_real.dtype == np.float32 and grad_fake.shape == (4, 1)
     g_value, g = obj.g_loss(fake)
     assert type(g_value) is float and on_device(g)
     real_h, fake_h = B.to_numpy(real), B.to_numpy(fake)
 
     B.use("numpy")
-    host_value, _, host_d_fake = losses.get_objective(name).d_loss(B.asarray(real_h),
+    host_value, _, host_grad_fake = losses.get_objective(name).d_loss(B.asarray(real_h),
                                                                     B.asarray(fake_h))
     assert value == pytest.approx(host_value, rel=1e-6)
-    np.testing.assert_allclose(B.to_numpy(d_fake), host_d_fake, rtol=1e-6)
+    np.testing.assert_allclose(B.to_numpy(grad_fake), host_grad_fake, rtol=1e-6)
     assert g_value == pytest.approx(losses.get_objective(name).g_loss(B.asarray(fake_h))[0],
                                     rel=1e-6)
 

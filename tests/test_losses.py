@@ -46,12 +46,12 @@ def test_d_loss_gradients_match_finite_differences(name, smoothing):
     real, fake = away_from_hinges(7, seed=1), away_from_hinges(5, seed=2)   # batches may differ
 
     def wrt_real(x):
-        value, d_real, _ = obj.d_loss(x, fake)
-        return value, d_real
+        value, grad_real, _ = obj.d_loss(x, fake)
+        return value, grad_real
 
     def wrt_fake(x):
-        value, _, d_fake = obj.d_loss(real, x)
-        return value, d_fake
+        value, _, grad_fake = obj.d_loss(real, x)
+        return value, grad_fake
 
     assert check_function(wrt_real, real) < 1e-6
     assert check_function(wrt_fake, fake) < 1e-6
@@ -123,11 +123,11 @@ def test_objectives_are_stable_at_extreme_logits(name):
     with warnings.catch_warnings(), np.errstate(**STRICT):
         warnings.simplefilter("error")
         l = B.asarray([[1000.0], [-1000.0], [0.5]])
-        d_value, d_real, d_fake = obj.d_loss(l, l)
+        d_value, grad_real, grad_fake = obj.d_loss(l, l)
         g_value, g_fake = obj.g_loss(l)
     for v in (d_value, g_value):
         assert math.isfinite(v)
-    for g in (d_real, d_fake, g_fake):
+    for g in (grad_real, grad_fake, g_fake):
         assert np.isfinite(B.to_numpy(g)).all() and g.dtype == np.float32
 
 
@@ -151,10 +151,10 @@ def test_minimax_at_d_one_half():
     """D(x) = 1/2 everywhere (logits 0): V = 2 log(1/2), so D's loss is 2 log 2 and the
     saturating G loss is log(1/2); the non-saturating one is log 2."""
     zeros = B.xp.zeros((10, 1), dtype=B.dtype())
-    d_value, d_real, d_fake = losses.Minimax().d_loss(zeros, zeros)
+    d_value, grad_real, grad_fake = losses.Minimax().d_loss(zeros, zeros)
     assert d_value == pytest.approx(2 * math.log(2), rel=1e-6)
-    np.testing.assert_allclose(B.to_numpy(d_real), -0.05)          # (1/2 - 1) / 10
-    np.testing.assert_allclose(B.to_numpy(d_fake), 0.05)           # (1/2 - 0) / 10
+    np.testing.assert_allclose(B.to_numpy(grad_real), -0.05)          # (1/2 - 1) / 10
+    np.testing.assert_allclose(B.to_numpy(grad_fake), 0.05)           # (1/2 - 0) / 10
     assert losses.Minimax().g_loss(zeros)[0] == pytest.approx(-math.log(2), rel=1e-6)
     assert losses.NonSaturating().g_loss(zeros)[0] == pytest.approx(math.log(2), rel=1e-6)
 
@@ -180,42 +180,42 @@ def test_least_squares_closed_forms():
     obj = losses.LeastSquares()
     with B.precision("float64"):
         ones, zeros = B.xp.ones((3, 1)), B.xp.zeros((5, 1))
-        value, d_real, d_fake = obj.d_loss(ones, zeros)             # a perfect D: no loss
+        value, grad_real, grad_fake = obj.d_loss(ones, zeros)             # a perfect D: no loss
         assert value == 0.0
-        assert not B.to_numpy(d_real).any() and not B.to_numpy(d_fake).any()
-        value, d_real, d_fake = obj.d_loss(zeros, ones[:2])         # the worst: 1/2 + 1/2
+        assert not B.to_numpy(grad_real).any() and not B.to_numpy(grad_fake).any()
+        value, grad_real, grad_fake = obj.d_loss(zeros, ones[:2])         # the worst: 1/2 + 1/2
         assert value == pytest.approx(1.0)
-        np.testing.assert_allclose(B.to_numpy(d_real), -1 / 5)      # (0 - 1) / n_real
-        np.testing.assert_allclose(B.to_numpy(d_fake), 1 / 2)       # (1 - 0) / n_fake
-        value, d_fake = obj.g_loss(B.xp.full((4, 1), 3.0))
+        np.testing.assert_allclose(B.to_numpy(grad_real), -1 / 5)      # (0 - 1) / n_real
+        np.testing.assert_allclose(B.to_numpy(grad_fake), 1 / 2)       # (1 - 0) / n_fake
+        value, grad_fake = obj.g_loss(B.xp.full((4, 1), 3.0))
         assert value == pytest.approx(0.5 * 4.0)                    # 1/2 (3 - 1)^2
-        np.testing.assert_allclose(B.to_numpy(d_fake), 2.0 / 4)
+        np.testing.assert_allclose(B.to_numpy(grad_fake), 2.0 / 4)
 
 
 def test_hinge_closed_forms():
     obj = losses.Hinge()
     with B.precision("float64"):
-        value, d_real, d_fake = obj.d_loss(B.xp.full((2, 1), 2.0), B.xp.full((2, 1), -2.0))
+        value, grad_real, grad_fake = obj.d_loss(B.xp.full((2, 1), 2.0), B.xp.full((2, 1), -2.0))
         assert value == 0.0                                          # both margins satisfied
-        assert not B.to_numpy(d_real).any() and not B.to_numpy(d_fake).any()
-        value, d_real, d_fake = obj.d_loss(B.xp.zeros((2, 1)), B.xp.zeros((4, 1)))
+        assert not B.to_numpy(grad_real).any() and not B.to_numpy(grad_fake).any()
+        value, grad_real, grad_fake = obj.d_loss(B.xp.zeros((2, 1)), B.xp.zeros((4, 1)))
         assert value == pytest.approx(2.0)
-        np.testing.assert_allclose(B.to_numpy(d_real), -1 / 2)
-        np.testing.assert_allclose(B.to_numpy(d_fake), 1 / 4)
-        value, d_fake = obj.g_loss(B.asarray([[1.0], [3.0]]))
+        np.testing.assert_allclose(B.to_numpy(grad_real), -1 / 2)
+        np.testing.assert_allclose(B.to_numpy(grad_fake), 1 / 4)
+        value, grad_fake = obj.g_loss(B.asarray([[1.0], [3.0]]))
         assert value == pytest.approx(-2.0)
-        np.testing.assert_allclose(B.to_numpy(d_fake), -1 / 2)
+        np.testing.assert_allclose(B.to_numpy(grad_fake), -1 / 2)
 
 
 def test_wasserstein_closed_forms():
     obj = losses.Wasserstein()
     with B.precision("float64"):
         real, fake = B.asarray([[3.0], [5.0]]), B.asarray([[1.0], [0.0], [2.0]])
-        value, d_real, d_fake = obj.d_loss(real, fake)
+        value, grad_real, grad_fake = obj.d_loss(real, fake)
         assert value == pytest.approx(1.0 - 4.0)                     # mean f(fake) - mean f(real)
-        np.testing.assert_allclose(B.to_numpy(d_real), -1 / 2)
-        np.testing.assert_allclose(B.to_numpy(d_fake), 1 / 3)
-        value, d_fake = obj.g_loss(fake)
+        np.testing.assert_allclose(B.to_numpy(grad_real), -1 / 2)
+        np.testing.assert_allclose(B.to_numpy(grad_fake), 1 / 3)
+        value, grad_fake = obj.g_loss(fake)
         assert value == pytest.approx(-1.0)
 
 
@@ -227,9 +227,10 @@ def test_label_smoothing_is_one_sided():
     with B.precision("float64"):
         real = B.xp.full((4, 1), math.log((1 - s) / s))
         fake = B.asarray([[-1.0], [0.5]])
-        value, d_real, d_fake = smooth.d_loss(real, fake)
-        np.testing.assert_allclose(B.to_numpy(d_real), 0.0, atol=1e-15)
-        np.testing.assert_array_equal(B.to_numpy(d_fake), B.to_numpy(plain.d_loss(real, fake)[2]))
+        value, grad_real, grad_fake = smooth.d_loss(real, fake)
+        np.testing.assert_allclose(B.to_numpy(grad_real), 0.0, atol=1e-15)
+        np.testing.assert_array_equal(B.to_numpy(grad_fake),
+                                      B.to_numpy(plain.d_loss(real, fake)[2]))
         entropy = -(s * math.log(s) + (1 - s) * math.log(1 - s))     # BCE at its minimum
         assert value == pytest.approx(entropy + losses.bce_with_logits(fake, 0.0)[0], rel=1e-12)
         for obj_name in SMOOTHABLE:
@@ -244,10 +245,10 @@ def test_dtype_shape_and_value_type(name):
     obj = losses.get_objective(name)
     real = B.randn(6, 1)
     fake = B.randn(3, 1)
-    value, d_real, d_fake = obj.d_loss(real, fake)
+    value, grad_real, grad_fake = obj.d_loss(real, fake)
     assert type(value) is float
-    assert d_real.shape == real.shape and d_fake.shape == fake.shape
-    assert d_real.dtype == np.float32 and d_fake.dtype == np.float32
+    assert grad_real.shape == real.shape and grad_fake.shape == fake.shape
+    assert grad_real.dtype == np.float32 and grad_fake.dtype == np.float32
     value, g = obj.g_loss(fake)
     assert type(value) is float and g.shape == fake.shape and g.dtype == np.float32
 

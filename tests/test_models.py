@@ -5,12 +5,11 @@ import pytest
 from minigan import backend as B
 from minigan import losses
 from minigan.gradcheck import numerical_gradient, rel_error
-from minigan.models import (condition_images, condition_noise, conditional_discriminator,
-                            conditional_generator, dcgan_discriminator, dcgan_generator,
-                            dense_discriminator, dense_generator, image_gradient, one_hot)
-from minigan.nn.activations import Sigmoid, Tanh
-from minigan.nn.dropout import Dropout
-from minigan.nn.norm import BatchNorm2d
+from minigan.conditioning import condition_images, condition_noise, image_gradient, one_hot
+from minigan.models import (conditional_discriminator, conditional_generator,
+                            dcgan_discriminator, dcgan_generator, dense_discriminator,
+                            dense_generator)
+from minigan.nn import BatchNorm2d, Dropout, Sigmoid, Tanh
 
 
 def count(module) -> int:
@@ -28,7 +27,7 @@ def test_dense_gan_has_document_003s_sizes():
     images = G.forward(B.randn(8, 100))
     assert images.shape == (8, 1, 28, 28) and 0 <= float(images.min()) <= float(images.max()) <= 1
     assert D.forward(images).shape == (8, 1)
-    # weights + biases (BatchNorm adds 2 per hidden unit): 784*512+512 + 512*256+256 + 256+1
+    # D has no BatchNorm: weights + biases only, 784*512+512 + 512*256+256 + 256+1
     assert count(D) == 784 * 512 + 512 + 512 * 256 + 256 + 256 + 1
     with pytest.raises(ValueError, match="output must be 'tanh' or 'sigmoid'"):
         dense_generator(output="relu")
@@ -112,8 +111,8 @@ def test_gradient_through_a_conditional_generator_and_discriminator():
         G.zero_grad()
         zc = condition_noise(z, labels, 4)
         fake = G.forward(zc)
-        _, dlogits = objective.g_loss(D.forward(condition_images(fake, labels, 4)))
-        dzc = G.backward(image_gradient(D.backward(dlogits)))
+        _, grad_logits = objective.g_loss(D.forward(condition_images(fake, labels, 4)))
+        dzc = G.backward(image_gradient(D.backward(grad_logits)))
         assert rel_error(dzc[:, :3], numerical_gradient(generator_loss, z)) < 1e-6
         first_dense = G.layers[0]        # rows 3, 4 of W: the inputs of labels 0 and 1
         assert rel_error(first_dense.W.grad[3:5].copy(),

@@ -10,7 +10,7 @@ import pytest
 
 from minigan import backend as B
 from minigan.gan import GAN
-from minigan.models import condition_images, condition_noise
+from minigan.conditioning import condition_images, condition_noise
 from minigan.nn.activations import LeakyReLU, Tanh
 from minigan.nn.conv import Conv2d
 from minigan.nn.dense import Dense

@@ -52,8 +52,8 @@ def generator_gradient_errors(G, D, objective, z, zero_grads=()) -> dict:
 
     G.zero_grad()
     D.zero_grad()
-    _, dlogits = objective.g_loss(D.forward(G.forward(z)))
-    dz = G.backward(D.backward(dlogits))
+    _, grad_logits = objective.g_loss(D.forward(G.forward(z)))
+    dz = G.backward(D.backward(grad_logits))
     analytic = {"z": dz}
     analytic.update({name: p.grad.copy() for name, p in G.named_parameters()})
     for name, grad in analytic.items():
@@ -79,12 +79,12 @@ def discriminator_gradient_errors(D, objective, real, fake) -> dict:
 
     real_logits = D.forward(real).copy()
     fake_logits = D.forward(fake)
-    _, d_real, d_fake = objective.d_loss(real_logits, fake_logits)
+    _, grad_real, grad_fake = objective.d_loss(real_logits, fake_logits)
     D.zero_grad()
     D.forward(real)
-    D.backward(d_real)                        # one forward, one backward ...
+    D.backward(grad_real)                        # one forward, one backward ...
     D.forward(fake)
-    D.backward(d_fake)                        # ... twice: the gradients add up
+    D.backward(grad_fake)                        # ... twice: the gradients add up
     return {name: rel_error(p.grad.copy(), numerical_gradient(discriminator_loss, p.data))
             for name, p in D.named_parameters()}
 

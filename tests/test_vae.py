@@ -60,8 +60,8 @@ class _ForgetsTargetGradient(VAE):
 
     def backward(self, dloss=1.0):
         x, f, *_ = self._cache
-        d_x = super().backward(dloss)
-        return d_x - (x - f) * (dloss / x.shape[0] / self.observation_std ** 2)
+        grad_x = super().backward(dloss)
+        return grad_x - (x - f) * (dloss / x.shape[0] / self.observation_std ** 2)
 
 
 class _ForgetsReparameterisation(VAE):
@@ -161,8 +161,8 @@ def test_float32_stays_float32_and_parameters_cover_both_halves():
     x = B.rand(8, 1, 2, 3)
     vae.zero_grad()
     vae.forward(x)
-    d_x = vae.backward()
-    assert d_x.dtype == np.float32 and d_x.shape == x.shape
+    grad_x = vae.backward()
+    assert grad_x.dtype == np.float32 and grad_x.shape == x.shape
     names = [name for name, _ in vae.named_parameters()]
     assert sum(n.startswith("encoder.") for n in names) == 4
     assert sum(n.startswith("decoder.") for n in names) == 4
@@ -226,8 +226,8 @@ def test_runs_on_a_device_backend():
         x = B.rand(16, 1, 2, 3)
         history = train(vae, x, num_iterations=3, batch_size=8)
         assert len(history["loss"]) == 3 and all(math.isfinite(v) for v in history["loss"])
-        d_x = vae.backward()
-        assert isinstance(d_x, fakecupy.ndarray) and d_x.shape == (8, 1, 2, 3)
+        grad_x = vae.backward()
+        assert isinstance(grad_x, fakecupy.ndarray) and grad_x.shape == (8, 1, 2, 3)
         assert isinstance(vae.sample(4, observation_noise=True), fakecupy.ndarray)
         assert isinstance(vae.reconstruct(x), fakecupy.ndarray)
         gaussian = small_vae("gaussian")

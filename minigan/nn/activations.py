@@ -12,6 +12,7 @@ below are plain arithmetic ufuncs with as few full-size temporaries as possible.
 from __future__ import annotations
 
 from minigan import backend as B
+from minigan.nn import functional
 from minigan.nn.module import Module
 
 
@@ -101,8 +102,8 @@ class Tanh(_Elementwise):
 class Sigmoid(_Elementwise):
     """y = 1 / (1 + exp(-x)).   x: (N, ...) -> y: (N, ...) in (0, 1)
 
-    Computed as exp(min(x, 0)) / (1 + exp(-|x|)): both exponents are <= 0, so nothing overflows
-    for any |x|, and small outputs keep full relative precision (sigmoid(-80) is 1.8e-35, not 0).
+    Computed by ``minigan.nn.functional.sigmoid``: nothing overflows for any |x|, and small
+    outputs keep full relative precision (sigmoid(-80) is 1.8e-35, not 0).
     """
 
     def __init__(self):
@@ -111,16 +112,8 @@ class Sigmoid(_Elementwise):
 
     def forward(self, x):
         self._check(x)
-        xp = B.xp
-        y = xp.minimum(x, 0)
-        xp.exp(y, out=y)                     # exp(min(x, 0)):  1 if x >= 0 else exp(x)
-        den = xp.abs(x)
-        xp.negative(den, out=den)
-        xp.exp(den, out=den)
-        den += 1                             # 1 + exp(-|x|)
-        y /= den
-        self.y = y
-        return y
+        self.y = functional.sigmoid(x)
+        return self.y
 
     def backward(self, dy):
         self._need_forward("y")

@@ -1,0 +1,232 @@
+"""Running a GAN for a while: the loop around Algorithm 1, and what can go wrong in it.
+
+``minigan.gan`` holds the algorithm -- batches, one discriminator step, one generator step,
+sampling. This module holds the run management ``GAN.train`` and the checkpoint methods hand
+their work to:
+
+    train(gan, num_iterations, ...)      iterations, callbacks, progress lines, checkpoints on a
+                                         schedule and on Ctrl-C
+    finite_step(gan, player, step)       one player's step; NaN or Inf -> TrainingDiverged
+    save_checkpoint(gan, path, extra)    the whole run in one file, refused for a model holding
+                                         NaN or Inf; load_checkpoint(gan, path) continues it
+
+Faults. A NaN or Inf loss (or D output) stops training with TrainingDiverged, naming the
+iteration, the player and the last finite losses; save_checkpoint refuses a model holding NaN or
+Inf, so the last good checkpoint is never overwritten. With a checkpoint path, Ctrl-C lets the
+iteration in progress finish, saves, and raises TrainingInterrupted (a KeyboardInterrupt) saying
+how to continue; a second Ctrl-C stops at once, saving nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import signal
+import sys
+import threading
+import time
+
+from minigan import backend as B
+from minigan import checkpoint
+from minigan.losses import NonFiniteLogitsError
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss or a parameter became NaN or Inf: training stopped and nothing bad was saved.
+
+    ``iteration``: the iteration that failed; ``player``: "discriminator" or "generator";
+    ``last_losses``: {"d_loss", "g_loss"} of the last finite iteration (None before the first);
+    ``checkpoint_path``: the checkpoint that was kept, if training had one.
+    """
+
+    def __init__(self, message, iteration, player, last_losses=None, checkpoint_path=None):
+        super().__init__(message)
+        self.iteration, self.player = iteration, player
+        self.last_losses, self.checkpoint_path = last_losses, checkpoint_path
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped GAN.train. ``checkpoint_path`` holds the run after ``iteration``
+    iterations (None if it stopped mid-iteration and nothing could be saved)."""
+
+    def __init__(self, message, iteration, checkpoint_path=None):
+        super().__init__(message)
+        self.iteration, self.checkpoint_path = iteration, checkpoint_path
+
+
+# ---------------------------------------------------------------------------------------------
+# The loop
+
+def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint_path=None,
+          checkpoint_every: int = 0, checkpoint_extra: dict | None = None) -> dict:
+    """``gan.step()`` ``num_iterations`` times; returns ``gan.history``. See GAN.train."""
+    if not isinstance(num_iterations, int) or num_iterations < 0:
+        raise ValueError(f"GAN.train: num_iterations must be a non-negative int, got "
+                         f"{num_iterations!r}")
+    if not isinstance(checkpoint_every, int) or checkpoint_every < 0:
+        raise ValueError(f"GAN.train: checkpoint_every must be a non-negative int, got "
+                         f"{checkpoint_every!r}")
+    if checkpoint_every and checkpoint_path is None:
+        raise ValueError("GAN.train: checkpoint_every needs a checkpoint_path to save to")
+    start, first = time.perf_counter(), gan.iteration
+    last = first + num_iterations
+    in_iteration = False
+    with interrupts_deferred(checkpoint_path is not None) as interrupt_pending:
+        try:
+            for _ in range(num_iterations):
+                in_iteration = True
+                record = gan.step()
+                in_iteration = False
+                for callback in callbacks:
+                    callback(gan)
+                if checkpoint_every and gan.iteration % checkpoint_every == 0:
+                    save_checkpoint(gan, checkpoint_path, extra=checkpoint_extra)
+                if log_every and (gan.iteration % log_every == 0 or gan.iteration == last):
+                    rate = (gan.iteration - first) / max(time.perf_counter() - start, 1e-9)
+                    print(f"iter {gan.iteration:>6d}/{last}  D loss {record['d_loss']:.4f}  "
+                          f"G loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
+                          f"D(G(z)) {record['d_fake']:.3f}  {rate:.0f} it/s", flush=True)
+                if interrupt_pending():
+                    raise KeyboardInterrupt
+        except TrainingDiverged as e:
+            if checkpoint_path is None or e.checkpoint_path is not None:
+                raise
+            kept = (f" The last good checkpoint, {os.fspath(checkpoint_path)}, is kept: load "
+                    f"it and continue with a smaller learning rate."
+                    if os.path.exists(checkpoint_path) else "")
+            raise TrainingDiverged(str(e) + kept, e.iteration, e.player, e.last_losses,
+                                   checkpoint_path) from None
+        except KeyboardInterrupt:
+            if checkpoint_path is None:
+                raise
+            raise _interrupted(gan, checkpoint_path, checkpoint_extra, in_iteration) from None
+    return gan.history
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-finite numbers
+
+def finite_step(gan, player: str, take_step):
+    """Run ``take_step`` (gan.d_step or gan.g_step); raise TrainingDiverged if D's output or
+    the loss is NaN/Inf. ``player``: "discriminator" or "generator"."""
+    try:
+        result = take_step()
+    except NonFiniteLogitsError as e:
+        raise _diverged(gan, player, str(e).split(". ")[0]) from None
+    loss = result[0] if isinstance(result, tuple) else result
+    if not math.isfinite(loss):
+        raise _diverged(gan, player, f"its loss is {loss}")
+    return result
+
+
+def _diverged(gan, player: str, what: str) -> TrainingDiverged:
+    """The error for a NaN or Inf in the ``player`` step of the iteration in progress."""
+    iteration = gan.iteration + 1
+    last, advice = _divergence_advice(gan)
+    return TrainingDiverged(f"training diverged at iteration {iteration}: the {player} step "
+                            f"produced NaN or Inf ({what}); {advice}", iteration, player, last)
+
+
+def _divergence_advice(gan):
+    """(last finite losses or None, text naming them and the usual causes of divergence)."""
+    if gan.history["d_loss"]:
+        last = {key: gan.history[key][-1] for key in ("d_loss", "g_loss")}
+        losses = (f"the last finite losses (iteration {gan.iteration}) were D "
+                  f"{last['d_loss']:.6g}, G {last['g_loss']:.6g}")
+    else:
+        last, losses = None, "no iteration had finished yet"
+    rates = ", ".join(f"lr_{who}={getattr(opt, 'lr', '?')}"
+                      for who, opt in (("d", gan.d_optimizer), ("g", gan.g_optimizer)))
+    return last, (f"{losses}. Usual causes: a learning rate too high ({rates}: try a smaller "
+                  f"one); a loss computed on probabilities instead of logits (D must end "
+                  f"without a Sigmoid, and the loss must work on logits, as minigan.losses "
+                  f"does); NaN or Inf in the training data.")
+
+
+def _non_finite_entry(gan):
+    """'G.<name>' or 'D.<name>' of the first parameter or buffer holding NaN/Inf, or None."""
+    for who, module in (("G", gan.generator), ("D", gan.discriminator)):
+        entries = [(name, p.data) for name, p in module.named_parameters()]
+        for name, array in entries + list(module.named_buffers()):
+            if not bool(B.xp.isfinite(array).all()):
+                return f"{who}.{name}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+def save_checkpoint(gan, path, extra: dict | None = None) -> None:
+    """Write the whole run to one file: both models, both optimizers, minigan's RNG state,
+    gan.state_dict() and ``extra`` (anything minigan.checkpoint stores). Atomic.
+
+    Refuses (TrainingDiverged) to save a model holding NaN or Inf, so a diverged run never
+    overwrites the last good checkpoint."""
+    bad = _non_finite_entry(gan)
+    if bad is not None:
+        player = "generator" if bad.startswith("G.") else "discriminator"
+        last, advice = _divergence_advice(gan)
+        raise TrainingDiverged(f"training diverged: {bad} holds NaN or Inf after iteration "
+                               f"{gan.iteration}, so the run was not saved to "
+                               f"{os.fspath(path)} (a checkpoint already there is kept); "
+                               f"{advice}", gan.iteration, player, last, path)
+    checkpoint.save(path, {"G": gan.generator, "D": gan.discriminator},
+                    {"G": gan.g_optimizer, "D": gan.d_optimizer},
+                    extra={"gan": gan.state_dict(), "extra": extra or {}})
+
+
+def load_checkpoint(gan, path) -> dict:
+    """Continue a run saved by save_checkpoint (same architectures); returns its ``extra``."""
+    saved = checkpoint.load(path, {"G": gan.generator, "D": gan.discriminator},
+                            {"G": gan.g_optimizer, "D": gan.d_optimizer})
+    gan.load_state_dict(saved["gan"])
+    return saved["extra"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ctrl-C
+
+def _interrupted(gan, path, extra, in_iteration: bool) -> TrainingInterrupted:
+    """Save (unless stopped mid-iteration), print how to continue, return the exception."""
+    path = os.fspath(path)
+    if in_iteration:
+        saved = None
+        message = (f"Training interrupted in the middle of iteration {gan.iteration + 1}; "
+                   f"that state is not saved"
+                   + (f" (the earlier checkpoint {path} is kept)" if os.path.exists(path)
+                      else ""))
+    else:
+        save_checkpoint(gan, path, extra=extra)
+        saved = path
+        message = f"Training interrupted after iteration {gan.iteration}; saved to {path}"
+    if saved is not None or os.path.exists(path):
+        message += (". To continue, rerun with --resume (the chapters), or build the same "
+                    "GAN, call gan.load_checkpoint(path) and train on.")
+    print(message, file=sys.stderr, flush=True)
+    return TrainingInterrupted(message, gan.iteration, saved)
+
+
+@contextlib.contextmanager
+def interrupts_deferred(enabled: bool):
+    """Inside, a first Ctrl-C (SIGINT) is noted instead of raised, so that the iteration in
+    progress can finish and be saved; yields a function telling whether one is pending. A second
+    Ctrl-C raises KeyboardInterrupt at once. Changes nothing unless ``enabled``, in the main
+    thread, with Python's default SIGINT handler installed."""
+    pending = []
+    if (not enabled or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
+        yield lambda: bool(pending)
+        return
+
+    def note(signum, frame):
+        if pending:
+            raise KeyboardInterrupt
+        pending.append(signum)
+        print("\nCtrl-C: finishing this iteration, then saving a checkpoint (press Ctrl-C again "
+              "to stop at once without saving)", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, note)
+    try:
+        yield lambda: bool(pending)
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
