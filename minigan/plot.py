@@ -12,6 +12,9 @@ machine whatever the configured matplotlib backend, and are freed as soon as the
                                               and the lines mapping z to x = G(z)
     scatter_2d(path, real, fake, d_fn)        real vs generated points over a heat map of D(x)
     densities_2d(path, real, fake)            2D histograms side by side
+    gan_lab_figure(path, frame, history)      GAN Lab's views of a 2D GAN: D's decision map, G's
+                                              manifold, the gradient arrows, the two losses
+    gan_lab_gif(path, frames, history)        the same, animated over training
     history(path, history)                    losses and mean D outputs per iteration
     save_gif(path, frames, draw)              an animation, one drawn frame per item
     image_grid(path, images)                  (N, C, H, W) images in [-1, 1] or [0, 1] as one grid
@@ -22,7 +25,7 @@ import os
 
 from matplotlib.animation import PillowWriter
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
 from minigan import backend as B
@@ -187,6 +190,138 @@ def densities_2d(path, real, fake, bounds=None, bins: int = 100, title=None) -> 
     if title:
         fig.suptitle(title)
     return save(fig, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# GAN Lab's views (Kahng et al., 2018): frames from minigan.ganlab.snapshot
+
+MANIFOLD_RGB = (0.13, 0.55, 0.13)                     # the generator's green
+
+
+def draw_manifold(ax, manifold, max_alpha: float = 0.6) -> None:
+    """G's manifold (``minigan.ganlab.manifold``): the warped noise grid, each cell shaded by
+    the density it carries (opacity grows with log density, from its 5th to 95th percentile
+    over the cells), the grid lines on top."""
+    np = B.np
+    x = manifold["x"]                                                    # (R+1, R+1, 2)
+    cells = np.stack([x[:-1, :-1], x[1:, :-1], x[1:, 1:], x[:-1, 1:]], axis=2)   # (R, R, 4, 2)
+    log_density = np.log(manifold["density"]).ravel()
+    lo, hi = np.percentile(log_density, [5, 95])
+    shade = np.clip((log_density - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    colours = np.zeros((shade.size, 4))
+    colours[:, :3] = MANIFOLD_RGB
+    colours[:, 3] = 0.03 + (max_alpha - 0.03) * shade
+    ax.add_collection(PolyCollection(cells.reshape(-1, 4, 2), facecolors=colours,
+                                     edgecolors="none"))
+    lines = [x[i] for i in range(x.shape[0])] + [x[:, j] for j in range(x.shape[1])]
+    ax.add_collection(LineCollection(lines, colors=[MANIFOLD_RGB], linewidths=0.5, alpha=0.7))
+
+
+def gradient_arrow_scale(frames, span_fraction: float = 0.1) -> float:
+    """One arrow scale for several frames: a gradient of the largest per-frame 95th-percentile
+    length is drawn ``span_fraction`` of the view wide. Pass it to every frame of an animation
+    so that arrow lengths compare across training."""
+    np = B.np
+    typical = max(float(np.percentile(np.linalg.norm(f["gradient"], axis=1), 95))
+                  for f in frames)
+    span = max(f["bounds"][1] - f["bounds"][0] for f in frames)
+    return span_fraction * span / max(typical, 1e-30)
+
+
+def draw_gan_lab(ax, frame, arrow_scale=None, colorbar_fig=None) -> None:
+    """One frame of ``minigan.ganlab.snapshot`` on ``ax``: D's decision map (colour), G's
+    manifold (green cells and grid, when the noise is 2D), real points (black), generated
+    points (green) and arrows along -dL_G/dx at them.
+
+    arrow_scale: drawn length per unit of gradient, in data units; None: the frame's 95th
+    percentile gradient is drawn a tenth of the view wide (``gradient_arrow_scale``).
+    colorbar_fig: a Figure to add D's colour bar to (None: no colour bar).
+    """
+    np = B.np
+    bounds = frame["bounds"]
+    d_map = frame["d_map"]
+    probability = frame.get("objective") in ("minimax", "non-saturating")
+    limits = (0.0, 1.0) if probability else (float(d_map.min()), float(d_map.max()))
+    image = ax.imshow(d_map, origin="lower", extent=bounds, aspect="auto", cmap="coolwarm",
+                      vmin=limits[0], vmax=limits[1], alpha=0.75)
+    if colorbar_fig is not None:
+        colorbar_fig.colorbar(image, ax=ax, label="D(x)" if probability else "D's score")
+    if frame.get("manifold") is not None:
+        draw_manifold(ax, frame["manifold"])
+    real, fake = frame["real"], frame["fake"]
+    ax.scatter(real[:, 0], real[:, 1], s=3, color="black", alpha=0.5, label="real")
+    ax.scatter(fake[:, 0], fake[:, 1], s=6, color="tab:green", edgecolors="none",
+               label="generated")
+    if arrow_scale is None:
+        arrow_scale = gradient_arrow_scale([frame])
+    arrows = -frame["gradient"] * arrow_scale                        # data units
+    ax.quiver(fake[:, 0], fake[:, 1], arrows[:, 0], arrows[:, 1], angles="xy",
+              scale_units="xy", scale=1.0, width=0.004, color="0.15", alpha=0.8)
+    ax.set_xlim(bounds[0], bounds[1])
+    ax.set_ylim(bounds[2], bounds[3])
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_title(f"iteration {frame['iteration']}   arrows: $-\\partial L_G / \\partial x$",
+                 fontsize="medium")
+    ax.legend(loc="upper right", fontsize="x-small", markerscale=2)
+
+
+def draw_losses(ax, history, upto=None) -> None:
+    """D's and G's losses per iteration (``GAN.history``), up to iteration ``upto`` (all by
+    default), on axes that span the whole run so the frames of an animation line up."""
+    np = B.np
+    d_loss, g_loss = np.asarray(history["d_loss"]), np.asarray(history["g_loss"])
+    steps = np.arange(1, len(d_loss) + 1)
+    upto = len(d_loss) if upto is None else int(upto)
+    ax.plot(steps[:upto], d_loss[:upto], label="D loss", linewidth=1)
+    ax.plot(steps[:upto], g_loss[:upto], label="G loss", linewidth=1)
+    if len(d_loss):
+        both = np.concatenate([d_loss, g_loss])
+        pad = 0.05 * (float(both.max() - both.min()) + 1e-12)
+        ax.set_xlim(0, len(d_loss) + 1)
+        ax.set_ylim(float(both.min()) - pad, float(both.max()) + pad)
+    ax.set_xlabel("iteration")
+    ax.set_title("losses")
+    ax.legend(fontsize="small")
+
+
+def gan_lab_figure(path, frame, history=None, title=None, arrow_scale=None) -> str:
+    """GAN Lab's views of one frame (``minigan.ganlab.snapshot``), and the losses up to it.
+
+    history: ``GAN.history`` (None: the view alone). Writes ``path`` and returns it.
+    """
+    fig, axes = new_figure(2 if history is not None else 1, 1, (5.4, 4.8))
+    draw_gan_lab(axes[0, 0], frame, arrow_scale, colorbar_fig=fig)
+    if history is not None:
+        draw_losses(axes[0, 1], history, upto=frame["iteration"])
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)
+
+
+def gan_lab_gif(path, frames, history=None, fps: int = 4, dpi: int = 70) -> str:
+    """An animated GIF of snapshots over training, one arrow scale for all frames
+    (``gradient_arrow_scale``), the losses growing beside them when ``history`` is given.
+    Matplotlib's PillowWriter writes it (Pillow is a dependency of matplotlib)."""
+    frames = list(frames)
+    if not frames:
+        raise ValueError("gan_lab_gif: no frames to animate")
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    arrow_scale = gradient_arrow_scale(frames)
+    fig, axes = new_figure(2 if history is not None else 1, 1, (4.6, 4.2))
+    writer = PillowWriter(fps=fps)
+    with writer.saving(fig, path, dpi):
+        for frame in frames:
+            for ax in axes[0]:
+                ax.clear()
+            draw_gan_lab(axes[0, 0], frame, arrow_scale)
+            if history is not None:
+                draw_losses(axes[0, 1], history, upto=frame["iteration"])
+            fig.tight_layout()
+            writer.grab_frame()
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
