@@ -171,6 +171,9 @@ def snapshot(gan, real, z, bounds, resolution: int = 80, manifold_resolution: in
     if len(bounds) != 4 or not (bounds[0] < bounds[1] and bounds[2] < bounds[3]):
         raise ValueError(f"snapshot: bounds must be (xmin, xmax, ymin, ymax) with min < max, "
                          f"got {bounds}")
+    if gan.conditional:
+        raise ValueError("snapshot: GAN Lab's views are for an unconditional GAN (a conditional "
+                         "one would need a label for every point of D's map)")
     fake = gan.sample(z.shape[0], z=z)
     if fake.ndim != 2 or fake.shape[1] != 2:
         raise ValueError(f"snapshot: GAN Lab's views are for 2D samples, the generator gives "
