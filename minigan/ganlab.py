@@ -15,6 +15,18 @@ computes them, ``minigan.plot`` draws them (``gan_lab_figure``, ``gan_lab_gif``)
     fixed_noise(n, latent_dim)            noise drawn from its own generator (the training run's
                                           random numbers are left alone)
 
+A run with an animation (a 2D GAN with 2D noise, as GAN Lab trains):
+
+    z = ganlab.fixed_noise(300, 2)                    # the same generated points in every frame
+    real = data.sample(500)                           # (drawn before training, like the models)
+    frames = [ganlab.snapshot(gan, real, z, bounds=(-3, 3, -3, 3))]
+    def every_100(gan):
+        if gan.iteration % 100 == 0:
+            frames.append(ganlab.snapshot(gan, real, z, bounds=(-3, 3, -3, 3)))
+    gan.train(3000, callbacks=[every_100])
+    plot.gan_lab_figure("runs/ganlab.png", frames[-1], gan.history)
+    plot.gan_lab_gif("runs/ganlab.gif", frames, gan.history)
+
 The generator's gradient. G's parameters move by dL_G/dtheta = sum_i (dx_i/dtheta)^T dL_G/dx_i,
 so dL_G/dx_i is the pull the discriminator exerts on sample i; the step moves the samples along
 -dL_G/dx_i as far as G can follow. It is computed exactly as ``GAN.g_step`` does, without G:
