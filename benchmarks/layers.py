@@ -26,17 +26,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from minigan import backend as B  # noqa: E402
-from minigan.nn.conv import Conv2d, ConvTranspose2d  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.norm import BatchNorm2d  # noqa: E402
+from minigan import backend as B
+from minigan.flops import MatmulPeak
+from minigan.nn import BatchNorm2d, Conv2d, ConvTranspose2d, Dense
 
 try:
     import torch
@@ -124,33 +120,6 @@ def environment() -> list:
     else:
         lines.append("torch: not installed (no PyTorch column)")
     return lines
-
-
-class MatmulPeak:
-    """This machine's float32 matmul rate: size^3 products timed now and then through the run.
-
-    The machine may be shared, so its speed drifts; sampling the peak between the layers'
-    timings and taking the median makes the "% of peak" column compare like with like.
-    """
-
-    def __init__(self, size: int = 2048):
-        rng = np.random.default_rng(0)
-        self.a = rng.standard_normal((size, size), dtype=np.float32)
-        self.b = rng.standard_normal((size, size), dtype=np.float32)
-        self.out = np.empty_like(self.a)
-        self.flops = 2 * size ** 3
-        self.size = size
-        self.times = []
-        np.matmul(self.a, self.b, out=self.out)          # warm up
-
-    def sample(self, clock, repeats: int = 2) -> None:
-        for _ in range(repeats):
-            start = clock()
-            np.matmul(self.a, self.b, out=self.out)
-            self.times.append(clock() - start)
-
-    def gflops(self) -> float:
-        return self.flops / float(np.median(self.times)) / 1e9
 
 
 def minigan_step(layer, x, dy):

@@ -23,23 +23,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
+from layers import environment  # benchmarks/layers.py, beside this script
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-sys.path.insert(0, HERE)
-
-from layers import environment  # noqa: E402  (benchmarks/layers.py)
-
-from minigan import backend as B  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discriminator,  # noqa: E402
+from minigan import backend as B
+from minigan.flops import forward_flops, matmul_peak
+from minigan.gan import GAN
+from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discriminator,
                             dense_generator)
-from minigan.nn.conv import Conv2d, ConvTranspose2d  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
 
 try:
     import torch
@@ -57,7 +50,8 @@ SETTLE_S = 0.3    # pause before each block: idle BLAS / OpenMP threads stop spi
 # The models, in minigan and in PyTorch
 
 def minigan_models(model: str):
-    """(G, D) as chapter 4 builds them."""
+    """(G, D) from minigan.models with their default settings: chapter 4's DCGAN; for "dense",
+    document 003's layer sizes with a tanh output (chapter 4's dense GAN ends in a sigmoid)."""
     if model == "dcgan":
         return dcgan_generator(LATENT_DIM), dcgan_discriminator()
     return dense_generator(LATENT_DIM), dense_discriminator()
@@ -84,21 +78,6 @@ def torch_models(model: str):
     return G, D
 
 
-def forward_flops(model, x) -> int:
-    """Matrix-multiply flops of one forward pass of a Sequential (2*M*N*K per product)."""
-    flops = 0
-    for layer in model.layers:
-        y = layer.forward(x)
-        if isinstance(layer, Dense):
-            flops += 2 * x.shape[0] * layer.in_features * layer.out_features
-        elif isinstance(layer, (Conv2d, ConvTranspose2d)):
-            kh, kw = layer.kernel_size
-            positions = y[0, 0].size if isinstance(layer, Conv2d) else x[0, 0].size
-            flops += 2 * x.shape[0] * positions * layer.in_channels * layer.out_channels * kh * kw
-        x = y
-    return flops
-
-
 def step_flops(G, D) -> int:
     """Flops of one step: D forward + backward 3 times (real, fake, G's step), G forward twice
     and backward once; a backward pass is two products (weight and input gradients)."""
@@ -106,21 +85,6 @@ def step_flops(G, D) -> int:
     g_flops = forward_flops(G, z)
     d_flops = forward_flops(D, G.forward(z))
     return 3 * 3 * d_flops + 2 * g_flops + 2 * g_flops
-
-
-def matmul_peak(size: int = 2048, repeats: int = 7) -> float:
-    """This machine's float32 matmul rate, GFLOP/s: the median of ``repeats`` size^3 products."""
-    rng = np.random.default_rng(0)
-    a = rng.standard_normal((size, size), dtype=np.float32)
-    b = rng.standard_normal((size, size), dtype=np.float32)
-    out = np.empty_like(a)
-    np.matmul(a, b, out=out)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(a, b, out=out)
-        times.append(time.perf_counter() - start)
-    return 2 * size ** 3 / float(np.median(times)) / 1e9
 
 
 def count_parameters(module) -> int:

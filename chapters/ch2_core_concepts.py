@@ -16,7 +16,7 @@ For a fixed G, minimising it pointwise gives (Proposition 1 of Goodfellow et al.
     D*(x) = p_data(x) / (p_data(x) + p_g(x)),
     min_D L_D = -V(D*, G) = log 4 - 2 JSD(p_data || p_g).
 
-Part 1 trains D alone against a fixed, hand-set generator (x = 1.5 z + 0.5, so p_g = N(0.5, 1.5^2)
+Part 1 trains D alone against a fixed, hand-set generator (x = 2 z + 0.3, so p_g = N(0.3, 2^2)
 exactly) and a two-mode data distribution, and measures max |D(x) - D*(x)| over the interval
 holding 99% of the mass of (p_data + p_g) / 2: below 0.05. Its loss settles at log 4 - 2 JSD.
 

@@ -161,19 +161,6 @@ def class_coverage(classifier, samples, reference_features) -> dict:
 
 
 # %% Training with per-epoch grids and checkpoints
-def tile(images, nrow=GRID, value_range=(-1.0, 1.0)):
-    """Images (N, 1, H, W) -> one (rows*(H+1)+1, nrow*(W+1)+1) array in [0, 1], white gaps."""
-    lo, hi = value_range
-    images = np.clip((np.asarray(images)[:, 0] - lo) / (hi - lo), 0.0, 1.0)
-    n, h, w = images.shape
-    rows = -(-n // nrow)
-    canvas = np.ones((rows * (h + 1) + 1, nrow * (w + 1) + 1))
-    for i, image in enumerate(images):
-        r, c = divmod(i, nrow)
-        canvas[1 + r * (h + 1):1 + r * (h + 1) + h, 1 + c * (w + 1):1 + c * (w + 1) + w] = image
-    return canvas
-
-
 def train_epochs(name, gan, setup, epochs, grid_samples, value_range=(-1.0, 1.0)) -> dict:
     """Train ``epochs`` epochs; after each: a fixed-noise grid (PNG) and a checkpoint.
 
@@ -206,7 +193,7 @@ def train_epochs(name, gan, setup, epochs, grid_samples, value_range=(-1.0, 1.0)
 
     def draw(ax, item):
         epoch, frame = item
-        ax.imshow(tile(frame, GRID, value_range), cmap="gray", vmin=0, vmax=1,
+        ax.imshow(plot.tile(frame, GRID, value_range), cmap="gray", vmin=0, vmax=1,
                   interpolation="nearest")
         ax.set_title(f"{name}, epoch {epoch}")
         ax.axis("off")
@@ -438,7 +425,8 @@ def _train_step_figure(path, runs, iterations):
     fig, axes = plot.new_figure(len(runs), 2, (4.0, 3.6))
     for column, (label, run) in enumerate(runs.items()):
         ax = axes[0, column]
-        ax.imshow(tile(run["grid"], GRID), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(plot.tile(run["grid"], GRID, (-1.0, 1.0)), cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
         ax.set_title(f"{label}\nconfidence {run['confidence']:.2f}, FD {run['fid']:.1f}",
                      fontsize="small")
         ax.axis("off")
@@ -495,8 +483,8 @@ def summary_figure(path, results, dataset):
               "cgan": "4.4 conditional GAN: row i = digit i"}
     for column, name in enumerate(shown):
         ax = axes[0, column]
-        ax.imshow(tile(results[name]["final_grid"], GRID), cmap="gray", vmin=0, vmax=1,
-                  interpolation="nearest")
+        ax.imshow(plot.tile(results[name]["final_grid"], GRID, (-1.0, 1.0)), cmap="gray",
+                  vmin=0, vmax=1, interpolation="nearest")
         ax.set_title(titles[name], fontsize="small")
         ax.axis("off")
         ax = axes[1, column]

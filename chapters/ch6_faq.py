@@ -76,6 +76,7 @@ from minigan import plot
 from minigan.chapter import make_parser, parse_args, report, session
 from minigan.classifier import train_classifier
 from minigan.data import Grid, Ring, load_digits
+from minigan.flops import dense_flops, matmul_peak
 from minigan.gan import GAN
 from minigan.metrics import class_histogram, fid_from_features, inception_score, mode_coverage
 from minigan.models import dense_discriminator, dense_generator
@@ -303,16 +304,6 @@ def compare_on_digits(settings, seed):
     }
 
 
-def tile(images, rows, cols):
-    """(N, 1, 28, 28) in [0, 1] -> one (rows * 29 + 1, cols * 29 + 1) picture, white gaps."""
-    size = images.shape[-1] + 1
-    canvas = np.ones((rows * size + 1, cols * size + 1))
-    for i in range(min(len(images), rows * cols)):
-        r, c = divmod(i, cols)
-        canvas[1 + r * size:r * size + size, 1 + c * size:c * size + size] = images[i, 0]
-    return canvas
-
-
 def figure_digits(path, run, rows=8, cols=8):
     """Real digits, GAN samples, VAE samples, and VAE reconstructions next to their originals."""
     m = run["metrics"]
@@ -328,7 +319,8 @@ def figure_digits(path, run, rows=8, cols=8):
     ]
     fig, axes = plot.new_figure(len(panels) + 1, 1, (3.6, 4.0))
     for ax, (images, title, metrics) in zip(axes[0], panels):
-        ax.imshow(tile(images, rows, cols), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.imshow(plot.tile(images[:rows * cols], cols, (0.0, 1.0)), cmap="gray", vmin=0,
+                  vmax=1, interpolation="nearest")
         ax.axis("off")
         ax.set_title(f"{title}\nFD {metrics['fid']:.1f}, grey pixels "
                      f"{100 * metrics['grey_fraction']:.1f}%", fontsize=10)
@@ -350,11 +342,6 @@ def figure_digits(path, run, rows=8, cols=8):
 
 
 # %% Q2: compute cost
-def dense_flops(sizes, batch):
-    """Multiply-add flops of one forward pass through Dense layers of ``sizes``: 2 N sum(in*out)."""
-    return 2 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
 def time_one_setting(width, batch, repeats, latent_dim=DIGIT_LATENT_DIM):
     """Median seconds of one GAN step and one VAE step, hidden layers of ``width``, 784-d data.
 
@@ -394,18 +381,6 @@ def time_one_setting(width, batch, repeats, latent_dim=DIGIT_LATENT_DIM):
             "vae_flops": vae_flops}
 
 
-def matmul_peak(size=1024, repeats=5):
-    """GFLOP/s of a (size x size) @ (size x size) product in the active dtype (a median)."""
-    a, b = B.rand(size, size), B.rand(size, size)
-    seconds = []
-    for _ in range(repeats + 1):
-        start = time.perf_counter()
-        c = a @ b
-        float(c[0, 0])                                               # wait for the device
-        seconds.append(time.perf_counter() - start)
-    return 2 * size ** 3 / float(np.median(seconds[1:])) / 1e9
-
-
 def cupy_unavailable_reason():
     """None if the CuPy backend can be used here, else why not (the error message)."""
     previous = B.name()
@@ -431,7 +406,7 @@ def compute_cost(settings, seed):
         for name in backends:
             B.use(name)
             B.seed(seed)
-            peaks[name] = matmul_peak(settings["cost_peak_size"])
+            peaks[name] = matmul_peak(settings["cost_peak_size"], repeats=5)
             tables[name] = [time_one_setting(w, n, settings["cost_repeats"])
                             for w in settings["cost_widths"] for n in settings["cost_batches"]]
     finally:

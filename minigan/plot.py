@@ -18,6 +18,7 @@ machine whatever the configured matplotlib backend, and are freed as soon as the
     history(path, history)                    losses and mean D outputs per iteration
     save_gif(path, frames, draw)              an animation, one drawn frame per item
     image_grid(path, images)                  (N, C, H, W) images in [-1, 1] or [0, 1] as one grid
+    tile(images, nrow)                        the same grid as one array, for an imshow of one's own
 """
 from __future__ import annotations
 
@@ -376,18 +377,21 @@ def save_gif(path, frames, draw, fps: int = 8, size=(5.0, 3.6), dpi: int = 80) -
 # ---------------------------------------------------------------------------------------------
 # Images
 
-def image_grid(path, images, nrow=None, value_range=None, title=None, scale: float = 1.0) -> str:
-    """Images (N, C, H, W), C = 1 or 3, tiled into one picture.
+def tile(images, nrow=None, value_range=None):
+    """Images (N, C, H, W), C = 1 or 3, as one picture with one-pixel white gaps, ready for imshow:
+    (rows*(H+1)+1, nrow*(W+1)+1) for C = 1, with a trailing axis of 3 for C = 3; values in [0, 1].
 
     value_range: (lo, hi) mapped to black..white; by default (-1, 1) if any value is negative
     (a tanh generator) and (0, 1) otherwise. Values outside are clipped. nrow: images per row
-    (default ceil(sqrt(N))).
+    (default ceil(sqrt(N))); rows = ceil(N / nrow). The scaling is computed in the images' own
+    floating dtype (integers become float64).
     """
     np = B.np
-    images = _host(images)
+    images = B.to_numpy(images)
+    if images.dtype.kind != "f":
+        images = images.astype(np.float64)
     if images.ndim != 4 or images.shape[1] not in (1, 3):
-        raise ValueError(f"image_grid expects images of shape (N, 1 or 3, H, W), got "
-                         f"{images.shape}")
+        raise ValueError(f"tile expects images of shape (N, 1 or 3, H, W), got {images.shape}")
     n, c, h, w = images.shape
     if value_range is None:
         value_range = (-1.0, 1.0) if images.min() < 0 else (0.0, 1.0)
@@ -401,16 +405,27 @@ def image_grid(path, images, nrow=None, value_range=None, title=None, scale: flo
         r, q = divmod(i, nrow)
         top, left = pad + r * (h + pad), pad + q * (w + pad)
         canvas[:, top:top + h, left:left + w] = images[i]
+    return canvas[0] if c == 1 else canvas.transpose(1, 2, 0)
+
+
+def image_grid(path, images, nrow=None, value_range=None, title=None, scale: float = 1.0) -> str:
+    """Images (N, C, H, W), C = 1 or 3, tiled into one picture.
+
+    value_range: (lo, hi) mapped to black..white; by default (-1, 1) if any value is negative
+    (a tanh generator) and (0, 1) otherwise. Values outside are clipped. nrow: images per row
+    (default ceil(sqrt(N))). The tiling is ``tile``'s.
+    """
+    canvas = tile(_host(images), nrow, value_range)
     inches_per_pixel = 0.6 / 28                  # a 28 x 28 digit is 0.6 inch wide
-    width = scale * max(2.0, canvas.shape[2] * inches_per_pixel)
-    height = scale * max(2.0, canvas.shape[1] * inches_per_pixel) + (0.3 if title else 0.0)
+    width = scale * max(2.0, canvas.shape[1] * inches_per_pixel)
+    height = scale * max(2.0, canvas.shape[0] * inches_per_pixel) + (0.3 if title else 0.0)
     fig = Figure(figsize=(width, height))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    if c == 1:
-        ax.imshow(canvas[0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+    if canvas.ndim == 2:
+        ax.imshow(canvas, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
     else:
-        ax.imshow(canvas.transpose(1, 2, 0), interpolation="nearest")
+        ax.imshow(canvas, interpolation="nearest")
     ax.axis("off")
     if title:
         ax.set_title(title)

@@ -1,4 +1,5 @@
-"""Shared test setup: headless plotting, and a clean backend state around every test."""
+"""Shared test setup: headless plotting, a clean backend state around every test, and the CuPy
+test double as a backend (the ``fake`` fixture)."""
 import os
 import sys
 
@@ -21,3 +22,14 @@ def _restore_backend():
     B.use("numpy")
     B.set_dtype("float32")
 
+
+
+@pytest.fixture
+def fake():
+    """The CuPy test double (tests/fakecupy.py) installed as minigan's 'cupy' backend; NumPy
+    restored afterwards."""
+    import fakecupy
+    B._use_module(fakecupy, "cupy")
+    B.seed(0)
+    yield fakecupy
+    B.use("numpy")

@@ -31,9 +31,10 @@ def test_real_2d_data_cover_their_modes(quick):
     assert quick["ring_real_modes"] == 8 and quick["grid_real_modes"] == 9
     assert quick["ring_real_high_quality"] > 0.97 and quick["grid_real_high_quality"] > 0.97
     for name in ("ring", "grid"):
-        for model in ("gan", "vae", "vae_recon"):
-            assert 0 <= quick[f"{name}_{model}_modes"] <= (8 if name == "ring" else 9)
-            assert 0.0 <= quick[f"{name}_{model}_high_quality"] <= 1.0
+        # the VAE reconstructs data points onto their modes far better than its prior samples
+        # land on one (Q1), even after a few dozen steps
+        assert quick[f"{name}_vae_recon_modes"] > quick[f"{name}_vae_modes"]
+        assert quick[f"{name}_vae_recon_high_quality"] > quick[f"{name}_vae_high_quality"] + 0.2
 
 
 def test_real_digits_are_the_frechet_floor(quick):
@@ -42,8 +43,9 @@ def test_real_digits_are_the_frechet_floor(quick):
     assert real >= 0
     for model in ("gan", "vae", "vae_recon"):
         assert quick[f"digits_{model}_fid"] > real
-        assert 1.0 <= quick[f"digits_{model}_inception_score"] <= 10.0
-        assert 0.0 <= quick[f"digits_{model}_grey_fraction"] <= 1.0
+        # barely trained models: less confidently classified, and greyer, than real digits
+        assert quick[f"digits_{model}_inception_score"] < quick["digits_real_inception_score"]
+        assert quick[f"digits_{model}_grey_fraction"] > quick["digits_real_grey_fraction"]
 
 
 def test_compute_cost_table(quick):
@@ -82,12 +84,6 @@ def test_two_nn_dimension_of_known_sets():
     assert ch6_faq.two_nn_dimension(line) == pytest.approx(1.0, abs=0.1)
     assert ch6_faq.two_nn_dimension(plane) == pytest.approx(2.0, abs=0.2)
     assert ch6_faq.two_nn_dimension(cube) == pytest.approx(3.0, abs=0.3)
-
-
-def test_dense_flops():
-    # one layer 3 -> 4 at batch 5: 5 * 3 * 4 multiply-adds = 120 flops
-    assert ch6_faq.dense_flops([3, 4], 5) == 120
-    assert ch6_faq.dense_flops([3, 4, 2], 5) == 2 * 5 * (12 + 8)
 
 
 def test_numpy_and_cupy_side_by_side_report(tmp_path, capsys):

@@ -34,15 +34,6 @@ def _device_modules():
     return modules
 
 
-@pytest.fixture
-def fake():
-    """The double installed as minigan's 'cupy' backend; NumPy restored afterwards."""
-    B._use_module(fakecupy, "cupy")
-    B.seed(0)
-    yield fakecupy
-    B.use("numpy")
-
-
 @pytest.fixture(params=_device_modules(), ids=lambda m: m.__name__)
 def device(request):
     """minigan on a device backend: the double, and real CuPy where a GPU is usable."""

@@ -227,11 +227,15 @@ def test_bad_parameter_lists_raise():
 
 
 def test_optimizer_updates_only_its_own_parameters():
-    """An optimizer over G's parameters never touches D's (no "freeze D" needed)."""
+    """An optimizer over G's parameters moves G and never touches D, though the backward pass
+    through D left gradients in both (no "freeze D" needed)."""
     g_layer, d_layer = Dense(2, 2), Dense(2, 1)
-    before = B.to_numpy(d_layer.W.data).copy()
+    g_before = B.to_numpy(g_layer.W.data).copy()
+    d_before = B.to_numpy(d_layer.W.data).copy()
     opt = Adam(g_layer.parameters(), lr=0.1)
-    x = B.randn(3, 2)
-    d_layer.backward(B.xp.ones((3, 1), dtype=B.dtype()) + 0 * d_layer.forward(g_layer.forward(x)))
+    d_layer.forward(g_layer.forward(B.randn(3, 2)))
+    g_layer.backward(d_layer.backward(B.xp.ones((3, 1), dtype=B.dtype())))
+    assert B.to_numpy(d_layer.W.grad).any() and B.to_numpy(g_layer.W.grad).any()
     opt.step()
-    np.testing.assert_array_equal(B.to_numpy(d_layer.W.data), before)
+    assert np.abs(B.to_numpy(g_layer.W.data) - g_before).min() > 0.05      # every weight moved
+    np.testing.assert_array_equal(B.to_numpy(d_layer.W.data), d_before)

@@ -202,22 +202,13 @@ def test_minibatch_stddev_errors():
 # ---------------------------------------------------------------------------------------------
 # On a device backend (the CuPy test double): no host arrays sneak in, results match NumPy
 
-@pytest.fixture
-def fake_device():
-    import fakecupy
-    B._use_module(fakecupy, "cupy")
-    B.seed(0)
-    yield fakecupy
-    B.use("numpy")
-
-
 @pytest.mark.parametrize("make,shape", [
     (lambda: SpectralNorm(Dense(5, 3)), (4, 5)),
     (lambda: SpectralNorm(Conv2d(2, 3, 3, stride=2, padding=1)), (2, 2, 5, 5)),
     (lambda: MinibatchStdDev(), (4, 5)),
     (lambda: MinibatchStdDev(), (3, 2, 3, 3)),
 ], ids=["sn-dense", "sn-conv", "mbstd-2d", "mbstd-4d"])
-def test_runs_on_device_and_matches_numpy(fake_device, make, shape):
+def test_runs_on_device_and_matches_numpy(fake, make, shape):
     rng = np.random.default_rng(0)
     x_host = rng.standard_normal(shape).astype(np.float32)
 
@@ -237,7 +228,7 @@ def test_runs_on_device_and_matches_numpy(fake_device, make, shape):
         np.testing.assert_allclose(on_device, on_host, rtol=1e-5, atol=1e-6)
 
 
-def test_gradcheck_spectral_norm_on_device(fake_device):
+def test_gradcheck_spectral_norm_on_device(fake):
     with B.precision("float64"):
         sn = SpectralNorm(Dense(4, 3)).eval()
         errors = check_module(sn, B.randn(3, 4))
