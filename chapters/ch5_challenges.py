@@ -1,4 +1,4 @@
-"""Chapter 5 -- challenges and remedies: instability, mode collapse, saturation, evaluation.
+"""Chapter 5 -- challenges and remedies: instability, saturation, evaluation (and mode collapse).
 
 Mirrors section 5 of the documents (未来发展趋势与挑战): 000 §5 (stability: "model collapse or
 vanishing gradients"; evaluation standards unclear), 001 §2.3 and §5 (unstable training,
@@ -24,37 +24,10 @@ problems; this chapter makes each one happen, measures it, and applies a remedy.
    is written out analytically for the linear D (its gradient is gamma psi): a penalty on a
    gradient in general needs double backpropagation, which minigan's layers do not do.
 
-2. Mode collapse: a GAN fitted to eight Gaussians on a ring (or a 5 x 5 grid) may put all its
-   samples on a few of them. The metrics of the literature (Srivastava et al., 2017, VEEGAN;
-   Lin et al., 2018, PacGAN): of 2,500 samples, one is *high quality* if within 3 standard
-   deviations of its nearest mode; a mode is *covered* if it has at least one high-quality
-   sample; the *reverse KL* compares the histogram of high-quality samples over the modes with
-   the uniform one (0: balanced, log 8 = 2.08: all in one mode). The baseline is the
-   non-saturating GAN with G: z (16) -> 64 -> 64 -> 2 (ReLU), D: 2 -> 64 -> 64 -> 1
-   (LeakyReLU 0.2), Adam(beta1 = 0.5), 3,000 iterations of batch 64, and a generator that
-   learns faster than the discriminator (lr_G = 1e-3, lr_D = 5e-4). That is the classic
-   trigger: against a frozen D the generator's best response is to put all its mass where D
-   is largest -- a single point -- and a D that adapts slowly lets G run from mode to mode
-   instead of spreading over them. Rows of the table, each changing one thing:
-     objectives   minimax, non-saturating, least-squares (Mao et al., 2017), hinge (Lim & Ye,
-                  2017), Wasserstein with weight clipping (Arjovsky et al., 2017: critic
-                  weights clipped to [-0.01, 0.01] after every step, 5 critic steps per G step)
-     remedies     one-sided label smoothing (D's real target 0.9; Salimans et al., 2016),
-                  spectral normalisation of every D layer (Miyato et al., 2018;
-                  ``minigan.nn.spectral``, its backward derived by hand and gradient-checked),
-                  two time-scales (Heusel et al., 2017: D learns 4x faster, lr_G = lr_D / 4),
-                  minibatch standard deviation (Karras et al., 2018: D sees the batch's spread
-                  as a feature), packing (Lin et al., 2018: D judges two samples at once).
-   The remedies that let D see a batch's diversity -- minibatch standard deviation and
-   packing -- are the ones that bring back every mode of the ring; label smoothing and two
-   time-scales help in some seeds only, and spectral normalisation, which restrains D further,
-   does not help against a generator that already outpaces it.
-   Each row runs over several seeds; the table prints mean +- standard deviation, and two
-   yardsticks scored the same way: samples of the data itself, and points uniform on a square
-   around it. On the 5 x 5 grid (std 0.05) 3,000 iterations are too few for any row to place
-   many samples within 3 std of a mode: high-quality fractions of a few percent are what the
-   uniform yardstick gets, and its "covered" modes are chance hits -- read the coverage count
-   together with the high-quality fraction.
+2. Mode collapse has a file of its own, ``chapters/ch5_mode_collapse.py``: the benchmark of the
+   literature (8-Gaussian ring, 5 x 5 grid; PacGAN's models and metric), a table over
+   objectives and remedies with PacGAN's published Table 1 beside it, and GAN Lab's views of a
+   run.
 
 3. Saturation: with D(G(z)) = s(l), the minimax generator loss log(1 - D(G(z))) has
    |dL/dl| = D(G(z)), which vanishes when D rejects the fakes -- the "vanishing gradients" of
@@ -90,47 +63,37 @@ Errata and imprecisions in the documents' section 5, corrected here:
     generator's gradient under the minimax (saturating) loss when D is confident (section 3);
     the non-saturating loss, already in Goodfellow et al. (2014), avoids it.
   * "Model collapse" (000 §5, 模型崩溃) is mode collapse: the generator covers few modes of
-    the data, measured in section 2.
+    the data, measured in chapters/ch5_mode_collapse.py.
 
 Outputs (under --out, default runs/ch5_challenges): dirac_gan.png (the main figure),
-dirac_distance.png, mode_collapse.png, mode_table.png and mode_table.txt, saturation.png,
+dirac_distance.png, saturation.png,
 evaluation.png.
 
-Run:  python chapters/ch5_challenges.py [--quick] [--seed S] [--seeds N] [--ch4-dir DIR]
+Run:  python chapters/ch5_challenges.py [--quick] [--seed S] [--ch4-dir DIR]
           [--train-ch4 N] [--out DIR]
 """
 # %% Setup
 import math
 import os
-import sys
 import time
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repo root
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from chapters._common import (ROOT, make_parser, non_negative_int, parse_args,  # noqa: E402
-                              positive_int, report, session)
-from minigan import backend as B  # noqa: E402
-from minigan import checkpoint, plot  # noqa: E402
-from minigan.classifier import train_classifier  # noqa: E402
-from minigan.data.digits import load_digits  # noqa: E402
-from minigan.data.toy import Gaussian1D, Grid, Ring  # noqa: E402
-from minigan.dirac import (MODES, dirac_field, dirac_jacobian, dirac_trajectory,  # noqa: E402
-                           field_residual)
-from minigan.gan import GAN  # noqa: E402
-from minigan.losses import get_objective, sigmoid  # noqa: E402
-from minigan.metrics import (fid_from_features, frechet_distance,  # noqa: E402
-                             inception_score, mode_coverage)
-from minigan.models import (dcgan_discriminator, dcgan_generator,  # noqa: E402
-                            dense_discriminator, dense_generator)
-from minigan.nn.activations import LeakyReLU, ReLU, Tanh  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.minibatch import MinibatchStdDev  # noqa: E402
-from minigan.nn.module import Module, Sequential  # noqa: E402
-from minigan.nn.spectral import SpectralNorm  # noqa: E402
-from minigan.optim import SGD, Adam  # noqa: E402
+from minigan import backend as B
+from minigan import checkpoint, plot
+from minigan.chapter import ROOT, make_parser, non_negative_int, parse_args, report, session
+from minigan.classifier import train_classifier
+from minigan.data.digits import load_digits
+from minigan.data.toy import Gaussian1D
+from minigan.dirac import MODES, dirac_field, dirac_jacobian, dirac_trajectory, field_residual
+from minigan.gan import GAN
+from minigan.losses import get_objective, sigmoid
+from minigan.metrics import fid_from_features, frechet_distance, inception_score
+from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discriminator,
+                            dense_generator)
+from minigan.nn import Dense, LeakyReLU, Sequential, Tanh
+from minigan.optim import SGD, Adam
 
 # Dirac-GAN
 DIRAC_LR = 0.05                         # h, the SGD step of both players
@@ -273,276 +236,6 @@ def dirac_distance_figure(path, dirac):
     ax.set_ylabel(r"$|(\theta, \psi)|$, distance to the equilibrium")
     ax.set_title("Unregularised: spirals out or circles; R1 / instance noise: converges")
     ax.legend(fontsize="x-small", ncol=2)
-    return plot.save(fig, path)
-
-
-# %% 2. Mode collapse on the ring and the grid
-TOY_LATENT = 16                         # z ~ N(0, I_16)
-TOY_HIDDEN, QUICK_TOY_HIDDEN = 64, 32    # units of the two hidden layers in G and in D
-TOY_BATCH = 64        # 64 x 64 x 64 matrix products: BLAS runs them on one thread, which stays
-                      # fast when other processes hold the cores (threaded ones then crawl)
-TOY_ITERATIONS, QUICK_TOY_ITERATIONS = 3000, 150
-TOY_LR_G, TOY_LR_D = 1e-3, 5e-4         # Adam(beta1 = 0.5): the generator is the faster player
-NUM_SAMPLES = 2500                      # samples scored per run
-TABLE_SEEDS = 5
-DATASETS = {"ring": lambda: Ring(num_modes=8, radius=2.0, std=0.02),
-            "grid": lambda: Grid(size=5, spacing=2.0, std=0.05)}
-BASELINE = "non-saturating"
-# name -> settings; a remedy changes one thing of the non-saturating baseline
-TABLE = {
-    "minimax": {"objective": "minimax"},
-    "non-saturating": {},
-    "least-squares": {"objective": "least-squares"},
-    "hinge": {"objective": "hinge"},
-    "wasserstein + clipping": {"objective": "wasserstein", "clip": 0.01, "d_steps": 5},
-    "NS + label smoothing 0.1": {"label_smoothing": 0.1},
-    "NS + spectral norm": {"spectral_norm": True},
-    "NS + two time-scales": {"lr_g": TOY_LR_D / 4},
-    "NS + minibatch std": {"minibatch_std": True},
-    "NS + packing (m = 2)": {"pack": 2},
-}
-REMEDY = "NS + minibatch std"           # the remedy shown beside the collapsed baseline
-REFERENCES = ("(data itself)", "(uniform on a square)")
-QUICK_TABLE = ("non-saturating", REMEDY)
-
-
-class PackSamples(Module):
-    """PacGAN's packing (Lin et al., 2018): D judges m samples at once.
-
-    x: (N, F) -> (N / m, m F): consecutive rows are concatenated, so a batch of N real (or N
-    generated) samples becomes N / m packed examples, each all-real or all-generated. A
-    collapsed generator's packs contain near-copies, which real packs never do. Backward
-    reshapes the gradient back to (N, F).
-    """
-
-    def __init__(self, m: int):
-        super().__init__()
-        self.m = m
-        self.input_shape = None
-
-    def forward(self, x):
-        self._check_input(x, (None, None))
-        if x.shape[0] % self.m:
-            raise ValueError(f"{self!r} needs a batch size divisible by {self.m}, got "
-                             f"{x.shape[0]}")
-        self.input_shape = x.shape
-        return x.reshape(x.shape[0] // self.m, self.m * x.shape[1])
-
-    def backward(self, dy):
-        self._need_forward("input_shape")
-        return dy.reshape(self.input_shape)
-
-    def __repr__(self) -> str:
-        return f"PackSamples(m={self.m})"
-
-
-class ClippedAdam(Adam):
-    """Adam, then every parameter clipped to [-clip, clip]: WGAN's crude Lipschitz bound.
-
-    Arjovsky et al. (2017) clip the critic's weights after each update so that the critic stays
-    K-Lipschitz for some K; the loop calls step() only, so the clipping lives here.
-    """
-
-    def __init__(self, params, clip: float, **kwargs):
-        super().__init__(params, **kwargs)
-        self.clip = float(clip)
-
-    def step(self) -> None:
-        super().step()
-        for p in self.params:
-            B.xp.clip(p.data, -self.clip, self.clip, out=p.data)
-
-
-def build_toy_generator(hidden=TOY_HIDDEN):
-    """G: z (N, 16) -> x (N, 2), two hidden ReLU layers of ``hidden`` units."""
-    return Sequential(Dense(TOY_LATENT, hidden), ReLU(), Dense(hidden, hidden), ReLU(),
-                      Dense(hidden, 2))
-
-
-def build_toy_discriminator(spectral_norm=False, minibatch_std=False, pack=1, hidden=TOY_HIDDEN):
-    """D: x (N, 2) -> logit (N / pack, 1), two hidden LeakyReLU(0.2) layers of ``hidden`` units.
-
-    spectral_norm wraps every Dense in SpectralNorm; minibatch_std appends the batch's mean
-    standard deviation after the first hidden layer; pack > 1 puts PackSamples(pack) first.
-    """
-    wrap = SpectralNorm if spectral_norm else (lambda layer: layer)
-    layers = [PackSamples(pack)] if pack > 1 else []
-    layers += [wrap(Dense(2 * pack, hidden)), LeakyReLU(0.2)]
-    width = hidden
-    if minibatch_std:
-        layers.append(MinibatchStdDev())
-        width += 1
-    layers += [wrap(Dense(width, hidden)), LeakyReLU(0.2), wrap(Dense(hidden, 1))]
-    return Sequential(*layers)
-
-
-def train_toy(dataset: str, settings: dict, seed: int, iterations: int, hidden=TOY_HIDDEN):
-    """One GAN run on a toy mixture -> (samples (2500, 2) host, mode_coverage dict, seconds)."""
-    data = DATASETS[dataset]()
-    B.seed(seed)
-    G = build_toy_generator(hidden)
-    D = build_toy_discriminator(settings.get("spectral_norm", False),
-                                settings.get("minibatch_std", False), settings.get("pack", 1),
-                                hidden)
-    lr_g, lr_d = settings.get("lr_g", TOY_LR_G), settings.get("lr_d", TOY_LR_D)
-    d_optimizer = (ClippedAdam(D.parameters(), clip=settings["clip"], lr=lr_d, betas=(0.5, 0.999))
-                   if "clip" in settings else Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999)))
-    gan = GAN(G, D, data.sample, latent_dim=TOY_LATENT, batch_size=TOY_BATCH,
-              objective=get_objective(settings.get("objective", BASELINE),
-                                      label_smoothing=settings.get("label_smoothing", 0.0)),
-              d_steps=settings.get("d_steps", 1),
-              g_optimizer=Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999)),
-              d_optimizer=d_optimizer)
-    started = time.perf_counter()
-    gan.train(iterations)
-    seconds = time.perf_counter() - started
-    samples = B.to_numpy(gan.sample(NUM_SAMPLES)).astype(np.float64)
-    return samples, mode_coverage(samples, data.centres, data.std), seconds
-
-
-def reference_runs(dataset: str):
-    """Two yardsticks scored like a generator: the data itself, and points uniform on a square.
-
-    The square is [-1.5 r, 1.5 r]^2, r the largest centre coordinate: a generator that has
-    learnt nothing but the data's extent. Its "covered" modes are chance hits -- what a
-    coverage count is worth when the high-quality fraction is that low.
-    """
-    data = DATASETS[dataset]()
-    B.seed(0)
-    real = B.to_numpy(data.sample(NUM_SAMPLES)).astype(np.float64)
-    span = 1.5 * float(np.abs(data.centres).max())
-    uniform = np.random.default_rng(0).uniform(-span, span, (NUM_SAMPLES, 2))
-    return {name: [(points, mode_coverage(points, data.centres, data.std))]
-            for name, points in ((REFERENCES[0], real), (REFERENCES[1], uniform))}
-
-
-def run_table(names, datasets, seeds, iterations, hidden=TOY_HIDDEN):
-    """Every (name, dataset, seed) run, then the yardsticks.
-
-    Returns {(name, dataset): [(samples, metrics), ...]} and the total seconds.
-    """
-    results, started = {}, time.perf_counter()
-    for dataset in datasets:
-        for name in names:
-            runs = []
-            for seed in seeds:
-                samples, metrics, seconds = train_toy(dataset, TABLE[name], seed, iterations,
-                                                      hidden)
-                runs.append((samples, metrics))
-                print(f"  {dataset:<5} {name:<26} seed {seed}: {metrics['modes_covered']:>2d} "
-                      f"modes, {100 * metrics['high_quality_fraction']:5.1f}% high quality, "
-                      f"reverse KL {metrics['reverse_kl']:.3f}  ({seconds:.1f} s)", flush=True)
-            results[name, dataset] = runs
-        for name, runs in reference_runs(dataset).items():
-            results[name, dataset] = runs
-    return results, time.perf_counter() - started
-
-
-def summarise(runs):
-    """Mean and standard deviation over seeds of the three mode metrics.
-
-    The reverse KL is undefined (nan) for a run without a single high-quality sample; such
-    runs are left out of its mean (and it is nan if every run is).
-    """
-    def stats(key):
-        values = np.array([metrics[key] for _, metrics in runs], dtype=np.float64)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            return float("nan"), float("nan")
-        return float(values.mean()), float(values.std())
-    return {key: stats(key) for key in ("modes_covered", "high_quality_fraction", "reverse_kl")}
-
-
-def format_table(results, names, datasets, num_seeds) -> str:
-    """The table as text: mean +- std over seeds for each dataset's three metrics, then the
-    yardstick rows (REFERENCES) when ``results`` holds them."""
-    modes = {d: len(DATASETS[d]().centres) for d in datasets}
-    header = f"{'objective / remedy':<26}" + "".join(
-        f" | {d + ' modes (of ' + str(modes[d]) + ')':>17} {'high q. %':>12} {'reverse KL':>12}"
-        for d in datasets)
-    rule = "-" * len(header)
-
-    def row(name):
-        text = f"{name:<26}"
-        for d in datasets:
-            s = summarise(results[name, d])
-            text += (f" | {s['modes_covered'][0]:>9.2f} +- {s['modes_covered'][1]:<4.2f}"
-                     f" {100 * s['high_quality_fraction'][0]:>5.1f} +- "
-                     f"{100 * s['high_quality_fraction'][1]:<4.1f}"
-                     f" {s['reverse_kl'][0]:>5.2f} +- {s['reverse_kl'][1]:<4.2f}")
-        return text
-
-    lines = [f"Mode collapse: mean +- std over {num_seeds} seed(s), {NUM_SAMPLES} samples each",
-             header, rule] + [row(name) for name in names]
-    references = [r for r in REFERENCES if (r, datasets[0]) in results]
-    if references:
-        lines += [rule] + [row(name) for name in references]
-    lines.append("(reverse KL: over the runs with at least one high-quality sample; "
-                 "log(number of modes) when all sit in one mode)")
-    return "\n".join(lines)
-
-
-def mode_figure(path, results, datasets):
-    """Real samples, the baseline's and the remedy's (first seed), per dataset."""
-    fig, axes = plot.new_figure(3, len(datasets), (3.6, 3.6))
-    for row, dataset in enumerate(datasets):
-        data = DATASETS[dataset]()
-        B.seed(0)
-        real = B.to_numpy(data.sample(NUM_SAMPLES))
-        panels = [("data", real, None)]
-        for name in (BASELINE, REMEDY):
-            samples, metrics = results[name, dataset][0]
-            panels.append((name, samples, metrics))
-        span = float(np.abs(data.centres).max()) * 1.6
-        for col, (title, points, metrics) in enumerate(panels):
-            ax = axes[row, col]
-            ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.35,
-                       color="black" if metrics is None else "tab:green")
-            ax.scatter(data.centres[:, 0], data.centres[:, 1], s=30, marker="x", color="tab:red",
-                       linewidths=1.2)
-            if metrics is not None:
-                title += (f"\n{metrics['modes_covered']} of {len(data.centres)} modes, "
-                          f"{100 * metrics['high_quality_fraction']:.0f}% high quality")
-            ax.set_title(title, fontsize=9)
-            ax.set_xlim(-span, span)
-            ax.set_ylim(-span, span)
-            ax.set_aspect("equal")
-    fig.suptitle("Mode collapse: the non-saturating GAN with a fast generator, and a remedy "
-                 "(seed 0; red x: the modes)")
-    return plot.save(fig, path)
-
-
-def mode_bar_figure(path, results, names, datasets):
-    """Modes covered, mean and spread over seeds, per row of the table, with the high-quality
-    fraction written on each bar and the uniform yardstick's chance coverage marked."""
-    fig, axes = plot.new_figure(len(datasets), 1, (5.6, 4.6))
-    for col, dataset in enumerate(datasets):
-        ax = axes[0, col]
-        total = len(DATASETS[dataset]().centres)
-        y = np.arange(len(names))
-        for i, name in enumerate(names):
-            s = summarise(results[name, dataset])
-            ax.barh(i, s["modes_covered"][0], xerr=s["modes_covered"][1], alpha=0.6,
-                    height=0.7, color="tab:green" if name.startswith("NS +") else "tab:blue",
-                    error_kw={"ecolor": "0.35", "linewidth": 0.8, "capsize": 2})
-            seeds = [m["modes_covered"] for _, m in results[name, dataset]]
-            ax.plot(seeds, [i] * len(seeds), "k.", markersize=4)
-            ax.text(0.02 * total, i, f"{100 * s['high_quality_fraction'][0]:.1f}% high quality",
-                    fontsize=7, va="center", zorder=5,
-                    bbox={"facecolor": "white", "alpha": 0.7, "edgecolor": "none", "pad": 1})
-        ax.axvline(total, color="black", linestyle=":", linewidth=1)
-        title = f"{dataset}: objectives (blue), remedies (green)"
-        if (REFERENCES[1], dataset) in results:
-            chance = summarise(results[REFERENCES[1], dataset])
-            ax.axvline(chance["modes_covered"][0], color="tab:red", linestyle="--", linewidth=1)
-            title += (f"\nred dashes: points uniform on a square "
-                      f"({100 * chance['high_quality_fraction'][0]:.1f}% high quality)")
-        ax.set_yticks(y)
-        ax.set_yticklabels(names, fontsize=8)
-        ax.invert_yaxis()
-        ax.set_xlim(0, total + 0.5)
-        ax.set_xlabel(f"modes covered (of {total}); dots: seeds")
-        ax.set_title(title, fontsize=9)
     return plot.save(fig, path)
 
 
@@ -878,9 +571,6 @@ def chapter4_scores(ev, folder: str, train_iterations: int, seed: int) -> dict:
 # %% The chapter
 def main(argv=None) -> dict:
     parser = make_parser(__doc__, "ch5_challenges")
-    parser.add_argument("--seeds", type=positive_int, default=None,
-                        help=f"seeds per row of the mode-collapse table (default {TABLE_SEEDS}, "
-                             f"1 with --quick)")
     parser.add_argument("--ch4-dir", default=os.path.join(ROOT, "runs", "ch4_code_examples"),
                         help="where chapter 4 saved its checkpoints (scored in the full run)")
     parser.add_argument("--train-ch4", type=non_negative_int, default=0, metavar="N",
@@ -913,38 +603,6 @@ def main(argv=None) -> dict:
             **{f"dirac_final_distance_{k}": v for k, v in final.items()},
             "dirac_final_distance_minimax_adam": float(np.hypot(*dirac["adam"][-1])),
         })
-
-        # %% 2. Mode collapse
-        names = QUICK_TABLE if args.quick else tuple(TABLE)
-        datasets = ("ring",) if args.quick else tuple(DATASETS)
-        num_seeds = args.seeds or (1 if args.quick else TABLE_SEEDS)
-        seeds = [args.seed + i for i in range(num_seeds)]
-        print(f"\nMode collapse: {len(names)} settings x {len(datasets)} data sets x "
-              f"{num_seeds} seed(s), {QUICK_TOY_ITERATIONS if args.quick else TOY_ITERATIONS} "
-              f"iterations each")
-        results, table_seconds = run_table(
-            names, datasets, seeds, QUICK_TOY_ITERATIONS if args.quick else TOY_ITERATIONS,
-            QUICK_TOY_HIDDEN if args.quick else TOY_HIDDEN)   # quick: a smoke test, small nets
-        table = format_table(results, names, datasets, num_seeds)
-        print()
-        print(table)
-        print(f"(table: {table_seconds:.0f} s)")
-        with open(os.path.join(out, "mode_table.txt"), "w") as f:
-            f.write(table + f"\n(table: {table_seconds:.0f} s)\n")
-        figures.append(mode_figure(os.path.join(out, "mode_collapse.png"), results, datasets))
-        figures.append(mode_bar_figure(os.path.join(out, "mode_table.png"), results, names,
-                                       datasets))
-        baseline, remedy = (summarise(results[n, "ring"]) for n in (BASELINE, REMEDY))
-        numbers.update({
-            "table_seconds": table_seconds,
-            "ring_baseline_modes": baseline["modes_covered"][0],
-            "ring_baseline_reverse_kl": baseline["reverse_kl"][0],
-            "ring_remedy_modes": remedy["modes_covered"][0],
-            "ring_remedy_high_quality": remedy["high_quality_fraction"][0],
-            "ring_remedy_reverse_kl": remedy["reverse_kl"][0],
-        })
-        table_summary = {f"{name} / {dataset}": summarise(runs)
-                         for (name, dataset), runs in results.items()}
 
         # %% 3. Saturation
         sat = run_saturation(args.quick)
@@ -990,7 +648,7 @@ def main(argv=None) -> dict:
         })
 
     numbers["seconds"] = time.perf_counter() - start
-    return {**report(numbers, figures), "table": table_summary}
+    return report(numbers, figures)
 
 
 if __name__ == "__main__":

@@ -249,3 +249,26 @@ class Adam(Optimizer):
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"
+
+
+class ClippedAdam(Adam):
+    """Adam, then every parameter clipped to [-clip, clip]: WGAN's crude Lipschitz bound.
+
+    Arjovsky et al. (2017) clip the critic's weights after each update so that the critic stays
+    K-Lipschitz for some K. Training calls ``step()`` only, so the clipping lives here.
+    """
+
+    def __init__(self, params, clip: float, **kwargs):
+        super().__init__(params, **kwargs)
+        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not (
+                math.isfinite(clip) and clip > 0):
+            raise ValueError(f"ClippedAdam: clip must be a positive finite number, got {clip!r}")
+        self.clip = float(clip)
+
+    def step(self) -> None:
+        super().step()
+        for p in self.params:
+            B.xp.clip(p.data, -self.clip, self.clip, out=p.data)
+
+    def __repr__(self) -> str:
+        return f"ClippedAdam(lr={self.lr}, betas={self.betas}, clip={self.clip})"

@@ -354,22 +354,27 @@ def history(path, history, title=None) -> str:
 # ---------------------------------------------------------------------------------------------
 # Animation
 
-def save_gif(path, frames, draw, fps: int = 8, size=(5.0, 3.6), dpi: int = 80) -> str:
+def save_gif(path, frames, draw, fps: int = 8, size=(5.0, 3.6), dpi: int = 80,
+             panels=None) -> str:
     """An animated GIF: for each item of ``frames``, ``draw(ax, frame)`` draws one picture.
 
-    Uses matplotlib's PillowWriter (Pillow ships with matplotlib, so nothing new is needed).
+    With ``panels=(ncols, nrows)`` each picture is a grid of panels of ``size`` each and
+    ``draw(axes, frame)`` gets the (nrows, ncols) array of axes. Uses matplotlib's PillowWriter
+    (Pillow ships with matplotlib, so nothing new is needed).
     """
     path = os.fspath(path)
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    fig, axes = new_figure(1, 1, size)
-    ax = axes[0, 0]
+    fig, axes = new_figure(*(panels or (1, 1)), size)
     writer = PillowWriter(fps=fps)
     with writer.saving(fig, path, dpi):
         for frame in frames:
-            ax.clear()
-            draw(ax, frame)
+            for ax in axes.flat:
+                ax.clear()
+            draw(axes if panels else axes[0, 0], frame)
+            if panels:
+                fig.tight_layout()
             writer.grab_frame()
     return path
 

@@ -1,0 +1,292 @@
+"""The mode-collapse benchmark of the literature: its data, models, training protocol and score.
+
+VEEGAN (Srivastava et al., 2017) and PacGAN (Lin, Khetan, Fanti & Oh, 2018, Table 1) measure
+mode collapse on two mixtures of 2D Gaussians with a fixed training set of 100,000 points:
+
+    ring   8 Gaussians, centres (cos 2 pi k / 8, sin 2 pi k / 8), std 0.01
+    grid   25 Gaussians, centres {-4, -2, 0, 2, 4}^2, std 0.05
+
+and score 2,500 generated samples with ``minigan.metrics.mode_coverage``: a sample is *high
+quality* within 3 std of its nearest centre, a mode is *captured* by one high-quality sample,
+and the *reverse KL* compares the high-quality samples' histogram over the modes with the
+uniform one.
+
+PacGAN's models: G maps z in R^2, z ~ N(0, I), through 4 hidden layers of 400 units with
+BatchNorm and ReLU to x in R^2; D is 3 hidden maxout layers (200 units, 5 pieces) whose input is
+m samples concatenated (``minigan.nn.Pack``), then a linear logit. Adam(lr 1e-4, beta1 0.8),
+100 packed examples a batch, 400 epochs of the 100,000 points. ``Budget`` holds these numbers
+(``PAPER``); a chapter may choose a smaller one.
+
+A ``Setting`` is what a row of a results table changes (objective, packing, a remedy);
+``train_and_score`` trains one (data set, setting, budget, seed) and scores it;
+``run_trials`` runs many of them, on several processes when asked; ``summarise`` gives the
+mean and standard error over trials, as the paper reports them.
+"""
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import os
+import time
+
+from minigan import backend as B
+from minigan.data.toy import Grid, Ring
+from minigan.gan import GAN
+from minigan.losses import get_objective
+from minigan.metrics import mode_coverage
+from minigan.nn import BatchNorm1d, Dense, Maxout, MinibatchStdDev, Pack, ReLU, Sequential
+from minigan.nn.spectral import SpectralNorm
+from minigan.optim import Adam, ClippedAdam
+
+TRAIN_POINTS = 100_000          # the fixed training set
+NUM_SAMPLES = 2_500             # samples scored per trial
+LATENT_DIM = 2                  # z ~ N(0, I_2)
+
+
+def make_dataset(name: str):
+    """The benchmark's mixture called ``name``: "ring" or "grid" (see the module docstring)."""
+    if name == "ring":
+        return Ring(num_modes=8, radius=1.0, std=0.01)
+    if name == "grid":
+        return Grid(size=5, spacing=2.0, std=0.05)
+    raise ValueError(f"make_dataset: name must be 'ring' or 'grid', got {name!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """What one row of a mode-collapse table changes in the non-saturating GAN.
+
+    objective        a name from minigan.losses.OBJECTIVE_NAMES
+    pack             m of PacGAN: D judges m samples at once (1: the plain GAN)
+    label_smoothing  one-sided: D's real target is 1 - label_smoothing (Salimans et al., 2016)
+    spectral_norm    every layer of D spectrally normalised (Miyato et al., 2018)
+    minibatch_std    the batch's mean std appended after D's first layer (Karras et al., 2018)
+    lr_g_factor, lr_d_factor   the budget's learning rate times these, per player (two
+                     time-scales, Heusel et al., 2017: D faster than G)
+    clip             WGAN's weight clipping of D to [-clip, clip] after every step (0: none)
+    d_steps          discriminator steps per generator step (k of Algorithm 1)
+    """
+
+    objective: str = "non-saturating"
+    pack: int = 1
+    label_smoothing: float = 0.0
+    spectral_norm: bool = False
+    minibatch_std: bool = False
+    lr_g_factor: float = 1.0
+    lr_d_factor: float = 1.0
+    clip: float = 0.0
+    d_steps: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Budget:
+    """Models, optimiser and length of one trial.
+
+    g_hidden, g_layers        G's hidden width and number of hidden (Dense, BatchNorm, ReLU) blocks
+    d_hidden, d_layers, d_pieces   D's maxout width, number of maxout layers, pieces per unit
+    batch                     packed examples per batch (D sees ``batch`` examples, G makes
+                              batch * m samples)
+    lr, beta1                 Adam's rate and first-moment decay (beta2 = 0.999)
+    iterations                generator steps
+    schedule                  "constant", or "cosine": lr * (1 + cos(pi t / T)) / 2 at step t
+                              (the rate falls to 0 at the end, which lets G settle on the modes)
+    """
+
+    g_hidden: int = 400
+    g_layers: int = 4
+    d_hidden: int = 200
+    d_layers: int = 3
+    d_pieces: int = 5
+    batch: int = 100
+    lr: float = 1e-4
+    beta1: float = 0.8
+    iterations: int = 400 * TRAIN_POINTS // 100
+    schedule: str = "constant"
+
+
+#: PacGAN's published protocol: 400 epochs of 1,000 batches.
+PAPER = Budget()
+
+
+def build_generator(budget: Budget):
+    """G: z (N, 2) -> x (N, 2): ``g_layers`` x (Dense, BatchNorm1d, ReLU), then Dense."""
+    layers, width = [], LATENT_DIM
+    for _ in range(budget.g_layers):
+        layers += [Dense(width, budget.g_hidden), BatchNorm1d(budget.g_hidden), ReLU()]
+        width = budget.g_hidden
+    return Sequential(*layers, Dense(width, 2))
+
+
+def build_discriminator(budget: Budget, setting: Setting = Setting()):
+    """D: x (N, 2) -> logits (N / m, 1): Pack(m), ``d_layers`` maxout layers, a Dense logit.
+
+    With ``setting.spectral_norm`` every maxout and the logit layer are spectrally normalised;
+    with ``setting.minibatch_std`` the batch's spread joins the first layer's output.
+    """
+    wrap = SpectralNorm if setting.spectral_norm else (lambda layer: layer)
+    layers = [Pack(setting.pack)] if setting.pack > 1 else []
+    width = 2 * setting.pack
+    for i in range(budget.d_layers):
+        layers.append(wrap(Maxout(width, budget.d_hidden, budget.d_pieces)))
+        width = budget.d_hidden
+        if i == 0 and setting.minibatch_std:
+            layers.append(MinibatchStdDev())
+            width += 1
+    return Sequential(*layers, wrap(Dense(width, 1)))
+
+
+def build_gan(dataset: str, setting: Setting, budget: Budget, train_points=None) -> GAN:
+    """The GAN of one trial, built from minigan's current seed (call ``B.seed`` first).
+
+    train_points: the fixed training set (TRAIN_POINTS, 2); drawn from the data set if None.
+    """
+    if train_points is None:
+        train_points = make_dataset(dataset).sample(TRAIN_POINTS)
+    G, D = build_generator(budget), build_discriminator(budget, setting)
+    betas = (budget.beta1, 0.999)
+    lr_g, lr_d = budget.lr * setting.lr_g_factor, budget.lr * setting.lr_d_factor
+    d_optimizer = (ClippedAdam(D.parameters(), clip=setting.clip, lr=lr_d, betas=betas)
+                   if setting.clip else Adam(D.parameters(), lr=lr_d, betas=betas))
+    return GAN(G, D, train_points, latent_dim=LATENT_DIM, batch_size=budget.batch * setting.pack,
+               objective=get_objective(setting.objective,
+                                       label_smoothing=setting.label_smoothing),
+               d_steps=setting.d_steps, d_optimizer=d_optimizer,
+               g_optimizer=Adam(G.parameters(), lr=lr_g, betas=betas))
+
+
+def learning_rate_schedule(gan: GAN, budget: Budget):
+    """A GAN.train callback that sets both optimizers' rates for the next step (cosine decay),
+    or None for a constant rate."""
+    if budget.schedule == "constant":
+        return None
+    if budget.schedule != "cosine":
+        raise ValueError(f"Budget.schedule must be 'constant' or 'cosine', got "
+                         f"{budget.schedule!r}")
+    base = {opt: opt.lr for opt in (gan.g_optimizer, gan.d_optimizer)}
+
+    def set_rates(g):
+        factor = 0.5 * (1 + math.cos(math.pi * min(g.iteration / budget.iterations, 1.0)))
+        for opt, lr in base.items():
+            opt.lr = lr * factor
+    return set_rates
+
+
+def generated_samples(gan: GAN, n: int = NUM_SAMPLES):
+    """n samples of G in eval mode (BatchNorm's running statistics): host float64 (n, 2)."""
+    return B.to_numpy(gan.sample(n)).astype(B.np.float64)
+
+
+def train_and_score(dataset: str, setting: Setting, budget: Budget, seed: int,
+                    num_frames: int = 0, keep_models: bool = False) -> dict:
+    """Train one trial and score it.
+
+    Returns {"dataset", "setting", "seed", "metrics" (mode_coverage of NUM_SAMPLES samples),
+    "samples" (NUM_SAMPLES, 2) host float64, "seconds", "frames": [(iteration, samples (500, 2))]
+    at ``num_frames`` evenly spaced iterations (and the start), "models": (G state, D state) when
+    ``keep_models``}. The run is fixed by ``seed``: data, initialisation and noise all come from
+    minigan's generator seeded with it.
+    """
+    B.seed(seed)
+    data = make_dataset(dataset)
+    gan = build_gan(dataset, setting, budget, data.sample(TRAIN_POINTS))
+    callbacks = [c for c in (learning_rate_schedule(gan, budget),) if c is not None]
+    frames = []
+    if num_frames:
+        every = max(1, budget.iterations // num_frames)
+        frames.append((0, generated_samples(gan, 500)))
+        callbacks.append(lambda g: frames.append((g.iteration, generated_samples(g, 500)))
+                         if g.iteration % every == 0 else None)
+    started = time.perf_counter()
+    gan.train(budget.iterations, callbacks=callbacks)
+    seconds = time.perf_counter() - started
+    samples = generated_samples(gan)
+    result = {"dataset": dataset, "setting": setting, "seed": seed, "samples": samples,
+              "metrics": mode_coverage(samples, data.centres, data.std), "seconds": seconds,
+              "frames": frames}
+    if keep_models:
+        result["models"] = tuple({k: B.to_numpy(v) for k, v in m.state_dict().items()}
+                                 for m in (gan.generator, gan.discriminator))
+    return result
+
+
+def _trial(arguments):
+    """train_and_score(*arguments) on NumPy in float32: the work of one process of the pool."""
+    B.use("numpy")
+    B.set_dtype("float32")
+    return train_and_score(*arguments)
+
+
+@contextlib.contextmanager
+def _single_threaded_blas():
+    """Environment for worker processes: one BLAS/OpenMP thread each (set before they import
+    NumPy), so that k processes on k cores do not oversubscribe them."""
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ.update({name: "1" for name in names})
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_trials(trials, workers: int = 1, on_result=None) -> list:
+    """Run ``trials`` -- tuples of train_and_score's arguments -- and return their results in
+    the same order.
+
+    workers > 1 runs them on that many fresh processes (each single-threaded, on NumPy in
+    float32); trials are independent, so this is the same computation, ``workers`` times as
+    fast on as many cores. workers == 1 runs them here, on the active backend.
+    ``on_result(index, result)`` is called as each trial finishes (e.g. to print a line).
+    """
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ValueError(f"run_trials: workers must be a positive int, got {workers!r}")
+    trials = [tuple(t) for t in trials]
+    results = [None] * len(trials)
+    if workers == 1 or len(trials) <= 1:
+        for i, trial in enumerate(trials):
+            results[i] = train_and_score(*trial)
+            if on_result:
+                on_result(i, results[i])
+        return results
+    import concurrent.futures
+    import multiprocessing
+    with _single_threaded_blas(), concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_trial, trial): i for i, trial in enumerate(trials)}
+        for future in concurrent.futures.as_completed(futures):
+            i = futures[future]
+            results[i] = future.result()
+            if on_result:
+                on_result(i, results[i])
+    return results
+
+
+def summarise(results) -> dict:
+    """Mean and standard error over trials of the three metrics, as PacGAN's Table 1 gives them.
+
+    results: train_and_score results (or any dicts with a "metrics" entry from mode_coverage).
+    Returns {"modes_covered", "high_quality_percent", "reverse_kl": (mean, standard error)},
+    the standard error being std / sqrt(n) with the n - 1 (sample) std, 0 for a single trial.
+    The reverse KL is undefined for a trial without one high-quality sample: such trials are
+    left out of its mean (nan when every trial is).
+    """
+    np = B.np
+    if not results:
+        raise ValueError("summarise: no trial results given")
+    out = {}
+    for name, key, scale in (("modes_covered", "modes_covered", 1),
+                             ("high_quality_percent", "high_quality_fraction", 100),
+                             ("reverse_kl", "reverse_kl", 1)):
+        values = np.array([r["metrics"][key] for r in results], dtype=np.float64) * scale
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            out[name] = (math.nan, math.nan)
+            continue
+        error = values.std(ddof=1) / math.sqrt(values.size) if values.size > 1 else 0.0
+        out[name] = (float(values.mean()), float(error))
+    return out

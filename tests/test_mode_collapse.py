@@ -1,0 +1,193 @@
+"""The mode-collapse benchmark (minigan.mode_collapse) and chapter 5's mode-collapse study: the
+metric on hand-built samples, the remedies' discriminators, trials in parallel, the --quick run."""
+import math
+import os
+
+import numpy as np
+import pytest
+
+from minigan import backend as B
+from minigan import chapter
+from minigan import mode_collapse as mc
+from minigan.gradcheck import check_module
+from minigan.metrics import mode_coverage
+from minigan.nn import Dense
+from minigan.optim import ClippedAdam
+
+TINY = mc.Budget(g_hidden=8, g_layers=2, d_hidden=6, d_layers=2, d_pieces=3, batch=12,
+                 lr=1e-3, beta1=0.5, iterations=3, schedule="cosine")
+
+
+# ---------------------------------------------------------------------------------------------
+# The data and the metric on hand-built samples
+
+def test_benchmark_data_sets_are_pacgans():
+    ring, grid = mc.make_dataset("ring"), mc.make_dataset("grid")
+    angles = 2 * math.pi * np.arange(8) / 8
+    np.testing.assert_allclose(ring.centres, np.stack([np.cos(angles), np.sin(angles)], 1),
+                               atol=1e-15)
+    assert ring.std == 0.01 and grid.std == 0.05
+    ticks = np.array([-4.0, -2.0, 0.0, 2.0, 4.0])
+    assert sorted(map(tuple, grid.centres)) == sorted((a, b) for a in ticks for b in ticks)
+    with pytest.raises(ValueError, match="'ring' or 'grid'"):
+        mc.make_dataset("moons")
+
+
+def test_mode_metrics_collapsed_onto_one_mode():
+    data = mc.make_dataset("ring")
+    rng = np.random.default_rng(0)
+    samples = data.centres[3] + 0.5 * data.std * rng.standard_normal((2500, 2))
+    m = mode_coverage(samples, data.centres, data.std)
+    assert m["modes_covered"] == 1
+    assert m["high_quality_fraction"] == 1.0
+    assert m["reverse_kl"] == pytest.approx(math.log(8))
+
+
+def test_mode_metrics_balanced_with_off_mode_samples():
+    data = mc.make_dataset("ring")
+    on_modes = np.repeat(data.centres, 250, axis=0)                 # 2000 samples, 250 per mode
+    off = np.zeros((500, 2))                                        # the centre: far from all
+    m = mode_coverage(np.concatenate([on_modes, off]), data.centres, data.std)
+    assert m["modes_covered"] == 8
+    assert m["high_quality_fraction"] == pytest.approx(0.8)
+    assert m["reverse_kl"] == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_array_equal(m["counts"], [250] * 8)
+
+
+@pytest.mark.parametrize("dataset", ["ring", "grid"])
+def test_mode_metrics_three_std_threshold_and_skewed_histogram(dataset):
+    data = mc.make_dataset(dataset)
+    c = data.centres
+    inside = c[0] + np.array([2.9 * data.std, 0.0])
+    outside = c[1] + np.array([0.0, 3.1 * data.std])
+    samples = np.concatenate([np.repeat(inside[None], 3, axis=0), outside[None], c[2:3]])
+    m = mode_coverage(samples, c, data.std)
+    assert m["modes_covered"] == 2                                  # modes 0 and 2
+    assert m["high_quality_fraction"] == pytest.approx(4 / 5)
+    p = np.array([3 / 4, 1 / 4])
+    assert m["reverse_kl"] == pytest.approx(float((p * np.log(p * len(c))).sum()))
+
+
+def test_summarise_mean_and_standard_error():
+    data = mc.make_dataset("ring")
+    good = {"metrics": mode_coverage(np.repeat(data.centres, 10, axis=0), data.centres,
+                                     data.std)}
+    half = {"metrics": mode_coverage(np.concatenate([data.centres[:4], data.centres[:4] + 1]),
+                                     data.centres, data.std)}
+    bad = {"metrics": mode_coverage(data.centres[:1] + 1.0, data.centres, data.std)}
+    s = mc.summarise([good, half, bad])
+    assert s["modes_covered"] == pytest.approx((4.0, 4.0 / math.sqrt(3)))   # 8, 4, 0
+    assert s["high_quality_percent"][0] == pytest.approx(50.0)             # 100, 50, 0
+    assert s["reverse_kl"] == pytest.approx((math.log(2) / 2, math.log(2) / 2))  # nan left out
+    assert mc.summarise([good])["modes_covered"] == (8.0, 0.0)
+    assert all(math.isnan(v) for v in mc.summarise([bad])["reverse_kl"])
+    with pytest.raises(ValueError, match="no trial"):
+        mc.summarise([])
+
+
+# ---------------------------------------------------------------------------------------------
+# The models of the benchmark and the remedies' discriminators
+
+def test_paper_budget_is_pacgans_protocol():
+    p = mc.PAPER
+    assert (p.g_hidden, p.g_layers, p.d_hidden, p.d_layers, p.d_pieces) == (400, 4, 200, 3, 5)
+    assert (p.batch, p.lr, p.beta1, p.schedule) == (100, 1e-4, 0.8, "constant")
+    assert p.iterations * p.batch == 400 * mc.TRAIN_POINTS          # 400 epochs
+    G, D = mc.build_generator(p), mc.build_discriminator(p, mc.Setting(pack=3))
+    assert G.forward(B.randn(5, 2)).shape == (5, 2)
+    assert D.forward(B.randn(6, 2)).shape == (2, 1)
+    assert D[1].W.shape == (6, 5, 200)                              # 3 samples x 2 coordinates
+
+
+@pytest.mark.parametrize("setting", [mc.Setting(), mc.Setting(pack=2), mc.Setting(pack=3),
+                                     mc.Setting(minibatch_std=True),
+                                     mc.Setting(pack=2, minibatch_std=True, spectral_norm=True)])
+def test_discriminators_gradient_check(setting):
+    with B.precision("float64"):
+        B.seed(4)
+        D = mc.build_discriminator(TINY, setting)
+        x = B.randn(12, 2)
+        D.forward(x)                 # a training-mode pass updates spectral norm's u, v
+        D.eval()                     # then u, v stay fixed (treated as constants)
+        assert D.forward(x).shape == (12 // setting.pack, 1)
+        errors = check_module(D, x)
+    assert max(errors.values()) < 1e-6, errors
+
+
+def test_clipped_adam_clips_after_the_step_and_checks_its_bound():
+    layer = Dense(2, 3)
+    layer.W.data[...] = 0.5
+    optimizer = ClippedAdam(layer.parameters(), clip=0.01, lr=1e-3)
+    layer.W.grad[...] = -1.0
+    optimizer.step()
+    assert float(np.abs(B.to_numpy(layer.W.data)).max()) == pytest.approx(0.01)
+    for clip in (0, -1.0, float("nan"), "0.1", True):
+        with pytest.raises(ValueError, match="clip must be a positive"):
+            ClippedAdam(layer.parameters(), clip=clip)
+
+
+@pytest.mark.parametrize("setting", [
+    mc.Setting(objective="minimax"), mc.Setting(objective="least-squares"),
+    mc.Setting(objective="hinge"), mc.Setting(objective="wasserstein", clip=0.01, d_steps=5),
+    mc.Setting(label_smoothing=0.1), mc.Setting(spectral_norm=True),
+    mc.Setting(lr_g_factor=0.25), mc.Setting(minibatch_std=True), mc.Setting(pack=4)])
+def test_every_kind_of_row_trains_and_scores(setting):
+    result = mc.train_and_score("grid", setting, TINY, seed=0, num_frames=3)
+    assert result["samples"].shape == (mc.NUM_SAMPLES, 2)
+    assert np.isfinite(result["samples"]).all()
+    assert 0 <= result["metrics"]["modes_covered"] <= 25
+    assert [i for i, _ in result["frames"]] == [0, 1, 2, 3]
+
+
+def test_cosine_schedule_ends_at_zero_and_is_checked():
+    B.seed(0)
+    gan = mc.build_gan("ring", mc.Setting(), TINY)
+    set_rates = mc.learning_rate_schedule(gan, TINY)
+    gan.iteration = TINY.iterations // 2 + 0                      # halfway (3 // 2 = 1 of 3)
+    set_rates(gan)
+    expected = TINY.lr * 0.5 * (1 + math.cos(math.pi * 1 / 3))
+    assert gan.g_optimizer.lr == pytest.approx(expected) == gan.d_optimizer.lr
+    gan.iteration = TINY.iterations
+    set_rates(gan)
+    assert gan.g_optimizer.lr == pytest.approx(0.0, abs=1e-20)
+    assert mc.learning_rate_schedule(gan, mc.Budget(schedule="constant")) is None
+    with pytest.raises(ValueError, match="schedule"):
+        mc.learning_rate_schedule(gan, mc.Budget(schedule="linear"))
+
+
+def test_a_seed_fixes_a_trial_and_processes_change_nothing():
+    trials = [("ring", mc.Setting(), TINY, 3), ("grid", mc.Setting(pack=2), TINY, 4)]
+    here = mc.run_trials(trials, workers=1)
+    again = mc.train_and_score(*trials[0])
+    np.testing.assert_array_equal(here[0]["samples"], again["samples"])
+    seen = []
+    pooled = mc.run_trials(trials, workers=2, on_result=lambda i, r: seen.append(i))
+    assert sorted(seen) == [0, 1]
+    for a, b in zip(here, pooled):
+        assert (a["dataset"], a["setting"], a["seed"]) == (b["dataset"], b["setting"], b["seed"])
+        np.testing.assert_array_equal(a["samples"], b["samples"])
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        mc.run_trials(trials, workers=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter
+
+def test_chapter5_mode_collapse_quick(tmp_path):
+    numbers = chapter.run("ch5_mode_collapse", ["--quick", "--out", str(tmp_path)])
+    for dataset, modes in (("ring", 8), ("grid", 25)):
+        # the yardsticks: the data itself, uniform points, a collapsed set
+        assert numbers[f"{dataset}_data_modes"] == modes
+        assert numbers[f"{dataset}_data_high_quality"] == pytest.approx(1 - math.exp(-4.5),
+                                                                        abs=0.01)
+        assert numbers[f"{dataset}_uniform_high_quality"] < 0.02
+        assert numbers[f"{dataset}_collapsed_reverse_kl"] == pytest.approx(math.log(modes))
+        assert numbers[f"{dataset}_at_centre"] == 1.0 and numbers[f"{dataset}_at_2.9_std"] == 1.0
+        assert numbers[f"{dataset}_at_3.1_std"] == 0.0
+    # a short training run spreads the samples from the untrained G's clump over the ring's modes
+    assert numbers["ring_GAN_start_modes"] == 0
+    assert numbers["ring_GAN_trained_modes"] >= 3
+    text = (tmp_path / "mode_table.txt").read_text()
+    assert "PacGAN2" in text and "paper" in text and "23.8 +- 0.7" in text
+    for path in numbers["figures"]:
+        assert os.path.getsize(path) > 0
