@@ -295,8 +295,8 @@ numbers["table_seconds"] = table_seconds
 # %%
 fig, axes = plot.new_figure(len(rows), len(DATASETS), (2.1, 2.3))
 draw_samples(axes, by_key, rows, seeds[0])
-fig.suptitle(f"Samples (green) on the modes (red x), seed {seeds[0]}, after "
-             f"{budget.iterations} iterations")
+fig.suptitle(f"Samples (green) on the modes (red x)\nseed {seeds[0]}, "
+             f"{budget.iterations} iterations", fontsize=9)
 figures.append(chapter.show(plot.save(fig, os.path.join(out, "mode_samples.png"))))
 frames = range(len(by_key[rows[0], DATASETS[0], seeds[0]]["frames"]))
 figures.append(chapter.show(plot.save_gif(
