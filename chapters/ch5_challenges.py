@@ -72,7 +72,7 @@ evaluation.png.
 Run:  python chapters/ch5_challenges.py [--quick] [--seed S] [--ch4-dir DIR]
           [--train-ch4 N] [--out DIR]
 """
-# %% Setup
+# %% Imports and constants
 import math
 import os
 import time
@@ -82,11 +82,12 @@ import numpy as np
 
 from minigan import backend as B
 from minigan import checkpoint, plot
-from minigan.chapter import ROOT, make_parser, non_negative_int, parse_args, report, session
+from minigan.chapter import ROOT, make_parser, non_negative_int, parse_args, report, show, start
 from minigan.classifier import train_classifier
 from minigan.data.digits import load_digits
 from minigan.data.toy import Gaussian1D
-from minigan.dirac import MODES, dirac_field, dirac_jacobian, dirac_trajectory, field_residual
+from minigan.dirac import (MODES, dirac_field, dirac_jacobian, dirac_trajectory, field_residual,
+                           normal_quantiles, step_map)
 from minigan.gan import GAN
 from minigan.losses import get_objective, sigmoid
 from minigan.metrics import fid_from_features, frechet_distance, inception_score
@@ -94,6 +95,8 @@ from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discrimi
                             dense_generator)
 from minigan.nn import Dense, LeakyReLU, Sequential, Tanh
 from minigan.optim import SGD, Adam
+
+TITLE = "Chapter 5 -- challenges and remedies: instability, saturation, evaluation"
 
 # Dirac-GAN
 DIRAC_LR = 0.05                         # h, the SGD step of both players
@@ -112,21 +115,6 @@ DIRAC_CASES = (                         # (objective, regulariser, label)
 
 
 # %% 1. Instability: the Dirac-GAN
-def normal_quantiles(n: int, std: float):
-    """n equally likely values of N(0, std^2): the quantiles at (i + 1/2) / n, i = 0..n-1.
-
-    Host float64 (n,), symmetric about 0, by bisection on the normal CDF.
-    """
-    target = (np.arange(n) + 0.5) / n
-    lo, hi = np.full(n, -10.0), np.full(n, 10.0)
-    erf = np.vectorize(math.erf)
-    for _ in range(60):
-        mid = (lo + hi) / 2
-        below = 0.5 * (1 + erf(mid / math.sqrt(2))) < target
-        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
-    return std * (lo + hi) / 2
-
-
 def dirac_regulariser(kind):
     """Keyword arguments of dirac_trajectory / dirac_field for a regulariser name."""
     if kind == "r1":
@@ -134,18 +122,6 @@ def dirac_regulariser(kind):
     if kind == "noise":
         return {"noise": normal_quantiles(NOISE_POINTS, NOISE_STD)}
     return {}
-
-
-def step_map(jacobian, lr: float, mode: str):
-    """The linearised update (theta, psi) <- M (theta, psi) of one step near the equilibrium.
-
-    simultaneous: M = I + h J. alternating: psi first, then theta with the new psi:
-    M = [[1 + h^2 a b, h a (1 + h c)], [h b, 1 + h c]] for J = [[0, a], [b, c]].
-    """
-    if mode == "simultaneous":
-        return np.eye(2) + lr * jacobian
-    a, b, c = jacobian[0, 1], jacobian[1, 0], jacobian[1, 1]
-    return np.array([[1 + lr * lr * a * b, lr * a * (1 + lr * c)], [lr * b, 1 + lr * c]])
 
 
 def run_dirac(steps: int):
@@ -568,88 +544,87 @@ def chapter4_scores(ev, folder: str, train_iterations: int, seed: int) -> dict:
     return scores
 
 
-# %% The chapter
-def main(argv=None) -> dict:
-    parser = make_parser(__doc__, "ch5_challenges")
-    parser.add_argument("--ch4-dir", default=os.path.join(ROOT, "runs", "ch4_code_examples"),
-                        help="where chapter 4 saved its checkpoints (scored in the full run)")
-    parser.add_argument("--train-ch4", type=non_negative_int, default=0, metavar="N",
-                        help="train a chapter-4 model here for N iterations when its checkpoint "
-                             "is missing (default 0: skip it)")
-    args = parse_args(parser, argv)
-    start = time.perf_counter()
-    numbers, figures = {}, []
-    with session(args) as out:
-        # %% 1. Dirac-GAN
-        dirac = run_dirac(QUICK_DIRAC_STEPS if args.quick else DIRAC_STEPS)
-        figures.append(dirac_figure(os.path.join(out, "dirac_gan.png"), dirac))
-        figures.append(dirac_distance_figure(os.path.join(out, "dirac_distance.png"), dirac))
-        print("Dirac-GAN near the equilibrium: eigenvalues of the Jacobian and spectral radius "
-              "of one step")
-        print(f"  {'case':<38} {'eigenvalues':<26} {'simultaneous':>12} {'alternating':>12}")
-        for label, eigenvalues, simultaneous, alternating in dirac["linear"]:
-            shown = ", ".join(f"{e.real:+.3f}{e.imag:+.3f}i" for e in eigenvalues)
-            print(f"  {label:<38} {shown:<26} {simultaneous:12.6f} {alternating:12.6f}")
-        final = {}                                   # e.g. "minimax+r1_alternating": distance
-        for (case, mode), path_ in dirac["runs"].items():
-            objective, kind, _ = DIRAC_CASES[case]
-            key = objective if kind is None else f"{objective}+{kind}"
-            final[f"{key}_{mode}"] = float(np.hypot(*path_[-1]))
-        numbers.update({
-            "dirac_field_residual": dirac["residual"],
-            "dirac_wgan_growth": dirac["wgan_growth"][0],
-            "dirac_wgan_growth_predicted": dirac["wgan_growth"][1],
-            "dirac_wgan_invariant_drift": dirac["wgan_invariant_drift"],
-            **{f"dirac_final_distance_{k}": v for k, v in final.items()},
-            "dirac_final_distance_minimax_adam": float(np.hypot(*dirac["adam"][-1])),
-        })
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+parser = make_parser(TITLE, "ch5_challenges")
+parser.add_argument("--ch4-dir", default=os.path.join(ROOT, "runs", "ch4_code_examples"),
+                    help="where chapter 4 saved its checkpoints (scored in the full run)")
+parser.add_argument("--train-ch4", type=non_negative_int, default=0, metavar="N",
+                    help="train a chapter-4 model here for N iterations when its checkpoint "
+                         "is missing (default 0: skip it)")
+args = parse_args(parser, notebook="--quick")
+out = start(args)              # backend, dtype and seed set; the folder for the figures
+started = time.perf_counter()
+numbers, figures = {}, []
 
-        # %% 3. Saturation
-        sat = run_saturation(args.quick)
-        figures.append(saturation_figure(os.path.join(out, "saturation.png"), sat))
-        first, last = sat["probe"][0], sat["probe"][-1]
-        numbers.update({
-            "sat_grad_identity_error": sat["identity_error"],
-            "sat_d_fake_start": sat["d_fake_start"],
-            "sat_norm_saturating_before": first[3]["minimax"],
-            "sat_norm_saturating_after": last[3]["minimax"],
-            "sat_norm_nonsaturating_before": first[3]["non-saturating"],
-            "sat_norm_nonsaturating_after": last[3]["non-saturating"],
-        })
-        for (optimizer, name), (_, mean_gz, _) in sat["curves"].items():
-            numbers[f"sat_reach_data_{optimizer}_{name}"] = first_arrival(
-                mean_gz, SAT_DATA[0], 2 * SAT_DATA[1])
+# %% 1. Instability: the Dirac-GAN
+dirac = run_dirac(QUICK_DIRAC_STEPS if args.quick else DIRAC_STEPS)
+figures.append(show(dirac_figure(os.path.join(out, "dirac_gan.png"), dirac)))
+figures.append(show(dirac_distance_figure(os.path.join(out, "dirac_distance.png"), dirac)))
+print("Dirac-GAN near the equilibrium: eigenvalues of the Jacobian and spectral radius "
+      "of one step")
+print(f"  {'case':<38} {'eigenvalues':<26} {'simultaneous':>12} {'alternating':>12}")
+for label, eigenvalues, simultaneous, alternating in dirac["linear"]:
+    shown = ", ".join(f"{e.real:+.3f}{e.imag:+.3f}i" for e in eigenvalues)
+    print(f"  {label:<38} {shown:<26} {simultaneous:12.6f} {alternating:12.6f}")
+final = {}                                   # e.g. "minimax+r1_alternating": distance
+for (case, mode), path_ in dirac["runs"].items():
+    objective, kind, _ = DIRAC_CASES[case]
+    key = objective if kind is None else f"{objective}+{kind}"
+    final[f"{key}_{mode}"] = float(np.hypot(*path_[-1]))
+numbers.update({
+    "dirac_field_residual": dirac["residual"],
+    "dirac_wgan_growth": dirac["wgan_growth"][0],
+    "dirac_wgan_growth_predicted": dirac["wgan_growth"][1],
+    "dirac_wgan_invariant_drift": dirac["wgan_invariant_drift"],
+    **{f"dirac_final_distance_{k}": v for k, v in final.items()},
+    "dirac_final_distance_minimax_adam": float(np.hypot(*dirac["adam"][-1])),
+})
 
-        # %% 4. Evaluation
-        ev = run_evaluation(args.quick, args.seed)
-        model_scores = {} if args.quick else chapter4_scores(ev, args.ch4_dir, args.train_ch4,
-                                                                 args.seed)
-        figures.append(evaluation_figure(os.path.join(out, "evaluation.png"), ev, model_scores))
-        for message in ev["few_samples_warnings"][:1]:   # one per feature set; same text
-            print(f"\nwarning, as expected: {message}")
-        numbers.update({
-            "classifier_accuracy": ev["accuracy"],
-            "classifier_seconds": ev["classifier_seconds"],
-            "fid_real_vs_real": ev["fid_real"],
-            **{f"fid_noise_{std:g}": v for std, v in zip(NOISE_LEVELS, ev["noisy_fid"])},
-            "fid_monotone_in_noise": bool(np.all(np.diff(ev["noisy_fid"]) > 0)),
-            "fid_uniform_noise": ev["fid_uniform_noise"],
-            "fid_one_digit": ev["fid_one_digit"],
-            "is_real": ev["is_real"][0], "is_real_std": ev["is_real"][1],
-            "is_one_digit": ev["is_one_digit"][0],
-            "is_uniform_noise": ev["is_uniform_noise"][0],
-            **{f"is_noise_{std:g}": v for std, v in zip(NOISE_LEVELS, ev["noisy_is"])},
-            "fd_diag_rel_error": ev["fd_diag_rel_error"],
-            "fd_prop_rel_error": ev["fd_prop_rel_error"],
-            "fd_prop_exact": ev["fd_prop_exact"], "fd_from_samples": ev["fd_from_samples"],
-            "few_samples_warned": bool(ev["few_samples_warnings"]),
-            **{f"ch4_{name}_{key}": value for name, score in model_scores.items()
-               for key, value in score.items()},
-        })
+# %% 3. Saturation
+sat = run_saturation(args.quick)
+figures.append(show(saturation_figure(os.path.join(out, "saturation.png"), sat)))
+first, last = sat["probe"][0], sat["probe"][-1]
+numbers.update({
+    "sat_grad_identity_error": sat["identity_error"],
+    "sat_d_fake_start": sat["d_fake_start"],
+    "sat_norm_saturating_before": first[3]["minimax"],
+    "sat_norm_saturating_after": last[3]["minimax"],
+    "sat_norm_nonsaturating_before": first[3]["non-saturating"],
+    "sat_norm_nonsaturating_after": last[3]["non-saturating"],
+})
+for (optimizer, name), (_, mean_gz, _) in sat["curves"].items():
+    numbers[f"sat_reach_data_{optimizer}_{name}"] = first_arrival(
+        mean_gz, SAT_DATA[0], 2 * SAT_DATA[1])
 
-    numbers["seconds"] = time.perf_counter() - start
-    return report(numbers, figures)
+# %% 4. Evaluation
+ev = run_evaluation(args.quick, args.seed)
+model_scores = {} if args.quick else chapter4_scores(ev, args.ch4_dir, args.train_ch4,
+                                                         args.seed)
+figures.append(show(evaluation_figure(os.path.join(out, "evaluation.png"), ev,
+                                     model_scores)))
+for message in ev["few_samples_warnings"][:1]:   # one per feature set; same text
+    print(f"\nwarning, as expected: {message}")
+numbers.update({
+    "classifier_accuracy": ev["accuracy"],
+    "classifier_seconds": ev["classifier_seconds"],
+    "fid_real_vs_real": ev["fid_real"],
+    **{f"fid_noise_{std:g}": v for std, v in zip(NOISE_LEVELS, ev["noisy_fid"])},
+    "fid_monotone_in_noise": bool(np.all(np.diff(ev["noisy_fid"]) > 0)),
+    "fid_uniform_noise": ev["fid_uniform_noise"],
+    "fid_one_digit": ev["fid_one_digit"],
+    "is_real": ev["is_real"][0], "is_real_std": ev["is_real"][1],
+    "is_one_digit": ev["is_one_digit"][0],
+    "is_uniform_noise": ev["is_uniform_noise"][0],
+    **{f"is_noise_{std:g}": v for std, v in zip(NOISE_LEVELS, ev["noisy_is"])},
+    "fd_diag_rel_error": ev["fd_diag_rel_error"],
+    "fd_prop_rel_error": ev["fd_prop_rel_error"],
+    "fd_prop_exact": ev["fd_prop_exact"], "fd_from_samples": ev["fd_from_samples"],
+    "few_samples_warned": bool(ev["few_samples_warnings"]),
+    **{f"ch4_{name}_{key}": value for name, score in model_scores.items()
+       for key, value in score.items()},
+})
 
 
-if __name__ == "__main__":
-    main()
+# %% What was measured
+numbers["seconds"] = time.perf_counter() - started
+result = report(numbers, figures)

@@ -53,6 +53,8 @@ Trajectories are computed with minigan's own modules (``Dense`` as D), losses an
 """
 from __future__ import annotations
 
+import math
+
 from minigan import backend as B
 from minigan.losses import get_objective
 from minigan.nn.functional import sigmoid
@@ -232,3 +234,32 @@ def field_residual(path, objective: str = "minimax", lr: float = 0.1,
     predicted = lr * np.stack([v_theta, v_psi], axis=1)                 # (T, 2)
     steps = np.diff(path, axis=0)                                       # (T, 2)
     return float(np.abs(steps - predicted).max() / max(np.abs(steps).max(), 1e-300))
+
+
+def normal_quantiles(n: int, std: float):
+    """n equally likely values of N(0, std^2): the quantiles at (i + 1/2) / n, i = 0..n-1.
+
+    Host float64 (n,), symmetric about 0, by bisection on the normal CDF.
+    """
+    np = B.np
+    target = (np.arange(n) + 0.5) / n
+    lo, hi = np.full(n, -10.0), np.full(n, 10.0)
+    erf = np.vectorize(math.erf)
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        below = 0.5 * (1 + erf(mid / math.sqrt(2))) < target
+        lo, hi = np.where(below, mid, lo), np.where(below, hi, mid)
+    return std * (lo + hi) / 2
+
+
+def step_map(jacobian, lr: float, mode: str):
+    """The linearised update (theta, psi) <- M (theta, psi) of one step near the equilibrium.
+
+    simultaneous: M = I + h J. alternating: psi first, then theta with the new psi:
+    M = [[1 + h^2 a b, h a (1 + h c)], [h b, 1 + h c]] for J = [[0, a], [b, c]].
+    """
+    np = B.np
+    if mode == "simultaneous":
+        return np.eye(2) + lr * jacobian
+    a, b, c = jacobian[0, 1], jacobian[1, 0], jacobian[1, 1]
+    return np.array([[1 + lr * lr * a * b, lr * a * (1 + lr * c)], [lr * b, 1 + lr * c]])

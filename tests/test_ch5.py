@@ -2,21 +2,18 @@
 chapter's --quick run (mode collapse: tests/test_mode_collapse.py)."""
 import math
 import os
-import sys
 import warnings
 
 import numpy as np
 import pytest
 
 from minigan import backend as B
+from minigan import chapter
 from minigan.dirac import (DIRAC_OBJECTIVES, MODES, DiracGenerator, dirac_field,
                            dirac_jacobian, dirac_trajectory, field_residual,
-                           linear_discriminator)
+                           linear_discriminator, normal_quantiles, step_map)
 from minigan.metrics import fid_from_features, frechet_distance
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                "chapters"))
-import ch5_challenges as ch5  # noqa: E402
 
 LR = 0.05
 
@@ -71,7 +68,7 @@ def test_dirac_wasserstein_known_answers():
 
 @pytest.mark.parametrize("objective", DIRAC_OBJECTIVES)
 def test_dirac_jacobian_matches_finite_differences(objective):
-    noise = ch5.normal_quantiles(32, 0.8)
+    noise = normal_quantiles(32, 0.8)
     noise_std = math.sqrt(float((noise ** 2).mean()))      # the set's own second moment
     for extra, gamma, std in (({}, 0.0, 0.0), ({"gamma": 0.3}, 0.3, 0.0),
                               ({"noise": noise}, 0.0, noise_std)):
@@ -88,13 +85,13 @@ def test_dirac_jacobian_matches_finite_differences(objective):
 def test_dirac_step_maps_spectral_radius():
     """Unregularised: simultaneous > 1, alternating = 1; with R1: both < 1."""
     rotation = dirac_jacobian("minimax")
-    assert np.abs(np.linalg.eigvals(ch5.step_map(rotation, LR, "simultaneous"))).max() == \
+    assert np.abs(np.linalg.eigvals(step_map(rotation, LR, "simultaneous"))).max() == \
         pytest.approx(math.sqrt(1 + LR ** 2 / 4), rel=1e-12)
-    assert np.abs(np.linalg.eigvals(ch5.step_map(rotation, LR, "alternating"))).max() == \
+    assert np.abs(np.linalg.eigvals(step_map(rotation, LR, "alternating"))).max() == \
         pytest.approx(1.0, rel=1e-12)
     damped = dirac_jacobian("minimax", gamma=0.5)
     for mode in MODES:
-        assert np.abs(np.linalg.eigvals(ch5.step_map(damped, LR, mode))).max() < 1
+        assert np.abs(np.linalg.eigvals(step_map(damped, LR, mode))).max() < 1
 
 
 def test_dirac_modules():
@@ -116,7 +113,7 @@ def test_dirac_modules():
 
 
 def test_normal_quantiles():
-    q = ch5.normal_quantiles(4, 2.0)
+    q = normal_quantiles(4, 2.0)
     np.testing.assert_allclose(q, -q[::-1], atol=1e-12)
     # Phi^{-1}(0.875) = 1.1503493803760079
     assert q[-1] == pytest.approx(2.0 * 1.1503493803760079, rel=1e-9)
@@ -124,13 +121,6 @@ def test_normal_quantiles():
 
 # ---------------------------------------------------------------------------------------------
 # Frechet distance and the evaluation's sanity checks
-
-def test_frechet_closed_forms():
-    checks = ch5.closed_form_checks(np.random.default_rng(1))
-    assert checks["fd_diag_rel_error"] < 1e-10
-    assert checks["fd_prop_rel_error"] < 1e-10
-    assert checks["fd_from_samples"] == pytest.approx(checks["fd_prop_exact"], rel=0.05)
-
 
 def test_frechet_real_vs_real_noise_monotone_and_warning():
     rng = np.random.default_rng(0)
@@ -145,8 +135,6 @@ def test_frechet_real_vs_real_noise_monotone_and_warning():
     assert np.all(np.diff(distances) > 0)
     with pytest.warns(UserWarning, match="fewer|singular|samples"):
         fid_from_features(features[:5], features[5:10])
-    value, messages = ch5.few_samples_warning(features)             # 3 samples for 6 dims
-    assert messages and np.isfinite(value)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fid_from_features(features[:100], features[100:200])        # enough samples: silent
@@ -158,12 +146,12 @@ def test_frechet_real_vs_real_noise_monotone_and_warning():
 # The chapter
 
 def test_chapter5_quick(tmp_path):
-    numbers = ch5.main(["--quick", "--out", str(tmp_path)])
+    numbers = chapter.run("ch5_challenges", ["--quick", "--out", str(tmp_path)])
     assert numbers["dirac_field_residual"] < 1e-12
     assert numbers["dirac_wgan_growth"] == pytest.approx(numbers["dirac_wgan_growth_predicted"],
                                                          rel=1e-12)
     assert numbers["dirac_wgan_invariant_drift"] < 1e-12
-    start = math.hypot(*ch5.DIRAC_START)
+    start = math.hypot(1.0, 1.0)                 # the chapter's DIRAC_START
     assert numbers["dirac_final_distance_minimax_simultaneous"] > start
     assert numbers["dirac_final_distance_wasserstein_simultaneous"] > start
     assert numbers["dirac_final_distance_minimax+r1_simultaneous"] < 0.2 * start
@@ -180,6 +168,7 @@ def test_chapter5_quick(tmp_path):
     assert numbers["fid_real_vs_real"] < 0.2 * numbers["fid_noise_0.8"]
     assert numbers["fid_uniform_noise"] > numbers["fid_noise_0.8"]
     assert numbers["fd_diag_rel_error"] < 1e-10 and numbers["fd_prop_rel_error"] < 1e-10
+    assert numbers["fd_from_samples"] == pytest.approx(numbers["fd_prop_exact"], rel=0.05)
     assert numbers["few_samples_warned"]
     assert numbers["is_one_digit"] < 2.0 < numbers["is_real"] <= 10.0
     for path in numbers["figures"]:
