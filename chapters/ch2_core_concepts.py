@@ -3,52 +3,17 @@
 Mirrors section 2 of the documents (核心概念与联系): 000 §2, 001 §2.1-2.2, 002 §2, 003 §2.1,
 004 §2.1-2.3.
 
-The players. The generator G maps noise z ~ p_z to a sample x = G(z); the samples have a density
-p_g. The discriminator D maps a sample x to D(x) in (0, 1), its belief that x is real. Here D is
-a network whose last layer outputs a logit l, and D(x) = sigmoid(l).
-
-The discriminator's loss is binary cross-entropy with label 1 for data and 0 for samples of G:
-
-    L_D = -E_{x ~ p_data} log D(x) - E_{z ~ p_z} log(1 - D(G(z))) = -V(D, G).
-
-For a fixed G, minimising it pointwise gives (Proposition 1 of Goodfellow et al., 2014)
-
-    D*(x) = p_data(x) / (p_data(x) + p_g(x)),
-    min_D L_D = -V(D*, G) = log 4 - 2 JSD(p_data || p_g).
-
-Part 1 trains D alone against a fixed, hand-set generator (x = 2 z + 0.3, so p_g = N(0.3, 2^2)
-exactly) and a two-mode data distribution, and measures max |D(x) - D*(x)| over the interval
-holding 99% of the mass of (p_data + p_g) / 2: below 0.05. Its loss settles at log 4 - 2 JSD.
-
-The generator's loss is -E_z log D(G(z)) (the non-saturating form; the minimax form is
-E_z log(1 - D(G(z))), see chapter 3). Part 2 trains G alone against the fixed, trained D: every
-sample is pushed uphill on D, so all of them run to the point where D is largest -- p_g collapses
-onto one mode, and JSD(p_data || p_g) gets WORSE. D(G(z)) is high, so G "wins" -- until D is
-trained again and rejects the collapsed samples. Neither player can be trained alone: the game
-needs the alternation of Algorithm 1 (chapter 3).
-
-Errata in the documents, corrected here:
-  * 004 §2.1: "the generator's output is the product of a noise matrix and an image-feature
-    matrix" -- the output is G(z), a learned nonlinear function of the noise, not a product.
-  * 004 §3.3: "G(z) = D(G(z))" and "D(x) = G(z)" -- G maps noise to samples and D maps samples to
-    a probability; the losses compare D's outputs on real and generated samples.
-  * 000 §3: "the generator's loss is the discriminator's output" -- it is log(1 - D(G(z)))
-    (minimax) or -log D(G(z)) (non-saturating), a function of D's output on the fakes.
-  * 001 §2.1 and 004 §2.2 describe D's input as "the generated and the real data" together: D
-    sees one sample at a time and outputs one probability for it; real and generated batches
-    enter its loss with different labels.
-
 Run:  python chapters/ch2_core_concepts.py [--quick] [--seed S] [--out DIR]
+or open it as a notebook and run its cells in order (the settings cell takes the same options).
 """
-# %% Setup
+# %% Imports and constants
 import math
 import os
 
 import numpy as np
 
 from minigan import backend as B
-from minigan import plot
-from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan import chapter, plot
 from minigan.data import Mixture1D
 from minigan.densities import (gaussian_pdf, images, latent_quadrature, mass_interval,
                                optimal_discriminator, push_forward)
@@ -56,6 +21,8 @@ from minigan.gan import GAN
 from minigan.metrics import jensen_shannon
 from minigan.nn import Dense, Sequential, Tanh
 
+TITLE = ("Chapter 2 -- core concepts: the two players, each player's loss, and the optimal "
+         "discriminator")
 DATA_MEANS, DATA_STD = (-2.0, 2.0), 0.5       # p_data = 1/2 N(-2, 0.5^2) + 1/2 N(2, 0.5^2)
 G_SCALE, G_SHIFT = 2.0, 0.3                   # the fixed generator x = 2 z + 0.3
 D_HIDDEN = 32
@@ -70,6 +37,21 @@ X = (X_EDGES[:-1] + X_EDGES[1:]) / 2          # the grid for densities and D(x)
 D_TOLERANCE = 0.05
 
 
+# %% [markdown]
+# The players. The generator G maps noise z ~ p_z to a sample x = G(z); the samples have a density
+# p_g. The discriminator D maps a sample x to D(x) in (0, 1), its belief that x is real. Here D is
+# a network whose last layer outputs a logit l, and D(x) = sigmoid(l).
+#
+# The discriminator's loss is binary cross-entropy with label 1 for data and 0 for samples of G:
+#
+#     L_D = -E_{x ~ p_data} log D(x) - E_{z ~ p_z} log(1 - D(G(z))) = -V(D, G).
+#
+# For a fixed G, minimising it pointwise gives (Proposition 1 of Goodfellow et al., 2014)
+#
+#     D*(x) = p_data(x) / (p_data(x) + p_g(x)),
+#     min_D L_D = -V(D*, G) = log 4 - 2 JSD(p_data || p_g).
+
+# %% The players, their densities, and the figures
 def build_discriminator():
     """D: x (N, 1) -> logit (N, 1), two hidden tanh layers."""
     return Sequential(Dense(1, D_HIDDEN), Tanh(), Dense(D_HIDDEN, D_HIDDEN), Tanh(),
@@ -117,84 +99,6 @@ def d_of_x(gan):
     return B.to_numpy(gan.discriminate(B.asarray(X[:, None]))).astype(np.float64)
 
 
-# %% The chapter
-def main(argv=None) -> dict:
-    parser = make_parser(__doc__, "ch2_core_concepts")
-    parser.add_argument("--d-steps", type=positive_int, default=None,
-                        help=f"discriminator steps in part 1 (default {D_STEPS}, "
-                             f"{QUICK_D_STEPS} with --quick)")
-    parser.add_argument("--g-steps", type=positive_int, default=G_STEPS,
-                        help=f"generator steps in part 2 (default {G_STEPS})")
-    args = parse_args(parser, argv)
-    d_steps = args.d_steps or (QUICK_D_STEPS if args.quick else D_STEPS)
-    with session(args) as out:
-        data = Mixture1D(DATA_MEANS, (DATA_STD, DATA_STD))
-        p_data = data.density(X)
-
-        # %% Part 1: D alone against a fixed generator -> D*
-        G = affine_generator(G_SCALE, G_SHIFT)
-        D = build_discriminator()
-        gan = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR_D)
-        set_lr = decaying_lr(gan.d_optimizer, d_steps, LR_D, FINAL_LR_D)
-        d_losses = []
-        for i in range(d_steps):
-            set_lr(i)
-            d_losses.append(gan.d_step()[0])
-        p_g = affine_density(G)
-        d_star = optimal_discriminator(p_data, p_g)
-        d_trained = d_of_x(gan)
-        lo, hi = mass_interval(X, (p_data + p_g) / 2, 0.99)
-        region = (X >= lo) & (X <= hi)
-        d_error = float(np.abs(d_trained - d_star)[region].max())
-        jsd_before = jensen_shannon(p_data, p_g, DX)
-        d_loss_min = math.log(4) - 2 * jsd_before              # -V(D*, G)
-        d_loss_end = float(np.mean(d_losses[-max(1, d_steps // 10):]))
-        print(f"part 1: D trained alone for {d_steps} steps against G(z) = {G_SCALE} z + {G_SHIFT}")
-        print(f"  max |D - D*| on [{lo:.2f}, {hi:.2f}] (99% of the mass): {d_error:.4f}")
-        print(f"  D loss (mean of the last 10%) {d_loss_end:.4f}; its minimum "
-              f"log 4 - 2 JSD = {d_loss_min:.4f}")
-
-        figures = [_d_star_figure(os.path.join(out, "d_star.png"), p_data, p_g, d_trained,
-                                  d_star, (lo, hi), d_losses, d_loss_min)]
-
-        # %% Part 2: G alone against the fixed, trained D -> collapse onto D's peak
-        d_peak = float(X[region][np.argmax(d_trained[region])])
-        g_gan = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_g=LR_G)
-        g_losses = [g_gan.g_step() for _ in range(args.g_steps)]
-        p_g_after, mean_after, std_after = generator_density(G, latent_quadrature("normal", 1))
-        jsd_after = jensen_shannon(p_data, p_g_after, DX)   # p_g_after: the histogram
-
-        z = g_gan.sample_noise(4096)
-        d_fake_after = float(B.to_numpy(g_gan.discriminate(g_gan.sample(4096, z=z))).mean())
-        print(f"part 2: G trained alone for {args.g_steps} steps against that D")
-        print(f"  p_g: N({G_SHIFT}, {G_SCALE}^2) -> N({mean_after:.3f}, {std_after:.4f}^2); "
-              f"D is largest at x = {d_peak:.3f}")
-        print(f"  JSD(p_data || p_g): {jsd_before:.4f} -> {jsd_after:.4f}; "
-              f"mean D(G(z)) = {d_fake_after:.3f}")
-
-        # ... and D, trained again, rejects the collapsed samples
-        repair = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR_D / 3)
-        for _ in range(REPAIR_STEPS):
-            repair.d_step()
-        d_fake_repaired = float(B.to_numpy(repair.discriminate(repair.sample(4096, z=z))).mean())
-        d_repaired = d_of_x(repair)
-        print(f"  after {REPAIR_STEPS} more D steps: mean D(G(z)) = {d_fake_repaired:.3f}")
-
-        figures.append(_g_alone_figure(os.path.join(out, "generator_alone.png"), p_data, p_g,
-                                       d_trained, p_g_after, d_repaired, g_losses))
-
-    numbers = {
-        "d_steps": d_steps,
-        "max_abs_d_minus_d_star": d_error,
-        "region_lo": lo, "region_hi": hi,
-        "d_loss_end": d_loss_end, "d_loss_min": d_loss_min,
-        "jsd_before": jsd_before, "jsd_after_g_alone": jsd_after,
-        "g_mean_after": mean_after, "g_std_after": std_after, "d_peak": d_peak,
-        "d_fake_after_g_alone": d_fake_after, "d_fake_after_d_retrained": d_fake_repaired,
-    }
-    return report(numbers, figures)
-
-
 def _d_star_figure(path, p_data, p_g, d_trained, d_star, region, d_losses, d_loss_min):
     fig, axes = plot.new_figure(3, 1, (4.6, 3.6))
     ax = axes[0, 0]
@@ -234,5 +138,106 @@ def _g_alone_figure(path, p_data, p_g_before, d_fixed, p_g_after, d_repaired, g_
     return plot.save(fig, path)
 
 
-if __name__ == "__main__":
-    main()
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+parser = chapter.make_parser(TITLE, "ch2_core_concepts")
+parser.add_argument("--d-steps", type=chapter.positive_int, default=None,
+                    help=f"discriminator steps in part 1 (default {D_STEPS}, "
+                         f"{QUICK_D_STEPS} with --quick)")
+parser.add_argument("--g-steps", type=chapter.positive_int, default=G_STEPS,
+                    help=f"generator steps in part 2 (default {G_STEPS})")
+args = chapter.parse_args(parser, notebook="")
+d_steps = args.d_steps or (QUICK_D_STEPS if args.quick else D_STEPS)
+out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
+data = Mixture1D(DATA_MEANS, (DATA_STD, DATA_STD))
+p_data = data.density(X)
+
+
+# %% [markdown]
+# Part 1 trains D alone against a fixed, hand-set generator (x = 2 z + 0.3, so p_g = N(0.3, 2^2)
+# exactly) and a two-mode data distribution, and measures max |D(x) - D*(x)| over the interval
+# holding 99% of the mass of (p_data + p_g) / 2: below 0.05. Its loss settles at log 4 - 2 JSD.
+
+# %% Part 1: D alone against a fixed generator -> D*
+G = affine_generator(G_SCALE, G_SHIFT)
+D = build_discriminator()
+gan = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR_D)
+set_lr = decaying_lr(gan.d_optimizer, d_steps, LR_D, FINAL_LR_D)
+d_losses = []
+for i in range(d_steps):
+    set_lr(i)
+    d_losses.append(gan.d_step()[0])
+p_g = affine_density(G)
+d_star = optimal_discriminator(p_data, p_g)
+d_trained = d_of_x(gan)
+lo, hi = mass_interval(X, (p_data + p_g) / 2, 0.99)
+region = (X >= lo) & (X <= hi)
+d_error = float(np.abs(d_trained - d_star)[region].max())
+jsd_before = jensen_shannon(p_data, p_g, DX)
+d_loss_min = math.log(4) - 2 * jsd_before              # -V(D*, G)
+d_loss_end = float(np.mean(d_losses[-max(1, d_steps // 10):]))
+print(f"part 1: D trained alone for {d_steps} steps against G(z) = {G_SCALE} z + {G_SHIFT}")
+print(f"  max |D - D*| on [{lo:.2f}, {hi:.2f}] (99% of the mass): {d_error:.4f}")
+print(f"  D loss (mean of the last 10%) {d_loss_end:.4f}; its minimum "
+      f"log 4 - 2 JSD = {d_loss_min:.4f}")
+
+# %% D against D*, and D's loss settling at log 4 - 2 JSD
+figures = [chapter.show(_d_star_figure(os.path.join(out, "d_star.png"), p_data, p_g, d_trained,
+                                       d_star, (lo, hi), d_losses, d_loss_min))]
+
+
+# %% [markdown]
+# The generator's loss is -E_z log D(G(z)) (the non-saturating form; the minimax form is
+# E_z log(1 - D(G(z))), see chapter 3). Part 2 trains G alone against the fixed, trained D: every
+# sample is pushed uphill on D, so all of them run to the point where D is largest -- p_g collapses
+# onto one mode, and JSD(p_data || p_g) gets WORSE. D(G(z)) is high, so G "wins" -- until D is
+# trained again and rejects the collapsed samples. Neither player can be trained alone: the game
+# needs the alternation of Algorithm 1 (chapter 3).
+
+# %% Part 2: G alone against the fixed, trained D -> collapse onto D's peak
+d_peak = float(X[region][np.argmax(d_trained[region])])
+g_gan = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_g=LR_G)
+g_losses = [g_gan.g_step() for _ in range(args.g_steps)]
+p_g_after, mean_after, std_after = generator_density(G, latent_quadrature("normal", 1))
+jsd_after = jensen_shannon(p_data, p_g_after, DX)   # p_g_after: the histogram
+z = g_gan.sample_noise(4096)
+d_fake_after = float(B.to_numpy(g_gan.discriminate(g_gan.sample(4096, z=z))).mean())
+print(f"part 2: G trained alone for {args.g_steps} steps against that D")
+print(f"  p_g: N({G_SHIFT}, {G_SCALE}^2) -> N({mean_after:.3f}, {std_after:.4f}^2); "
+      f"D is largest at x = {d_peak:.3f}")
+print(f"  JSD(p_data || p_g): {jsd_before:.4f} -> {jsd_after:.4f}; "
+      f"mean D(G(z)) = {d_fake_after:.3f}")
+
+# %% ... and D, trained again, rejects the collapsed samples
+repair = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR_D / 3)
+for _ in range(REPAIR_STEPS):
+    repair.d_step()
+d_fake_repaired = float(B.to_numpy(repair.discriminate(repair.sample(4096, z=z))).mean())
+d_repaired = d_of_x(repair)
+print(f"  after {REPAIR_STEPS} more D steps: mean D(G(z)) = {d_fake_repaired:.3f}")
+figures.append(chapter.show(_g_alone_figure(os.path.join(out, "generator_alone.png"), p_data,
+                                            p_g, d_trained, p_g_after, d_repaired, g_losses)))
+
+
+# %% [markdown]
+# Errata in the documents, corrected here:
+#   * 004 §2.1: "the generator's output is the product of a noise matrix and an image-feature
+#     matrix" -- the output is G(z), a learned nonlinear function of the noise, not a product.
+#   * 004 §3.3: "G(z) = D(G(z))" and "D(x) = G(z)" -- G maps noise to samples and D maps samples to
+#     a probability; the losses compare D's outputs on real and generated samples.
+#   * 000 §3: "the generator's loss is the discriminator's output" -- it is log(1 - D(G(z)))
+#     (minimax) or -log D(G(z)) (non-saturating), a function of D's output on the fakes.
+#   * 001 §2.1 and 004 §2.2 describe D's input as "the generated and the real data" together: D
+#     sees one sample at a time and outputs one probability for it; real and generated batches
+#     enter its loss with different labels.
+
+# %% What was measured
+numbers = {
+    "d_steps": d_steps,
+    "max_abs_d_minus_d_star": d_error,
+    "region_lo": lo, "region_hi": hi,
+    "d_loss_end": d_loss_end, "d_loss_min": d_loss_min,
+    "jsd_before": jsd_before, "jsd_after_g_alone": jsd_after,
+    "g_mean_after": mean_after, "g_std_after": std_after, "d_peak": d_peak,
+    "d_fake_after_g_alone": d_fake_after, "d_fake_after_d_retrained": d_fake_repaired,
+}
+result = chapter.report(numbers, figures)

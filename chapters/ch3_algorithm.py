@@ -4,56 +4,10 @@ Mirrors section 3 of the documents (核心算法原理和具体操作步骤以�
 001 §3.1-3.3, 002 §2-§4 (the minimax formula and the five-step procedure), 003 §3.1-3.3,
 004 §3.1-3.3.
 
-The game. A generator G pushes noise z ~ p_z forward to samples x = G(z) with density p_g; a
-discriminator D(x) in (0, 1) is the probability that x came from the data. The value
-
-    V(D, G) = E_{x ~ p_data} [log D(x)] + E_{z ~ p_z} [log(1 - D(G(z)))]
-
-is maximised by D and minimised by G:  min_G max_D V(D, G).
-
-Proposition 1 (the optimal discriminator). For a fixed G the integrand
-p_data(x) log D + p_g(x) log(1 - D) is maximised pointwise by
-
-    D*(x) = p_data(x) / (p_data(x) + p_g(x)).
-
-Theorem 1 (what G minimises). Substituting D* gives the generator's criterion
-
-    C(G) = V(D*, G) = -log 4 + 2 JSD(p_data || p_g),
-    JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m),  m = (p + q) / 2,
-
-so C(G) >= -log 4, with equality exactly when p_g = p_data (then D* = 1/2 everywhere).
-This chapter checks it numerically: p_g is computed as the push-forward of p_z through the
-trained network (a quadrature over 50 000 values of z), V(D*, G) is integrated directly (the
-data term over x, the generator term over z), the JSD is integrated separately
-(``minigan.metrics.jensen_shannon``), and the two sides agree to 1e-3 at every checkpoint --
-in fact to round-off: on a grid the identity holds term by term once both densities carry
-unit mass, so the check confirms the algebra of Theorem 1 and that the quadrature keeps all of
-p_g's mass. Alongside, V(D, G) with the trained D stays below V(D*, G) (Proposition 1).
-
-Algorithm 1 (Goodfellow et al., 2014): each iteration takes k discriminator steps -- a minibatch
-of m real points and m noise samples, ascend 1/m sum [log D(x) + log(1 - D(G(z)))] -- and then
-one generator step on fresh noise. ``minigan.gan.GAN`` is that loop. Here k = 5: with D close to
-D* the generator follows the gradient of the JSD (Theorem 1) instead of circling the equilibrium.
-
-Two generator losses. The minimax game has G minimise log(1 - D(G(z))) ("saturating"): its
-gradient with respect to D's logit l is -D(G(z)), which vanishes when D confidently rejects the
-fakes -- exactly the situation at the start of training. The paper's remedy, G maximising
-log D(G(z)) ("non-saturating"), has the same fixed point and gradient -(1 - D(G(z))) there.
-
-Errata in the documents, corrected here:
-  * 001 §3.2 writes the generator's step as max_G V(D, G): the generator MINIMISES V (in practice
-    it maximises log D(G(z)), the non-saturating loss); 001 §3.3's min_D of -V is the same as
-    max_D V and is right.
-  * 002 §3 lists the generator's update before the discriminator's; Algorithm 1 first takes k
-    discriminator steps, then one generator step (002 §4's code updates both at once).
-  * 003 §3.3 calls training "maximising the maximum entropy": the game minimises the
-    Jensen-Shannon divergence between p_data and p_g (Theorem 1); no entropy is maximised.
-  * 004 §3.3 writes "G(z) = D(G(z))" and "D(x) = G(z)": G maps noise to samples, D maps samples to
-    a probability; neither equals the other. Its "max_D min_G" swaps the order of the game.
-
 Run:  python chapters/ch3_algorithm.py [--quick] [--seed S] [--iterations N] [--out DIR]
+or open it as a notebook and run its cells in order (the settings cell takes the same options).
 """
-# %% Setup
+# %% Imports and constants
 import math
 import os
 import time
@@ -61,8 +15,7 @@ import time
 import numpy as np
 
 from minigan import backend as B
-from minigan import plot
-from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan import chapter, plot
 from minigan.data import Gaussian1D
 from minigan.densities import (at_points, gaussian_pdf, images, latent_quadrature,
                                log_optimal_discriminator, optimal_discriminator, push_forward)
@@ -71,6 +24,8 @@ from minigan.losses import get_objective
 from minigan.metrics import jensen_shannon
 from minigan.nn import Dense, Sequential, Tanh, functional
 
+TITLE = ("Chapter 3 -- the algorithm and its mathematics: min_G max_D V(D, G), Algorithm 1, "
+         "Theorem 1")
 DATA_MEAN, DATA_STD = 3.0, 0.5          # p_data = N(3, 0.5^2)
 G_HIDDEN, D_HIDDEN = 32, 16             # hidden units of G and D
 BATCH_SIZE = 256                        # m
@@ -86,6 +41,34 @@ YMAX = 1.6                              # top of the 1D panels (a collapsed p_g 
 Z_LINES = np.linspace(-2.0, 2.0, 25)    # the noise values drawn as lines z -> G(z)
 
 
+# %% [markdown]
+# The game. A generator G pushes noise z ~ p_z forward to samples x = G(z) with density p_g; a
+# discriminator D(x) in (0, 1) is the probability that x came from the data. The value
+#
+#     V(D, G) = E_{x ~ p_data} [log D(x)] + E_{z ~ p_z} [log(1 - D(G(z)))]
+#
+# is maximised by D and minimised by G:  min_G max_D V(D, G).
+#
+# Proposition 1 (the optimal discriminator). For a fixed G the integrand
+# p_data(x) log D + p_g(x) log(1 - D) is maximised pointwise by
+#
+#     D*(x) = p_data(x) / (p_data(x) + p_g(x)).
+#
+# Theorem 1 (what G minimises). Substituting D* gives the generator's criterion
+#
+#     C(G) = V(D*, G) = -log 4 + 2 JSD(p_data || p_g),
+#     JSD(p || q) = 1/2 KL(p || m) + 1/2 KL(q || m),  m = (p + q) / 2,
+#
+# so C(G) >= -log 4, with equality exactly when p_g = p_data (then D* = 1/2 everywhere).
+# This chapter checks it numerically: p_g is computed as the push-forward of p_z through the
+# trained network (a quadrature over 50 000 values of z), V(D*, G) is integrated directly (the
+# data term over x, the generator term over z), the JSD is integrated separately
+# (``minigan.metrics.jensen_shannon``), and the two sides agree to 1e-3 at every checkpoint --
+# in fact to round-off: on a grid the identity holds term by term once both densities carry
+# unit mass, so the check confirms the algebra of Theorem 1 and that the quadrature keeps all of
+# p_g's mass. Alongside, V(D, G) with the trained D stays below V(D*, G) (Proposition 1).
+
+# %% The players, and everything Theorem 1 talks about measured on a grid
 def build_generator():
     """G: z (N, 1) -> x (N, 1), one hidden tanh layer."""
     return Sequential(Dense(1, G_HIDDEN), Tanh(), Dense(G_HIDDEN, 1))
@@ -104,7 +87,6 @@ def clone(build, module):
     return twin
 
 
-# %% Measuring one state of the game
 def log_sigmoid(logits):
     """log sigmoid(l) of host logits, stable for any l."""
     return functional.log_sigmoid(logits, np)
@@ -187,116 +169,6 @@ def lr_schedule(iterations):
     return callback
 
 
-# %% The chapter
-def main(argv=None) -> dict:
-    parser = make_parser(__doc__, "ch3_algorithm")
-    parser.add_argument("--iterations", type=positive_int, default=None,
-                        help=f"generator steps (default {ITERATIONS}, {QUICK_ITERATIONS} "
-                             f"with --quick)")
-    args = parse_args(parser, argv)
-    iterations = args.iterations or (QUICK_ITERATIONS if args.quick else ITERATIONS)
-    start = time.perf_counter()
-    with session(args) as out:
-        data = Gaussian1D(DATA_MEAN, DATA_STD)
-        G, D = build_generator(), build_discriminator()
-        gan = GAN(G, D, data.sample, latent_dim=1, noise="normal", objective="non-saturating",
-                  d_steps=D_STEPS, batch_size=BATCH_SIZE, lr_g=LR, lr_d=LR)
-        quadrature = latent_quadrature("normal", 1)
-        checkpoints = sorted({c for c in (0, 10, 50, 100, FIGURE1_ITERATION, 500, iterations // 4,
-                                          iterations // 2, iterations) if c <= iterations})
-        states, models, frames = {}, {}, []          # measurements, model copies, GIF frames
-        frame_every = max(1, iterations // (8 if args.quick else 30))    # GIF frames
-
-        def observe(gan):
-            """After each iteration: measure at the checkpoints, keep frames for the GIF."""
-            if gan.iteration in checkpoints:
-                states[gan.iteration] = measure(G, D, data, quadrature)
-                models[gan.iteration] = (clone(build_generator, G),
-                                         clone(build_discriminator, D))
-            if gan.iteration % frame_every == 0:
-                frames.append(frame(G, D, quadrature, gan.iteration))
-
-        # %% Algorithm 1
-        observe(gan)
-        train_start = time.perf_counter()
-        gan.train(iterations, callbacks=[lr_schedule(iterations), observe],
-                  log_every=max(1, iterations // 5))
-        train_seconds = time.perf_counter() - train_start
-        final = states[iterations]
-
-        # %% Theorem 1 at every checkpoint
-        print("\n iteration   V(D,G)    V(D*,G)   -log4+2JSD    |gap|      JSD     mean    std")
-        for it in checkpoints:
-            s = states[it]
-            print(f" {it:>9d}  {s['v_trained']:8.4f}  {s['v_star']:8.4f}  {s['theorem1']:10.4f}  "
-                  f"{s['gap']:9.2e}  {s['jsd']:7.4f}  {s['mean']:6.3f}  {s['std']:5.3f}")
-
-        # %% Figure 1, (a)-(d): a state near convergence, D trained towards D*, G updated, the end
-        it_a = min(FIGURE1_ITERATION, iterations)
-        G_a, D_a = models[it_a]
-        D_b = clone(build_discriminator, D_a)
-        inner = GAN(G_a, D_b, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR)
-        for _ in range(FIGURE1_D_STEPS):
-            inner.d_step()                                    # (b): D alone, towards D*
-        state_b = measure(G_a, D_b, data, quadrature)
-        G_c = clone(build_generator, G_a)
-        outer = GAN(G_c, D_b, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_g=LR / 4)
-        for _ in range(FIGURE1_G_STEPS):
-            outer.g_step()                                    # (c): G follows D's gradient
-        state_c = measure(G_c, D_b, data, quadrature)
-        figures = [plot.figure_1d(os.path.join(out, "figure1.png"), [
-            panel(states[it_a], G_a, f"(a) iteration {it_a}"),
-            panel(state_b, G_a, "(b) D trained towards D*", with_d_star=True),
-            panel(state_c, G_c, f"(c) after {FIGURE1_G_STEPS} G steps"),
-            panel(final, G, f"(d) iteration {iterations}")],
-            title="Goodfellow et al. (2014), Figure 1, redrawn with this chapter's networks",
-            ymax=YMAX)]
-
-        # %% Four chosen iterations, the Theorem-1 curve, the losses, and an animation
-        shown = sorted({0, min(50, iterations), min(100, iterations), iterations})
-        figures.append(plot.figure_1d(os.path.join(out, "training_panels.png"),
-                                      [panel(states[it], models[it][0], f"iteration {it}")
-                                       for it in shown],
-                                      title="p_data, p_g and D(x) during training", ymax=YMAX))
-        figures.append(_theorem1_figure(os.path.join(out, "theorem1.png"), checkpoints, states))
-        figures.append(plot.history(os.path.join(out, "history.png"), gan.history,
-                                    title=f"Algorithm 1 on N({DATA_MEAN:g}, {DATA_STD:g}^2), "
-                                          f"k = {D_STEPS}"))
-        p_data_grid = gaussian_pdf(PLOT_GRID, DATA_MEAN, DATA_STD)
-
-        def draw(ax, item):
-            it, p_g, d = item
-            plot.panel_1d(ax, PLOT_GRID, p_data_grid, p_g, d, title=f"iteration {it}",
-                          legend=True, ymax=YMAX)
-        figures.append(plot.save_gif(os.path.join(out, "training.gif"),
-                                     frames, draw, fps=3 if args.quick else 6))
-
-        # %% Saturating vs non-saturating generator loss
-        saturation = _saturation(os.path.join(out, "generator_losses.png"), models[0], data)
-        figures.append(saturation.pop("figure"))
-
-    numbers = {
-        "iterations": iterations,
-        "train_seconds": train_seconds,
-        "seconds": time.perf_counter() - start,
-        "data_mean": DATA_MEAN, "data_std": DATA_STD,
-        "final_mean": final["mean"], "final_std": final["std"],
-        "mean_rel_error": abs(final["mean"] - DATA_MEAN) / DATA_MEAN,
-        "std_rel_error": abs(final["std"] - DATA_STD) / DATA_STD,
-        "final_v_star": final["v_star"], "final_jsd": final["jsd"],
-        "minus_log4": -math.log(4),
-        "max_theorem1_gap": max(states[it]["gap"] for it in checkpoints),
-        "max_v_trained_excess": max(states[it]["v_trained"] - states[it]["v_star"]
-                                    for it in checkpoints),
-        **saturation,
-    }
-    result = report(numbers, figures)
-    result["checkpoints"] = {it: {k: states[it][k] for k in ("v_trained", "v_star", "theorem1",
-                                                             "jsd", "gap", "mean", "std")}
-                             for it in checkpoints}
-    return result
-
-
 def _theorem1_figure(path, checkpoints, states):
     """V(D*, G), -log 4 + 2 JSD and V(D, G) at the checkpoints."""
     fig, axes = plot.new_figure(1, 1, (6.0, 4.0))
@@ -368,5 +240,142 @@ def _saturation(path, initial_models, data):
             "g_grad_norm_nonsaturating": norms["non-saturating"]}
 
 
-if __name__ == "__main__":
-    main()
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+parser = chapter.make_parser(TITLE, "ch3_algorithm")
+parser.add_argument("--iterations", type=chapter.positive_int, default=None,
+                    help=f"generator steps (default {ITERATIONS}, {QUICK_ITERATIONS} with --quick)")
+args = chapter.parse_args(parser, notebook="")
+iterations = args.iterations or (QUICK_ITERATIONS if args.quick else ITERATIONS)
+start = time.perf_counter()
+out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
+
+
+# %% [markdown]
+# Algorithm 1 (Goodfellow et al., 2014): each iteration takes k discriminator steps -- a minibatch
+# of m real points and m noise samples, ascend 1/m sum [log D(x) + log(1 - D(G(z)))] -- and then
+# one generator step on fresh noise. ``minigan.gan.GAN`` is that loop. Here k = 5: with D close to
+# D* the generator follows the gradient of the JSD (Theorem 1) instead of circling the equilibrium.
+
+# %% Algorithm 1, measured at checkpoints
+data = Gaussian1D(DATA_MEAN, DATA_STD)
+G, D = build_generator(), build_discriminator()
+gan = GAN(G, D, data.sample, latent_dim=1, noise="normal", objective="non-saturating",
+          d_steps=D_STEPS, batch_size=BATCH_SIZE, lr_g=LR, lr_d=LR)
+quadrature = latent_quadrature("normal", 1)
+checkpoints = sorted({c for c in (0, 10, 50, 100, FIGURE1_ITERATION, 500, iterations // 4,
+                                  iterations // 2, iterations) if c <= iterations})
+states, models, frames = {}, {}, []          # measurements, model copies, GIF frames
+frame_every = max(1, iterations // (8 if args.quick else 30))    # GIF frames
+
+
+def observe(gan):
+    """After each iteration: measure at the checkpoints, keep frames for the GIF."""
+    if gan.iteration in checkpoints:
+        states[gan.iteration] = measure(G, D, data, quadrature)
+        models[gan.iteration] = (clone(build_generator, G), clone(build_discriminator, D))
+    if gan.iteration % frame_every == 0:
+        frames.append(frame(G, D, quadrature, gan.iteration))
+
+
+observe(gan)
+train_start = time.perf_counter()
+gan.train(iterations, callbacks=[lr_schedule(iterations), observe],
+          log_every=max(1, iterations // 5))
+train_seconds = time.perf_counter() - train_start
+final = states[iterations]
+
+# %% Theorem 1 at every checkpoint
+print("\n iteration   V(D,G)    V(D*,G)   -log4+2JSD    |gap|      JSD     mean    std")
+for it in checkpoints:
+    s = states[it]
+    print(f" {it:>9d}  {s['v_trained']:8.4f}  {s['v_star']:8.4f}  {s['theorem1']:10.4f}  "
+          f"{s['gap']:9.2e}  {s['jsd']:7.4f}  {s['mean']:6.3f}  {s['std']:5.3f}")
+
+# %% Figure 1, (a)-(d): a state near convergence, D trained towards D*, G updated, the end
+it_a = min(FIGURE1_ITERATION, iterations)
+G_a, D_a = models[it_a]
+D_b = clone(build_discriminator, D_a)
+inner = GAN(G_a, D_b, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR)
+for _ in range(FIGURE1_D_STEPS):
+    inner.d_step()                                    # (b): D alone, towards D*
+state_b = measure(G_a, D_b, data, quadrature)
+G_c = clone(build_generator, G_a)
+outer = GAN(G_c, D_b, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_g=LR / 4)
+for _ in range(FIGURE1_G_STEPS):
+    outer.g_step()                                    # (c): G follows D's gradient
+state_c = measure(G_c, D_b, data, quadrature)
+figures = [chapter.show(plot.figure_1d(os.path.join(out, "figure1.png"), [
+    panel(states[it_a], G_a, f"(a) iteration {it_a}"),
+    panel(state_b, G_a, "(b) D trained towards D*", with_d_star=True),
+    panel(state_c, G_c, f"(c) after {FIGURE1_G_STEPS} G steps"),
+    panel(final, G, f"(d) iteration {iterations}")],
+    title="Goodfellow et al. (2014), Figure 1, redrawn with this chapter's networks",
+    ymax=YMAX))]
+
+# %% Four chosen iterations, the Theorem-1 curve, the losses, and an animation
+shown = sorted({0, min(50, iterations), min(100, iterations), iterations})
+figures.append(chapter.show(plot.figure_1d(
+    os.path.join(out, "training_panels.png"),
+    [panel(states[it], models[it][0], f"iteration {it}") for it in shown],
+    title="p_data, p_g and D(x) during training", ymax=YMAX)))
+figures.append(chapter.show(_theorem1_figure(os.path.join(out, "theorem1.png"), checkpoints,
+                                             states)))
+figures.append(chapter.show(plot.history(
+    os.path.join(out, "history.png"), gan.history,
+    title=f"Algorithm 1 on N({DATA_MEAN:g}, {DATA_STD:g}^2), k = {D_STEPS}")))
+p_data_grid = gaussian_pdf(PLOT_GRID, DATA_MEAN, DATA_STD)
+
+
+def draw(ax, item):
+    it, p_g, d = item
+    plot.panel_1d(ax, PLOT_GRID, p_data_grid, p_g, d, title=f"iteration {it}", legend=True,
+                  ymax=YMAX)
+
+
+figures.append(chapter.show(plot.save_gif(os.path.join(out, "training.gif"), frames, draw,
+                                          fps=3 if args.quick else 6)))
+
+
+# %% [markdown]
+# Two generator losses. The minimax game has G minimise log(1 - D(G(z))) ("saturating"): its
+# gradient with respect to D's logit l is -D(G(z)), which vanishes when D confidently rejects the
+# fakes -- exactly the situation at the start of training. The paper's remedy, G maximising
+# log D(G(z)) ("non-saturating"), has the same fixed point and gradient -(1 - D(G(z))) there.
+
+# %% Saturating vs non-saturating generator loss
+saturation = _saturation(os.path.join(out, "generator_losses.png"), models[0], data)
+figures.append(chapter.show(saturation.pop("figure")))
+
+
+# %% [markdown]
+# Errata in the documents, corrected here:
+#   * 001 §3.2 writes the generator's step as max_G V(D, G): the generator MINIMISES V (in practice
+#     it maximises log D(G(z)), the non-saturating loss); 001 §3.3's min_D of -V is the same as
+#     max_D V and is right.
+#   * 002 §3 lists the generator's update before the discriminator's; Algorithm 1 first takes k
+#     discriminator steps, then one generator step (002 §4's code updates both at once).
+#   * 003 §3.3 calls training "maximising the maximum entropy": the game minimises the
+#     Jensen-Shannon divergence between p_data and p_g (Theorem 1); no entropy is maximised.
+#   * 004 §3.3 writes "G(z) = D(G(z))" and "D(x) = G(z)": G maps noise to samples, D maps samples
+#     to a probability; neither equals the other. Its "max_D min_G" swaps the order of the game.
+
+# %% What was measured
+numbers = {
+    "iterations": iterations,
+    "train_seconds": train_seconds,
+    "seconds": time.perf_counter() - start,
+    "data_mean": DATA_MEAN, "data_std": DATA_STD,
+    "final_mean": final["mean"], "final_std": final["std"],
+    "mean_rel_error": abs(final["mean"] - DATA_MEAN) / DATA_MEAN,
+    "std_rel_error": abs(final["std"] - DATA_STD) / DATA_STD,
+    "final_v_star": final["v_star"], "final_jsd": final["jsd"],
+    "minus_log4": -math.log(4),
+    "max_theorem1_gap": max(states[it]["gap"] for it in checkpoints),
+    "max_v_trained_excess": max(states[it]["v_trained"] - states[it]["v_star"]
+                                for it in checkpoints),
+    **saturation,
+}
+result = chapter.report(numbers, figures)
+result["checkpoints"] = {it: {k: states[it][k] for k in ("v_trained", "v_star", "theorem1",
+                                                         "jsd", "gap", "mean", "std")}
+                         for it in checkpoints}

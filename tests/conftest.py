@@ -33,3 +33,20 @@ def fake():
     B.seed(0)
     yield fakecupy
     B.use("numpy")
+
+
+@pytest.fixture(scope="session")
+def quick_run(tmp_path_factory):
+    """quick_run(name) -> (out folder, result) of one ``--quick`` script run of chapters/<name>.py
+    (minigan.chapter.run), made once per test session and shared by the tests that read it."""
+    from minigan import chapter
+    runs = {}
+
+    def run(name):
+        if name not in runs:
+            out = tmp_path_factory.mktemp(name)
+            B.use("numpy")
+            B.set_dtype("float32")
+            runs[name] = out, chapter.run(name, ["--quick", "--out", str(out)])
+        return runs[name]
+    return run

@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from chapters import ch1_background, ch2_core_concepts, ch3_algorithm
 from minigan import backend as B
+from minigan import chapter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -24,9 +24,9 @@ def _figures_written(numbers, out):
         assert os.path.getsize(path) > 1000, path
 
 
-def test_chapter1_generators_and_their_distributions(tmp_path):
-    numbers = ch1_background.main(["--quick", "--out", str(tmp_path)])
-    _figures_written(numbers, tmp_path)
+def test_chapter1_generators_and_their_distributions(quick_run):
+    out, numbers = quick_run("ch1_background")
+    _figures_written(numbers, out)
     n = numbers["samples"]
     # an untrained network's samples sit near 0, far from N(3, 0.5^2)
     assert numbers["jsd_untrained"] > 0.5
@@ -40,9 +40,9 @@ def test_chapter1_generators_and_their_distributions(tmp_path):
     assert abs(numbers["std_two_layer"] / numbers["target_std_two_layer"] - 1) < 0.03
 
 
-def test_chapter2_discriminator_reaches_d_star_and_generator_alone_collapses(tmp_path):
-    numbers = ch2_core_concepts.main(["--quick", "--out", str(tmp_path)])
-    _figures_written(numbers, tmp_path)
+def test_chapter2_discriminator_reaches_d_star_and_generator_alone_collapses(quick_run):
+    out, numbers = quick_run("ch2_core_concepts")
+    _figures_written(numbers, out)
     # Proposition 1: D -> D* = p_data / (p_data + p_g) where 99% of the mass is
     assert numbers["max_abs_d_minus_d_star"] < 0.05
     assert numbers["region_lo"] < -4 and numbers["region_hi"] > 4.5
@@ -56,9 +56,9 @@ def test_chapter2_discriminator_reaches_d_star_and_generator_alone_collapses(tmp
     assert numbers["d_fake_after_d_retrained"] < numbers["d_fake_after_g_alone"] - 0.2
 
 
-def test_chapter3_algorithm1_theorem1_and_convergence(tmp_path):
-    numbers = ch3_algorithm.main(["--quick", "--out", str(tmp_path)])
-    _figures_written(numbers, tmp_path)
+def test_chapter3_algorithm1_theorem1_and_convergence(quick_run):
+    out, numbers = quick_run("ch3_algorithm")
+    _figures_written(numbers, out)
     assert {os.path.basename(p) for p in numbers["figures"]} >= {
         "figure1.png", "training.gif", "theorem1.png", "generator_losses.png"}
     # Theorem 1: V(D*, G) = -log 4 + 2 JSD at every checkpoint of training
@@ -78,26 +78,26 @@ def test_chapter3_algorithm1_theorem1_and_convergence(tmp_path):
     assert numbers["g_grad_norm_nonsaturating"] > 10 * numbers["g_grad_norm_saturating"]
 
 
-@pytest.mark.parametrize("chapter, argv", [
-    (ch1_background, ["--samples", "0"]),
-    (ch1_background, ["--backend", "tpu"]),
-    (ch2_core_concepts, ["--d-steps", "-3"]),
-    (ch3_algorithm, ["--iterations", "0"]),
-    (ch3_algorithm, ["--seed", "-1"]),
-    (ch3_algorithm, ["--dtype", "float16"]),
+@pytest.mark.parametrize("name, argv", [
+    ("ch1_background", ["--samples", "0"]),
+    ("ch1_background", ["--backend", "tpu"]),
+    ("ch2_core_concepts", ["--d-steps", "-3"]),
+    ("ch3_algorithm", ["--iterations", "0"]),
+    ("ch3_algorithm", ["--seed", "-1"]),
+    ("ch3_algorithm", ["--dtype", "float16"]),
 ])
-def test_bad_arguments_stop_before_any_work(chapter, argv, tmp_path, capsys):
+def test_bad_arguments_stop_before_any_work(name, argv, tmp_path, capsys):
     out = tmp_path / "never"
     with pytest.raises(SystemExit) as stop:
-        chapter.main(argv + ["--quick", "--out", str(out)])
+        chapter.run(name, argv + ["--quick", "--out", str(out)])
     assert stop.value.code == 2
     assert "error" in capsys.readouterr().err
     assert not out.exists()
 
 
 def test_settings_are_restored_and_float64_works(tmp_path):
-    numbers = ch1_background.main(["--quick", "--dtype", "float64", "--seed", "3",
-                                   "--out", str(tmp_path)])
+    numbers = chapter.run("ch1_background", ["--quick", "--dtype", "float64", "--seed", "3",
+                                             "--out", str(tmp_path)])
     assert numbers["jsd_affine"] < 1e-3
     assert B.dtype() == np.float32 and B.name() == "numpy"
 
@@ -123,7 +123,7 @@ def test_a_chapter_runs_on_a_device_backend(tmp_path, monkeypatch):
         else:
             use(name)
     monkeypatch.setattr(B, "use", use_double)
-    numbers = ch1_background.main(["--quick", "--backend", "cupy", "--samples", "500",
-                                   "--out", str(tmp_path)])
+    numbers = chapter.run("ch1_background", ["--quick", "--backend", "cupy", "--samples", "500",
+                                             "--out", str(tmp_path)])
     _figures_written(numbers, tmp_path)
     assert B.name() == "numpy"
