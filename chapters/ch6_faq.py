@@ -4,66 +4,11 @@ Mirrors section 6 of the documents (附录常见问题与解答): 000 §6 (all t
 002 §8 ("what data can a GAN generate?"), 003 §6 Q1 (how to train faster), 004 §6.1 and §6.3.
 The documents answer in one sentence each; here each answer is measured.
 
-Q1. How do GANs differ from VAEs? (000, 001 §6.1, 004 §6.1)
-Both are generators x = f(z) of noise z ~ N(0, I) built from the same layers; they differ in the
-signal that trains f. A GAN's generator G never sees a data point: it follows the gradient of a
-discriminator D that is trained to tell G(z) from data,
-
-    min_G max_D  E_x log D(x) + E_z log(1 - D(G(z))).
-
-A variational autoencoder (Kingma & Welling, 2014; ``minigan.vae``) adds an encoder
-q(z|x) = N(mu(x), diag exp(logvar(x))) and minimises, per data point, the negative ELBO
-
-    E_{z ~ q(z|x)} [-log p(x|z)] + KL(q(z|x) || N(0, I))   >=  -log p(x),
-
-a reconstruction error plus a pull of every code towards the prior. Trained with the same widths
-for the same number of steps on the same 2D mixtures and digits:
-  * The VAE reconstructs every mode (its loss punishes each data point it cannot reconstruct),
-    but its encoder puts the modes' codes in separate clusters, and the prior's mass between the
-    clusters decodes to points between the modes: few of its samples land on a mode
-    (``mode_coverage``'s high-quality fraction; seed 0: 8% on the ring, 4% on the grid) and its
-    digits are blurred (more grey pixels).
-  * Most of the GAN's samples land on a mode (seed 0: 83% on the ring, 67% on the grid), joined by
-    thin bridges -- its generator is a continuous map too (Q3) -- and its digits have crisper
-    strokes and a smaller Frechet distance to real digits in the classifier's feature space. No
-    term of its loss asks it to cover every mode, though; chapter 5 shows it dropping some.
-001 §6.1 says the other models "learn a representation or compression of the data" while a GAN
-learns the distribution: a VAE is a generative model of p(x) just as much -- its decoder is a
-generator fed with prior noise -- and the experiment draws new samples from both.
-
-Q2. How much compute does a GAN need? (000: "more, because training is more complex";
-003 Q1: "use a higher learning rate, more GPUs and more complex networks to speed training up")
-A step of ``minigan.gan.GAN`` runs D forward and backward three times (real, fake, and for G's
-gradient) and G forward twice and backward once. A dense layer with P = in * out weights costs
-2NP flops forward and 4NP backward (dW and dx), so with P_D, P_G weights in D and G
-
-    GAN step ~ (18 P_D + 8 P_G) N flops,        VAE step ~ 6 (P_encoder + P_decoder) N flops,
-
-and with mirrored sizes a GAN step does about twice the arithmetic of a VAE step. The table
-times both against width and batch size on the active backend (and CuPy beside NumPy where a GPU
-is available): at a large batch the time grows with width squared, so "more complex networks"
-make training slower, not faster; small steps are dominated by per-operation overhead (a small
-fraction of the matmul peak), which is also why a GPU pays off only for large arrays.
-
-Q3. Can a GAN generate any data? (000: "no, only data like the training set";
-002: "any kind, given the right network")
-The generator is a continuous map, so its samples lie on G(R^k): the image of the latent space.
-Two consequences no amount of training can undo:
-  * G(R^k) is connected. A target made of separate pieces (the 8-Gaussian ring) can only be
-    approached by a curve or sheet that also passes through the gaps: some samples always fall
-    between the modes. More latent dimensions make the bridges thinner; they cannot remove them.
-  * G(R^k) has dimension at most k. With a 1D latent space the samples of a 2D target (the
-    uniform square) lie on a curve: their intrinsic dimension is 1 (the Two-NN estimate of Facco
-    et al., 2017), the data's 2. Such a curve is not even a stable compromise: every curve has
-    measure zero in the square, so a discriminator can always separate it from the data
-    (JSD = log 2 for every curve, Arjovsky & Bottou, 2017), and training drags it about without
-    settling -- the grey lines in the figure are the same curve earlier in training.
-004 §6.3's "convolutions handle the high dimensionality of images" conflates the two: the layers
-set how the sheet is shaped, the latent dimension sets how many directions it has.
-
 Run:  python chapters/ch6_faq.py [--quick] [--seed S] [--backend numpy|cupy] [--out DIR]
+or open it as a notebook and run its cells in order (the settings cell takes the same options;
+the cells above it only define).
 """
-# %% Setup
+# %% Imports and constants
 import os
 import time
 
@@ -72,8 +17,7 @@ from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
 from minigan import backend as B
-from minigan import plot
-from minigan.chapter import make_parser, parse_args, report, session
+from minigan import chapter, plot
 from minigan.classifier import train_classifier
 from minigan.data import Grid, Ring, load_digits
 from minigan.flops import dense_flops, matmul_peak
@@ -84,6 +28,8 @@ from minigan.nn import Dense, Flatten, LeakyReLU, ReLU, Reshape, Sequential
 from minigan.optim import Adam
 from minigan.vae import VAE, check_gradients, train as train_vae
 
+TITLE = ("Chapter 6 -- the FAQ, answered with experiments: GAN vs VAE, compute cost, what a GAN "
+         "can't make")
 TOY_STD = 0.05                          # std of every mode of the 2D targets
 TOY_LATENT_DIM = 2                      # z of both 2D models
 TOY_LR = 1e-3                           # Adam, both models (GAN: betas (0.5, 0.999))
@@ -576,65 +522,130 @@ def _square_patch():
     return Rectangle((-s, -s), 2 * s, 2 * s, fill=False, edgecolor="0.5", linestyle=":")
 
 
-# %% The chapter
-def main(argv=None) -> dict:
-    args = parse_args(make_parser(__doc__, "ch6_faq"), argv)
-    settings = QUICK if args.quick else FULL
-    start = time.perf_counter()
-    with session(args) as out:
-        # %% Q1 -- the VAE's hand-derived gradients against finite differences
-        gradient_errors = vae_gradient_check(args.seed)
-
-        # %% Q1 -- GAN vs VAE on two 2D mixtures
-        targets = (("ring", Ring(std=TOY_STD)), ("grid", Grid(size=3, std=TOY_STD)))
-        runs_2d = [(name, data, compare_on_2d(data, settings, args.seed + i))
-                   for i, (name, data) in enumerate(targets)]
-        figures = [figure_2d(os.path.join(out, "gan_vs_vae_2d.png"), runs_2d)]
-
-        # %% Q1 -- GAN vs VAE on digits
-        digits = compare_on_digits(settings, args.seed)
-        figures.append(figure_digits(os.path.join(out, "gan_vs_vae_digits.png"), digits))
-
-        # %% Q2 -- compute cost
-        cost = compute_cost(settings, args.seed)
-        print_cost_table(cost)
-        figures.append(figure_cost(os.path.join(out, "compute_cost.png"), cost))
-
-        # %% Q3 -- what a generator cannot produce
-        limits = latent_limits(settings, args.seed)
-        figures.append(figure_limits(os.path.join(out, "latent_limits.png"), limits))
-
-    numbers = {"vae_gradcheck_" + k: v for k, v in gradient_errors.items()}
-    for name, _, run in runs_2d:
-        for key in ("real", "gan", "vae", "vae_recon"):
-            c = run[key + "_coverage"]
-            numbers[f"{name}_{key}_modes"] = c["modes_covered"]
-            numbers[f"{name}_{key}_high_quality"] = c["high_quality_fraction"]
-            numbers[f"{name}_{key}_reverse_kl"] = c["reverse_kl"]
-    numbers["digit_classifier_accuracy"] = digits["classifier_accuracy"]
-    for key, m in digits["metrics"].items():
-        for metric in ("fid", "inception_score", "classes_covered", "grey_fraction"):
-            numbers[f"digits_{key}_{metric}"] = m[metric]
-    numbers["digits_gan_seconds"] = digits["gan_seconds"]
-    numbers["digits_vae_seconds"] = digits["vae_seconds"]
-    active = cost["tables"][B.name()]
-    largest = max(active, key=lambda r: (r["width"], r["batch"]))
-    smallest = min(active, key=lambda r: (r["width"], r["batch"]))
-    numbers["matmul_peak_gflops"] = cost["peaks"][B.name()]
-    numbers["largest_gan_step_ms"] = largest["gan_ms"]
-    numbers["largest_gan_over_vae"] = largest["gan_ms"] / largest["vae_ms"]
-    numbers["largest_gan_fraction_of_peak"] = largest["gan_gflops"] / cost["peaks"][B.name()]
-    numbers["smallest_gan_fraction_of_peak"] = smallest["gan_gflops"] / cost["peaks"][B.name()]
-    for run in limits["runs"]:
-        tag = f"{run['target']}_latent{run['latent_dim']}"
-        numbers[f"{tag}_dimension"] = run["dimension"]
-        if "off_mode_fraction" in run:
-            numbers[f"{tag}_off_mode_fraction"] = run["off_mode_fraction"]
-    numbers["ring_data_off_mode_fraction"] = limits["ring_off_mode_fraction"]
-    numbers["square_data_dimension"] = limits["square_dimension"]
-    numbers["seconds"] = time.perf_counter() - start
-    return {**report(numbers, figures), "cost_tables": cost["tables"]}
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_faq"), notebook="")
+settings = QUICK if args.quick else FULL
+start = time.perf_counter()
+out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# Q1. How do GANs differ from VAEs? (000, 001 §6.1, 004 §6.1)
+# Both are generators x = f(z) of noise z ~ N(0, I) built from the same layers; they differ in the
+# signal that trains f. A GAN's generator G never sees a data point: it follows the gradient of a
+# discriminator D that is trained to tell G(z) from data,
+#
+#     min_G max_D  E_x log D(x) + E_z log(1 - D(G(z))).
+#
+# A variational autoencoder (Kingma & Welling, 2014; ``minigan.vae``) adds an encoder
+# q(z|x) = N(mu(x), diag exp(logvar(x))) and minimises, per data point, the negative ELBO
+#
+#     E_{z ~ q(z|x)} [-log p(x|z)] + KL(q(z|x) || N(0, I))   >=  -log p(x),
+#
+# a reconstruction error plus a pull of every code towards the prior. 
+
+# %% Q1 -- the VAE's hand-derived gradients against finite differences
+gradient_errors = vae_gradient_check(args.seed)
+print("VAE gradients, largest relative error:", gradient_errors)
+
+
+# %% [markdown]
+# Trained with the same widths
+# for the same number of steps on the same 2D mixtures and digits:
+#   * The VAE reconstructs every mode (its loss punishes each data point it cannot reconstruct),
+#     but its encoder puts the modes' codes in separate clusters, and the prior's mass between the
+#     clusters decodes to points between the modes: few of its samples land on a mode
+#     (``mode_coverage``'s high-quality fraction; seed 0: 8% on the ring, 4% on the grid) and its
+#     digits are blurred (more grey pixels).
+#   * Most of the GAN's samples land on a mode (seed 0: 83% on the ring, 67% on the grid), joined by
+#     thin bridges -- its generator is a continuous map too (Q3) -- and its digits have crisper
+#     strokes and a smaller Frechet distance to real digits in the classifier's feature space. No
+#     term of its loss asks it to cover every mode, though; chapter 5 shows it dropping some.
+# 001 §6.1 says the other models "learn a representation or compression of the data" while a GAN
+# learns the distribution: a VAE is a generative model of p(x) just as much -- its decoder is a
+# generator fed with prior noise -- and the experiment draws new samples from both.
+
+# %% Q1 -- GAN vs VAE on two 2D mixtures
+targets = (("ring", Ring(std=TOY_STD)), ("grid", Grid(size=3, std=TOY_STD)))
+runs_2d = [(name, data, compare_on_2d(data, settings, args.seed + i))
+           for i, (name, data) in enumerate(targets)]
+figures = [chapter.show(figure_2d(os.path.join(out, "gan_vs_vae_2d.png"), runs_2d))]
+
+# %% Q1 -- GAN vs VAE on digits
+digits = compare_on_digits(settings, args.seed)
+figures.append(chapter.show(figure_digits(os.path.join(out, "gan_vs_vae_digits.png"), digits)))
+
+
+# %% [markdown]
+# Q2. How much compute does a GAN need? (000: "more, because training is more complex";
+# 003 Q1: "use a higher learning rate, more GPUs and more complex networks to speed training up")
+# A step of ``minigan.gan.GAN`` runs D forward and backward three times (real, fake, and for G's
+# gradient) and G forward twice and backward once. A dense layer with P = in * out weights costs
+# 2NP flops forward and 4NP backward (dW and dx), so with P_D, P_G weights in D and G
+#
+#     GAN step ~ (18 P_D + 8 P_G) N flops,        VAE step ~ 6 (P_encoder + P_decoder) N flops,
+#
+# and with mirrored sizes a GAN step does about twice the arithmetic of a VAE step. The table
+# times both against width and batch size on the active backend (and CuPy beside NumPy where a GPU
+# is available): at a large batch the time grows with width squared, so "more complex networks"
+# make training slower, not faster; small steps are dominated by per-operation overhead (a small
+# fraction of the matmul peak), which is also why a GPU pays off only for large arrays.
+
+# %% Q2 -- compute cost
+cost = compute_cost(settings, args.seed)
+print_cost_table(cost)
+figures.append(chapter.show(figure_cost(os.path.join(out, "compute_cost.png"), cost)))
+
+
+# %% [markdown]
+# Q3. Can a GAN generate any data? (000: "no, only data like the training set";
+# 002: "any kind, given the right network")
+# The generator is a continuous map, so its samples lie on G(R^k): the image of the latent space.
+# Two consequences no amount of training can undo:
+#   * G(R^k) is connected. A target made of separate pieces (the 8-Gaussian ring) can only be
+#     approached by a curve or sheet that also passes through the gaps: some samples always fall
+#     between the modes. More latent dimensions make the bridges thinner; they cannot remove them.
+#   * G(R^k) has dimension at most k. With a 1D latent space the samples of a 2D target (the
+#     uniform square) lie on a curve: their intrinsic dimension is 1 (the Two-NN estimate of Facco
+#     et al., 2017), the data's 2. Such a curve is not even a stable compromise: every curve has
+#     measure zero in the square, so a discriminator can always separate it from the data
+#     (JSD = log 2 for every curve, Arjovsky & Bottou, 2017), and training drags it about without
+#     settling -- the grey lines in the figure are the same curve earlier in training.
+# 004 §6.3's "convolutions handle the high dimensionality of images" conflates the two: the layers
+# set how the sheet is shaped, the latent dimension sets how many directions it has.
+
+# %% Q3 -- what a generator cannot produce
+limits = latent_limits(settings, args.seed)
+figures.append(chapter.show(figure_limits(os.path.join(out, "latent_limits.png"), limits)))
+
+# %% What was measured
+numbers = {"vae_gradcheck_" + k: v for k, v in gradient_errors.items()}
+for name, _, run in runs_2d:
+    for key in ("real", "gan", "vae", "vae_recon"):
+        c = run[key + "_coverage"]
+        numbers[f"{name}_{key}_modes"] = c["modes_covered"]
+        numbers[f"{name}_{key}_high_quality"] = c["high_quality_fraction"]
+        numbers[f"{name}_{key}_reverse_kl"] = c["reverse_kl"]
+numbers["digit_classifier_accuracy"] = digits["classifier_accuracy"]
+for key, m in digits["metrics"].items():
+    for metric in ("fid", "inception_score", "classes_covered", "grey_fraction"):
+        numbers[f"digits_{key}_{metric}"] = m[metric]
+numbers["digits_gan_seconds"] = digits["gan_seconds"]
+numbers["digits_vae_seconds"] = digits["vae_seconds"]
+active = cost["tables"][B.name()]
+largest = max(active, key=lambda r: (r["width"], r["batch"]))
+smallest = min(active, key=lambda r: (r["width"], r["batch"]))
+numbers["matmul_peak_gflops"] = cost["peaks"][B.name()]
+numbers["largest_gan_step_ms"] = largest["gan_ms"]
+numbers["largest_gan_over_vae"] = largest["gan_ms"] / largest["vae_ms"]
+numbers["largest_gan_fraction_of_peak"] = largest["gan_gflops"] / cost["peaks"][B.name()]
+numbers["smallest_gan_fraction_of_peak"] = smallest["gan_gflops"] / cost["peaks"][B.name()]
+for run in limits["runs"]:
+    tag = f"{run['target']}_latent{run['latent_dim']}"
+    numbers[f"{tag}_dimension"] = run["dimension"]
+    if "off_mode_fraction" in run:
+        numbers[f"{tag}_off_mode_fraction"] = run["off_mode_fraction"]
+numbers["ring_data_off_mode_fraction"] = limits["ring_off_mode_fraction"]
+numbers["square_data_dimension"] = limits["square_dimension"]
+numbers["seconds"] = time.perf_counter() - start
+result = {**chapter.report(numbers, figures), "cost_tables": cost["tables"]}

@@ -11,9 +11,12 @@ The convention, which every chapter follows:
   chapter's state lives in module-level names (``G``, ``gan``, ``states``, ``figures`` ...) that
   the cells below read. A learner changes a constant or a setting in one cell and re-runs the
   cells below it.
-* The first cells import and define constants and the chapter's own functions. Then one cell,
-  the settings cell, builds the command line and reads it:
+* The first cells import and define constants and the chapter's own functions; they only define
+  (a test, or a learner, can run them to get the functions without running the chapter). Then
+  one cell, the settings cell, whose first line starts ``# %% Settings``, builds the command
+  line and reads it:
 
+      # %% Settings: as a script, the command line; in a notebook, edit `notebook`
       parser = chapter.make_parser(TITLE, "ch3_algorithm")
       parser.add_argument("--iterations", type=chapter.positive_int, default=None)
       args = chapter.parse_args(parser, notebook="--quick")
@@ -24,6 +27,7 @@ The convention, which every chapter follows:
   ``notebook`` (edit it in the cell, e.g. "--quick --seed 1") followed by the environment
   variable ``MINIGAN_ARGS`` (so ``MINIGAN_ARGS="--quick" jupyter nbconvert --execute ...``
   runs a chapter's notebook headless; later options win). Nothing reads ``__file__``.
+* The theory sits in ``# %% [markdown]`` cells (comment lines) above the code it explains.
 * Each experiment is a cell that calls library or chapter functions and leaves its results in
   named variables; a figure cell saves the figure (Agg, under ``out``) and shows it in a notebook
   (``chapter.show(path)`` displays it inline where IPython runs a kernel, and does nothing in a

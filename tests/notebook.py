@@ -27,6 +27,17 @@ def cells(name):
     return [source[a:b] for a, b in zip(bounds[:-1], bounds[1:]) if source[a:b].strip()]
 
 
+def definitions(name):
+    """The namespace of chapter ``name``'s cells above its settings cell (``# %% Settings``):
+    its imports, constants and functions, nothing run. A dict."""
+    namespace = {"__name__": "__main__"}
+    for number, source in enumerate(cells(name), 1):
+        if source.startswith("# %% Settings"):
+            return namespace
+        exec(compile(source, f"<{name} cell {number}>", "exec"), namespace)
+    raise ValueError(f"chapters/{name}.py has no '# %% Settings' cell")
+
+
 def run_as_notebook(name, args, monkeypatch):
     """Execute chapter ``name``'s cells in order in one fresh namespace; returns the namespace.
 

@@ -9,17 +9,15 @@ import os
 import numpy as np
 import pytest
 
-from chapters import ch6_faq
 from minigan import backend as B
+from notebook import definitions
+
+ch6 = definitions("ch6_faq")                 # the chapter's constants and functions, nothing run
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ch6")
-    B.use("numpy")
-    B.set_dtype("float32")
-    numbers = ch6_faq.main(["--quick", "--out", str(out)])
-    return numbers
+def quick(quick_run):
+    return quick_run("ch6_faq")[1]
 
 
 def test_vae_gradients_are_exact(quick):
@@ -50,7 +48,7 @@ def test_real_digits_are_the_frechet_floor(quick):
 
 def test_compute_cost_table(quick):
     table = quick["cost_tables"]["numpy"]
-    assert len(table) == len(ch6_faq.QUICK["cost_widths"]) * len(ch6_faq.QUICK["cost_batches"])
+    assert len(table) == len(ch6["QUICK"]["cost_widths"]) * len(ch6["QUICK"]["cost_batches"])
     for row in table:
         assert row["gan_ms"] > 0 and row["vae_ms"] > 0
         # mirrored sizes: a GAN step does about twice the arithmetic of a VAE step
@@ -81,9 +79,9 @@ def test_two_nn_dimension_of_known_sets():
     line = np.stack([t, 2 * t, -t], axis=1)                       # a segment in 3D
     plane = np.concatenate([rng.uniform(0, 1, (1500, 2)), np.zeros((1500, 1))], axis=1)
     cube = rng.uniform(0, 1, (1500, 3))
-    assert ch6_faq.two_nn_dimension(line) == pytest.approx(1.0, abs=0.1)
-    assert ch6_faq.two_nn_dimension(plane) == pytest.approx(2.0, abs=0.2)
-    assert ch6_faq.two_nn_dimension(cube) == pytest.approx(3.0, abs=0.3)
+    assert ch6["two_nn_dimension"](line) == pytest.approx(1.0, abs=0.1)
+    assert ch6["two_nn_dimension"](plane) == pytest.approx(2.0, abs=0.2)
+    assert ch6["two_nn_dimension"](cube) == pytest.approx(3.0, abs=0.3)
 
 
 def test_numpy_and_cupy_side_by_side_report(tmp_path, capsys):
@@ -95,9 +93,9 @@ def test_numpy_and_cupy_side_by_side_report(tmp_path, capsys):
                 for w in (32, 64) for n in (16, 64)]
     cost = {"tables": {"numpy": rows(1.0), "cupy": rows(0.1)},
             "peaks": {"numpy": 100.0, "cupy": 10000.0}, "cupy_missing": None}
-    ch6_faq.print_cost_table(cost)
+    ch6["print_cost_table"](cost)
     printed = capsys.readouterr().out
     assert "time per training step on cupy" in printed
     assert "speed-up" in printed and "10.0" in printed              # numpy ms / cupy ms
-    path = ch6_faq.figure_cost(tmp_path / "cost.png", cost)
+    path = ch6["figure_cost"](tmp_path / "cost.png", cost)
     assert os.path.getsize(path) > 10_000
