@@ -6,75 +6,6 @@ only), 001 §4 (a DCGAN-style Keras model and training loop), 002 §4 (a TensorF
 argument and a dropout discriminator). Each example is rebuilt from minigan's layers, trained on
 handwritten digits, measured, and set beside what the document's version does.
 
-Every example trains with Algorithm 1 (``minigan.gan.GAN``) on the cross-entropy game
-
-    D minimises  -E_x log D(x) - E_z log(1 - D(G(z))),      D(x) = sigmoid(l(x))
-    G minimises  -E_z log D(G(z))                           (the non-saturating loss)
-
-computed from D's logits l (``minigan.losses``: log D = log_sigmoid(l), never log(sigmoid(l))),
-with Adam(lr = 2e-4, beta1 = 0.5), batches of 64. In 4.1 and 4.2 the discriminator learns at
-half that rate (below).
-
-4.1 Dense GAN (document 003 §4). G: z (100) -> 256 -> 512 -> 1024 -> 784, sigmoid output, the
-    images scaled to [0, 1] as the document does; D: 784 -> 512 -> 256 -> 1. Trained properly: each
-    iteration updates D on a real and a fake batch, then G through D. Not in the document, and
-    needed: BatchNorm + LeakyReLU in G, LeakyReLU + Dropout(0.3) in D, and a discriminator held
-    back -- half the generator's learning rate and one-sided label smoothing (real target 0.9,
-    Salimans et al., 2016). With both players at 2e-4 this G hops from digit to digit and
-    keeps dropping the thin ones (1, 4, 7) for the whole run; held back, D leaves G time to cover
-    every digit, but slowly: on MNIST the rarest digit swung between 0.1% and 6% of the samples
-    over the first 45 epochs (seeds 0, 1, 2) and was at 4.7-7.2% at epochs 60, 75 and 90. The
-    run is 90 epochs (14,040 iterations; an epoch of this model takes a few seconds).
-    Erratum: the document's loop trains D with ``train_on_batch`` and then calls
-    ``loss.backward()`` on the average of D's two Keras loss values -- a PyTorch call on a
-    number that has no path to G's weights -- so G is never trained against D. Run here: the
-    same D steps, G left alone; D wins (D(x) -> 1, D(G(z)) -> 0) and G's samples stay noise.
-4.2 DCGAN (documents 001 §4 and 004 §4.1-4.2; Radford et al., 2015). G: z -> Dense -> reshape
-    (128, 7, 7) -> ConvTranspose(4, 2, 1) + BatchNorm + ReLU -> (64, 14, 14) -> ConvTranspose ->
-    tanh (1, 28, 28); D: Conv(4, 2, 1) + LeakyReLU(0.2) + Dropout(0.3) twice (document 004's
-    discriminator) -> Dense logit. Weights N(0, 0.02). D learns at half G's rate here too, and
-    the run is 30 epochs (4,680 iterations): on MNIST a DCGAN trained for 8-12 epochs still
-    makes blotchy digits, and one digit (a 1 or a 6, depending on the seed) gets under 3% of the
-    samples; in a run with seed 1 the rarest digit had 1.9-2.7% of them at epochs 6-12 and
-    3.5-4.3% at epochs 15-30 (5.0% after the chapter's full run with --seed 1).
-    Errata: document 001's generator starts from a 4x4 map and doubles it twice: its images are
-    16x16, not MNIST's 28x28 (7 -> 14 -> 28 needs a 7x7 start); document 004's generator ends in
-    BatchNorm + LeakyReLU instead of tanh, so its "images" are unbounded and not in the data's
-    range. Both are built below and measured.
-4.3 The train step (document 002 §4). The right step is BCE from logits
-    (``from_logits=True``, which the document declares and then does not use) with Adam. Two
-    short runs show what the documents' versions do instead:
-      * document 002: ``binary_crossentropy`` on D's raw outputs. Keras clips them to
-        [1e-7, 1 - 1e-7] before taking logs, and a clip has zero gradient outside that
-        interval: a real image scored below 0 or a fake scored above 1 teaches D nothing, and G
-        gets no gradient at all from a fake that D scores below 0 -- exactly the fakes G most
-        needs to improve. In the run, D soon scores real images above 1 and fakes below 0,
-        where the loss is flat; from then on G gets no gradient from almost all of its samples
-        and its images stay noise. (Without the clip, log of an output <= 0 is NaN: at the
-        start that is nearly every real image.)
-      * document 001: discriminator "loss" = mean D(G(z)) + mean D(x), generator loss =
-        -mean D(G(z)). There are no labels: D pushes its output towards 0 on real and fake
-        images alike, so it learns nothing that tells them apart (its real-vs-fake accuracy
-        ends at 50%), and G follows a signal that carries no information about the data.
-4.4 Conditional GAN (Mirza & Osindero, 2014). Both players see the label y:
-        V(D, G) = E_{x,y} log D(x | y) + E_{z,y} log(1 - D(G(z | y) | y)).
-    G gets [z, onehot(y)]; D gets the image plus ten constant maps, map k filled with
-    [y = k] (``minigan.models.condition_noise`` / ``condition_images``). Erratum: document 004's
-    generator takes ``labels`` and never uses them; such a generator draws the requested digit
-    one time in ten (measured with the unconditional DCGAN of 4.2).
-
-Measured, not eyeballed: a small convolutional classifier (``minigan.classifier``), trained with
-minigan on 90% of this run's training images (accuracy on the other 10% reported), labels
-10,000 samples of each generator. Dense GAN and DCGAN: every digit must get at least 3% of the
-samples (no collapse onto a few digits). The judge (trained for 8 epochs) is itself a trained
-model, and generated digits lie a little off the data, where classifiers disagree most: twelve
-classifiers (seeds 0-3, trained 3, 8 or 15 epochs, 95.2-97.9% held out on MNIST) gave the rarest
-digit of one DCGAN's 10,000 samples 3.4% to 7.0% of them, and the commonest 12.5% to 21%. A
-figure near 3% is a statement about the judge as much as about the generator. Conditional GAN:
-the fraction of samples classified as the digit they were conditioned on (target >= 80%). Also
-reported: the mean confidence of the classifier and the Frechet distance between classifier
-features of samples and real images.
-
 Outputs (under --out, default runs/ch4_code_examples): per example a fixed-noise 10x10 sample
 grid after every epoch (epoch_NNN.png) and their animation (grids.gif), the losses and mean D
 outputs per iteration (history.png), a checkpoint after every epoch (checkpoint.npz: parameters,
@@ -86,8 +17,10 @@ Run:  python chapters/ch4_code_examples.py [--quick] [--dataset digits|mnist] [-
           [--examples dense,dcgan,train_step,cgan] [--epochs N] [--resume] [--seed S] [--out DIR]
 MNIST: ``--dataset mnist --data-dir DIR`` reads the IDX files there (downloading them if absent);
 the 10,000 test images serve as the training data (the only split some machines have).
+Or open it as a notebook and run its cells in order (the settings cell takes the same options;
+the cells above it only define).
 """
-# %% Setup
+# %% Imports and constants
 import argparse
 import os
 import time
@@ -95,8 +28,7 @@ import time
 import numpy as np
 
 from minigan import backend as B
-from minigan import plot
-from minigan.chapter import make_parser, parse_args, positive_int, report, session
+from minigan import chapter, plot
 from minigan.classifier import train_classifier
 from minigan.data import load_digits, load_mnist
 from minigan.gan import GAN
@@ -108,6 +40,8 @@ from minigan.models import (conditional_discriminator, conditional_generator,
 from minigan.nn import (BatchNorm2d, ConvTranspose2d, Dense, LeakyReLU, ReLU, Reshape,
                         Sequential, Sigmoid, Tanh)
 
+TITLE = ("Chapter 4 -- the documents' code examples, done right: dense GAN, DCGAN, train step, "
+         "cGAN")
 EXAMPLES = ("dense", "dcgan", "train_step", "cgan")
 LATENT_DIM = 100
 NUM_CLASSES = 10
@@ -512,7 +446,7 @@ def summary_figure(path, results, dataset):
     return plot.save(fig, path)
 
 
-# %% The chapter
+# %% The chapter's settings: what every example needs
 class Setup:
     """What every example needs: data, the classifier, settings, the output folder."""
 
@@ -529,68 +463,168 @@ def examples_list(text: str) -> tuple:
     return names
 
 
-def main(argv=None) -> dict:
-    parser = make_parser(__doc__, "ch4_code_examples")
-    parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
-                        help="built-in digits (default) or MNIST's 10k test images")
-    parser.add_argument("--data-dir", default=None,
-                        help="folder with MNIST's IDX files (t10k-images-idx3-ubyte.gz, ...)")
-    parser.add_argument("--examples", type=examples_list, default=EXAMPLES,
-                        help=f"comma-separated subset of {','.join(EXAMPLES)} (default: all)")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="epochs of every trained example (default: dense "
-                             f"{EPOCHS['dense']}, dcgan {EPOCHS['dcgan']}, cgan {EPOCHS['cgan']})")
-    parser.add_argument("--num-images", type=positive_int, default=None,
-                        help=f"training images (default {NUM_IMAGES}; --quick: "
-                             f"{QUICK['num_images']})")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue each example from its checkpoint in --out")
-    args = parse_args(parser, argv)
-    quick = args.quick
-    num_images = args.num_images or (QUICK["num_images"] if quick else NUM_IMAGES)
-    epochs = {name: args.epochs or (QUICK["epochs"] if quick else default)
-              for name, default in EPOCHS.items()}
-    start = time.perf_counter()
-    with session(args) as out:
-        images, labels = load_training_data(args, num_images)
-        batch_size = QUICK["batch_size"] if quick else BATCH_SIZE
-        if len(images) < batch_size:
-            parser.error(f"need at least {batch_size} training images, got {len(images)}")
-        classifier, classifier_accuracy = scoring_classifier(
-            images, labels, QUICK["classifier_epochs"] if quick else CLASSIFIER_EPOCHS, args.seed)
-        score_samples = QUICK["score_samples"] if quick else SCORE_SAMPLES
-        setup = Setup(
-            images=images, labels=labels, out=out, seed=args.seed, resume=args.resume,
-            classifier=classifier, epochs=epochs, score_samples=score_samples,
-            batch_size=batch_size, steps_per_epoch=len(images) // batch_size,
-            reference_features=None if quick else classifier.features(images[:score_samples]),
-            fixed_noise=np.random.default_rng(args.seed).standard_normal(
-                (GRID * GRID, LATENT_DIM)).astype(B.dtype()),
-            train_step_iterations=(QUICK["train_step_iterations"] if quick
-                                   else TRAIN_STEP_ITERATIONS),
-            doc003_d_steps=QUICK["doc003_d_steps"] if quick else DOC003_D_STEPS)
-        numbers = {"dataset": args.dataset, "training_images": len(images),
-                   "classifier_held_out_accuracy": classifier_accuracy}
-        results, figures = {}, []
-        if "dense" in args.examples:
-            results["dense"] = dense_example(setup)
-        if "dcgan" in args.examples:
-            results["dcgan"] = dcgan_example(setup)
-        if "train_step" in args.examples:
-            results["train_step"] = train_step_example(setup)
-        if "cgan" in args.examples:
-            results["cgan"] = cgan_example(
-                setup, results.get("dcgan", {}).get("ignored_labels_accuracy"))
-        for result in results.values():
-            numbers.update(result["numbers"])
-            figures += result["figures"]
-        if any(name in results for name in ("dense", "dcgan", "cgan")):
-            figures.insert(0, summary_figure(os.path.join(out, "summary.png"), results,
-                                             "built-in digits" if args.dataset == "digits"
-                                             else "MNIST"))
-    numbers["seconds"] = time.perf_counter() - start
-    return report(numbers, figures)
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+parser = chapter.make_parser(TITLE, "ch4_code_examples")
+parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits",
+                    help="built-in digits (default) or MNIST's 10k test images")
+parser.add_argument("--data-dir", default=None,
+                    help="folder with MNIST's IDX files (t10k-images-idx3-ubyte.gz, ...)")
+parser.add_argument("--examples", type=examples_list, default=EXAMPLES,
+                    help=f"comma-separated subset of {','.join(EXAMPLES)} (default: all)")
+parser.add_argument("--epochs", type=chapter.positive_int, default=None,
+                    help="epochs of every trained example (default: dense "
+                         f"{EPOCHS['dense']}, dcgan {EPOCHS['dcgan']}, cgan {EPOCHS['cgan']})")
+parser.add_argument("--num-images", type=chapter.positive_int, default=None,
+                    help=f"training images (default {NUM_IMAGES}; --quick: "
+                         f"{QUICK['num_images']})")
+parser.add_argument("--resume", action="store_true",
+                    help="continue each example from its checkpoint in --out")
+args = chapter.parse_args(parser, notebook="")
+quick = args.quick
+num_images = args.num_images or (QUICK["num_images"] if quick else NUM_IMAGES)
+epochs = {name: args.epochs or (QUICK["epochs"] if quick else default)
+          for name, default in EPOCHS.items()}
+start = time.perf_counter()
+out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
 
 
-if __name__ == "__main__":
-    main()
+# %% [markdown]
+# Every example trains with Algorithm 1 (``minigan.gan.GAN``) on the cross-entropy game
+#
+#     D minimises  -E_x log D(x) - E_z log(1 - D(G(z))),      D(x) = sigmoid(l(x))
+#     G minimises  -E_z log D(G(z))                           (the non-saturating loss)
+#
+# computed from D's logits l (``minigan.losses``: log D = log_sigmoid(l), never log(sigmoid(l))),
+# with Adam(lr = 2e-4, beta1 = 0.5), batches of 64. In 4.1 and 4.2 the discriminator learns at
+# half that rate (below).
+
+# %% [markdown]
+# Measured, not eyeballed: a small convolutional classifier (``minigan.classifier``), trained with
+# minigan on 90% of this run's training images (accuracy on the other 10% reported), labels
+# 10,000 samples of each generator. Dense GAN and DCGAN: every digit must get at least 3% of the
+# samples (no collapse onto a few digits). The judge (trained for 8 epochs) is itself a trained
+# model, and generated digits lie a little off the data, where classifiers disagree most: twelve
+# classifiers (seeds 0-3, trained 3, 8 or 15 epochs, 95.2-97.9% held out on MNIST) gave the rarest
+# digit of one DCGAN's 10,000 samples 3.4% to 7.0% of them, and the commonest 12.5% to 21%. A
+# figure near 3% is a statement about the judge as much as about the generator. Conditional GAN:
+# the fraction of samples classified as the digit they were conditioned on (target >= 80%). Also
+# reported: the mean confidence of the classifier and the Frechet distance between classifier
+# features of samples and real images.
+
+# %% The training images, and the classifier that judges every generator
+images, labels = load_training_data(args, num_images)
+batch_size = QUICK["batch_size"] if quick else BATCH_SIZE
+if len(images) < batch_size:
+    parser.error(f"need at least {batch_size} training images, got {len(images)}")
+classifier, classifier_accuracy = scoring_classifier(
+    images, labels, QUICK["classifier_epochs"] if quick else CLASSIFIER_EPOCHS, args.seed)
+score_samples = QUICK["score_samples"] if quick else SCORE_SAMPLES
+setup = Setup(
+    images=images, labels=labels, out=out, seed=args.seed, resume=args.resume,
+    classifier=classifier, epochs=epochs, score_samples=score_samples,
+    batch_size=batch_size, steps_per_epoch=len(images) // batch_size,
+    reference_features=None if quick else classifier.features(images[:score_samples]),
+    fixed_noise=np.random.default_rng(args.seed).standard_normal(
+        (GRID * GRID, LATENT_DIM)).astype(B.dtype()),
+    train_step_iterations=(QUICK["train_step_iterations"] if quick
+                           else TRAIN_STEP_ITERATIONS),
+    doc003_d_steps=QUICK["doc003_d_steps"] if quick else DOC003_D_STEPS)
+numbers = {"dataset": args.dataset, "training_images": len(images),
+           "classifier_held_out_accuracy": classifier_accuracy}
+print(f"the judge: {100 * classifier_accuracy:.1f}% of held-out images classified right")
+results = {}
+
+
+# %% [markdown]
+# 4.1 Dense GAN (document 003 §4). G: z (100) -> 256 -> 512 -> 1024 -> 784, sigmoid output, the
+#     images scaled to [0, 1] as the document does; D: 784 -> 512 -> 256 -> 1. Trained properly:
+#     each iteration updates D on a real and a fake batch, then G through D. Not in the document,
+#     and needed: BatchNorm + LeakyReLU in G, LeakyReLU + Dropout(0.3) in D, and a discriminator
+#     held back -- half the generator's learning rate and one-sided label smoothing (real target
+#     0.9, Salimans et al., 2016). With both players at 2e-4 this G hops from digit to digit and
+#     keeps dropping the thin ones (1, 4, 7) for the whole run; held back, D leaves G time to cover
+#     every digit, but slowly: on MNIST the rarest digit swung between 0.1% and 6% of the samples
+#     over the first 45 epochs (seeds 0, 1, 2) and was at 4.7-7.2% at epochs 60, 75 and 90. The run
+#     is 90 epochs (14,040 iterations; an epoch of this model takes a few seconds).
+#     Erratum: the document's loop trains D with ``train_on_batch`` and then calls
+#     ``loss.backward()`` on the average of D's two Keras loss values -- a PyTorch call on a
+#     number that has no path to G's weights -- so G is never trained against D. Run here: the
+#     same D steps, G left alone; D wins (D(x) -> 1, D(G(z)) -> 0) and G's samples stay noise.
+
+# %% Run 4.1 The dense GAN of document 003
+if "dense" in args.examples:
+    results["dense"] = dense_example(setup)
+    for path in results["dense"]["figures"]:
+        chapter.show(path)
+
+
+# %% [markdown]
+# 4.2 DCGAN (documents 001 §4 and 004 §4.1-4.2; Radford et al., 2015). G: z -> Dense -> reshape
+#     (128, 7, 7) -> ConvTranspose(4, 2, 1) + BatchNorm + ReLU -> (64, 14, 14) -> ConvTranspose ->
+#     tanh (1, 28, 28); D: Conv(4, 2, 1) + LeakyReLU(0.2) + Dropout(0.3) twice (document 004's
+#     discriminator) -> Dense logit. Weights N(0, 0.02). D learns at half G's rate here too, and
+#     the run is 30 epochs (4,680 iterations): on MNIST a DCGAN trained for 8-12 epochs still
+#     makes blotchy digits, and one digit (a 1 or a 6, depending on the seed) gets under 3% of the
+#     samples; in a run with seed 1 the rarest digit had 1.9-2.7% of them at epochs 6-12 and
+#     3.5-4.3% at epochs 15-30 (5.0% after the chapter's full run with --seed 1).
+#     Errata: document 001's generator starts from a 4x4 map and doubles it twice: its images are
+#     16x16, not MNIST's 28x28 (7 -> 14 -> 28 needs a 7x7 start); document 004's generator ends in
+#     BatchNorm + LeakyReLU instead of tanh, so its "images" are unbounded and not in the data's
+#     range. Both are built below and measured.
+
+# %% Run 4.2 DCGAN (documents 001 and 004)
+if "dcgan" in args.examples:
+    results["dcgan"] = dcgan_example(setup)
+    for path in results["dcgan"]["figures"]:
+        chapter.show(path)
+
+
+# %% [markdown]
+# 4.3 The train step (document 002 §4). The right step is BCE from logits
+#     (``from_logits=True``, which the document declares and then does not use) with Adam. Two
+#     short runs show what the documents' versions do instead:
+#       * document 002: ``binary_crossentropy`` on D's raw outputs. Keras clips them to
+#         [1e-7, 1 - 1e-7] before taking logs, and a clip has zero gradient outside that
+#         interval: a real image scored below 0 or a fake scored above 1 teaches D nothing, and G
+#         gets no gradient at all from a fake that D scores below 0 -- exactly the fakes G most
+#         needs to improve. In the run, D soon scores real images above 1 and fakes below 0,
+#         where the loss is flat; from then on G gets no gradient from almost all of its samples
+#         and its images stay noise. (Without the clip, log of an output <= 0 is NaN: at the
+#         start that is nearly every real image.)
+#       * document 001: discriminator "loss" = mean D(G(z)) + mean D(x), generator loss =
+#         -mean D(G(z)). There are no labels: D pushes its output towards 0 on real and fake
+#         images alike, so it learns nothing that tells them apart (its real-vs-fake accuracy
+#         ends at 50%), and G follows a signal that carries no information about the data.
+
+# %% Run 4.3 The train step: BCE from logits, and the documents' two versions
+if "train_step" in args.examples:
+    results["train_step"] = train_step_example(setup)
+    for path in results["train_step"]["figures"]:
+        chapter.show(path)
+
+
+# %% [markdown]
+# 4.4 Conditional GAN (Mirza & Osindero, 2014). Both players see the label y:
+#         V(D, G) = E_{x,y} log D(x | y) + E_{z,y} log(1 - D(G(z | y) | y)).
+#     G gets [z, onehot(y)]; D gets the image plus ten constant maps, map k filled with
+#     [y = k] (``minigan.models.condition_noise`` / ``condition_images``). Erratum: document 004's
+#     generator takes ``labels`` and never uses them; such a generator draws the requested digit
+#     one time in ten (measured with the unconditional DCGAN of 4.2).
+
+# %% Run 4.4 The conditional GAN
+if "cgan" in args.examples:
+    results["cgan"] = cgan_example(setup, results.get("dcgan", {}).get("ignored_labels_accuracy"))
+    for path in results["cgan"]["figures"]:
+        chapter.show(path)
+
+# %% The chapter's main figure, and what was measured
+figures = []
+for example in results.values():
+    numbers.update(example["numbers"])
+    figures += example["figures"]
+if any(name in results for name in ("dense", "dcgan", "cgan")):
+    figures.insert(0, chapter.show(summary_figure(
+        os.path.join(out, "summary.png"), results,
+        "built-in digits" if args.dataset == "digits" else "MNIST")))
+numbers["seconds"] = time.perf_counter() - start
+result = chapter.report(numbers, figures)

@@ -7,16 +7,19 @@ import signal
 import numpy as np
 import pytest
 
-from chapters import ch4_code_examples as ch4
-from minigan import checkpoint
+from minigan import chapter, checkpoint
 from minigan.gan import GAN
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory):
+def quick(quick_run):
     """One --quick run of every example (2 epochs each), shared by the tests below."""
-    out = tmp_path_factory.mktemp("ch4")
-    return out, ch4.main(["--quick", "--out", str(out)])
+    return quick_run("ch4_code_examples")
+
+
+def ch4(argv):
+    """python chapters/ch4_code_examples.py *argv, in this process; returns its result."""
+    return chapter.run("ch4_code_examples", argv)
 
 
 def test_quick_run_of_every_example(quick):
@@ -49,7 +52,7 @@ def test_quick_run_of_every_example(quick):
 
 def test_bad_arguments_stop_before_any_work(tmp_path, capsys):
     with pytest.raises(SystemExit):
-        ch4.main(["--quick", "--examples", "dense,wgan", "--out", str(tmp_path)])
+        ch4(["--quick", "--examples", "dense,wgan", "--out", str(tmp_path)])
     assert "unknown example" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "dense")
 
@@ -62,8 +65,8 @@ def test_resume_continues_exactly_where_an_uninterrupted_run_would_be(quick, tmp
     """
     straight_out, _ = quick
     common = ["--quick", "--examples", "cgan", "--out", str(tmp_path)]
-    ch4.main(common + ["--epochs", "1"])
-    resumed = ch4.main(common + ["--epochs", "2", "--resume"])
+    ch4(common + ["--epochs", "1"])
+    resumed = ch4(common + ["--epochs", "2", "--resume"])
     assert resumed["cgan_losses_finite"]
     assert_same_checkpoint(straight_out / "cgan" / "checkpoint.npz",
                            tmp_path / "cgan" / "checkpoint.npz")
@@ -85,7 +88,7 @@ def test_ctrl_c_mid_epoch_saves_and_resume_matches_the_uninterrupted_run(quick, 
 
     monkeypatch.setattr(GAN, "g_step", g_step_with_ctrl_c)
     with pytest.raises(SystemExit) as stop:
-        ch4.main(common + ["--epochs", "2"])
+        ch4(common + ["--epochs", "2"])
     assert stop.value.code == 130
     assert "--resume" in capsys.readouterr().err
     monkeypatch.undo()
@@ -95,7 +98,7 @@ def test_ctrl_c_mid_epoch_saves_and_resume_matches_the_uninterrupted_run(quick, 
     assert len(meta["extra"]["extra"]["frames"]) == 1                   # epoch 1's grid only
     assert not os.path.exists(tmp_path / "cgan" / "epoch_002.png")
 
-    ch4.main(common + ["--epochs", "2", "--resume"])
+    ch4(common + ["--epochs", "2", "--resume"])
     assert_same_checkpoint(straight_out / "cgan" / "checkpoint.npz", path)
 
 
