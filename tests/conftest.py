@@ -1,15 +1,11 @@
 """Shared test setup: headless plotting, a clean backend state around every test, and the CuPy
 test double as a backend (the ``fake`` fixture)."""
-import os
-import sys
-
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from minigan import backend as B  # noqa: E402
+from minigan import backend as B  # noqa: E402  (after the plotting backend is chosen)
 
 
 @pytest.fixture(autouse=True)

@@ -15,19 +15,16 @@ import os
 import signal
 import sys
 
-TESTS = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.dirname(TESTS), TESTS]
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from minigan import backend as B  # noqa: E402
-from minigan import checkpoint  # noqa: E402
-from minigan.gan import GAN  # noqa: E402
-from minigan.nn.activations import LeakyReLU, Tanh  # noqa: E402
-from minigan.nn.dense import Dense  # noqa: E402
-from minigan.nn.dropout import Dropout  # noqa: E402
-from minigan.nn.module import Sequential  # noqa: E402
-from minigan.nn.norm import BatchNorm1d  # noqa: E402
+from minigan import backend as B
+from minigan import checkpoint
+from minigan.gan import GAN
+from minigan.nn.activations import LeakyReLU, Tanh
+from minigan.nn.dense import Dense
+from minigan.nn.dropout import Dropout
+from minigan.nn.module import Sequential
+from minigan.nn.norm import BatchNorm1d
 
 HALF = 5                   # iterations per half; 12 examples / batch 4 = 3 batches per epoch
 LATENT = 2

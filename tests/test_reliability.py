@@ -27,7 +27,7 @@ import numpy as np
 import pytest
 
 import resume_worker
-from minigan import chapter as _common
+from minigan import chapter
 from minigan import backend as B
 from minigan import checkpoint
 from minigan.data import idx
@@ -317,13 +317,13 @@ def test_a_second_sigint_stops_at_once_and_keeps_the_earlier_checkpoint(tmp_path
 
 def test_the_chapter_harness_exits_130_with_the_command_that_continues(tmp_path, capsys):
     for has_resume in (True, False):
-        parser = _common.make_parser("A chapter.", "ch4_code_examples")
+        parser = chapter.make_parser("A chapter.", "ch4_code_examples")
         if has_resume:
             parser.add_argument("--resume", action="store_true")
         argv = ["--quick", "--out", str(tmp_path / "out dir")]
-        args = _common.parse_args(parser, argv)
+        args = chapter.parse_args(parser, argv)
         try:
-            with _common.session(args):
+            with chapter.session(args):
                 B.set_dtype("float64")
                 raise TrainingInterrupted("stopped", 3, str(tmp_path / "run.npz"))
         except SystemExit as stop:
@@ -332,7 +332,7 @@ def test_the_chapter_harness_exits_130_with_the_command_that_continues(tmp_path,
             pytest.fail("Ctrl-C went through the harness instead of ending the run")
         assert B.dtype() == np.float32                      # settings restored
         err = capsys.readouterr().err
-        script = os.path.relpath(os.path.join(_common.ROOT, "chapters", "ch4_code_examples.py"))
+        script = os.path.relpath(os.path.join(chapter.ROOT, "chapters", "ch4_code_examples.py"))
         command = f"python {script} --quick --out '{tmp_path / 'out dir'}'"
         if has_resume:
             assert f"To continue from its last checkpoint, run:\n  {command} --resume\n" in err
@@ -343,7 +343,7 @@ def test_the_chapter_harness_exits_130_with_the_command_that_continues(tmp_path,
 # ---------------------------------------------------------------------------------------------
 # Command lines
 
-BAD_ARGUMENTS = [(chapter, argv, "--backend") for chapter in CHAPTERS
+BAD_ARGUMENTS = [(name, argv, "--backend") for name in CHAPTERS
                  for argv in (["--backend", "tpu"],)] + [
     ("ch4_code_examples", ["--epochs", "0"], "--epochs"),
     ("ch4_code_examples", ["--epochs", "-2"], "--epochs"),
@@ -352,19 +352,19 @@ BAD_ARGUMENTS = [(chapter, argv, "--backend") for chapter in CHAPTERS
      "--data-dir"),
     ("ch5_mode_collapse", ["--seeds", "0"], "--seeds"),
     ("ch6_faq", ["--seed", "-4"], "--seed"),
-] + [(chapter, ["--out", "{tmp}/a_file/figures"], "--out") for chapter in CHAPTERS]
+] + [(name, ["--out", "{tmp}/a_file/figures"], "--out") for name in CHAPTERS]
 
 
-@pytest.mark.parametrize("chapter, argv, option", BAD_ARGUMENTS,
+@pytest.mark.parametrize("name, argv, option", BAD_ARGUMENTS,
                          ids=[f"{c} {' '.join(a)}".replace("{tmp}", "")
                               for c, a, _ in BAD_ARGUMENTS])
-def test_chapters_refuse_bad_arguments_before_any_work(chapter, argv, option, tmp_path, capsys):
+def test_chapters_refuse_bad_arguments_before_any_work(name, argv, option, tmp_path, capsys):
     (tmp_path / "a_file").write_text("not a folder")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     if "--out" not in argv:
         argv += ["--out", str(tmp_path / "never")]
     with pytest.raises(SystemExit) as stop:
-        _common.run(chapter, argv + ["--quick"])
+        chapter.run(name, argv + ["--quick"])
     assert stop.value.code == 2
     err = capsys.readouterr().err
     assert "error: argument " + option in err and err.startswith("usage:")
@@ -372,9 +372,9 @@ def test_chapters_refuse_bad_arguments_before_any_work(chapter, argv, option, tm
 
 
 def test_an_unwritable_output_folder_is_refused(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(_common.os, "access", lambda path, mode: False)
+    monkeypatch.setattr(chapter.os, "access", lambda path, mode: False)
     with pytest.raises(SystemExit) as stop:
-        _common.run("ch3_algorithm", ["--quick", "--out", str(tmp_path / "figures")])
+        chapter.run("ch3_algorithm", ["--quick", "--out", str(tmp_path / "figures")])
     assert stop.value.code == 2
     assert f"argument --out: cannot write into {tmp_path}" in capsys.readouterr().err
     assert os.listdir(tmp_path) == []
