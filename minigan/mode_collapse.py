@@ -34,7 +34,7 @@ from minigan import backend as B
 from minigan.data.toy import Grid, Ring
 from minigan.gan import GAN
 from minigan.losses import get_objective
-from minigan.metrics import mode_coverage
+from minigan.metrics import mode_coverage, precision_recall_density_coverage
 from minigan.nn import BatchNorm1d, Dense, Maxout, MinibatchStdDev, Pack, ReLU, Sequential
 from minigan.nn.spectral import SpectralNorm
 from minigan.optim import Adam, ClippedAdam
@@ -84,6 +84,7 @@ class Budget:
     """Models, optimiser and length of one trial.
 
     g_hidden, g_layers        G's hidden width and number of hidden (Dense, BatchNorm, ReLU) blocks
+    g_batchnorm               whether those blocks have BatchNorm (PacGAN's do)
     d_hidden, d_layers, d_pieces   D's maxout width, number of maxout layers, pieces per unit
     batch                     packed examples per batch (D sees ``batch`` examples, G makes
                               batch * m samples)
@@ -95,6 +96,7 @@ class Budget:
 
     g_hidden: int = 400
     g_layers: int = 4
+    g_batchnorm: bool = True
     d_hidden: int = 200
     d_layers: int = 3
     d_pieces: int = 5
@@ -110,10 +112,12 @@ PAPER = Budget()
 
 
 def build_generator(budget: Budget):
-    """G: z (N, 2) -> x (N, 2): ``g_layers`` x (Dense, BatchNorm1d, ReLU), then Dense."""
+    """G: z (N, 2) -> x (N, 2): ``g_layers`` x (Dense, BatchNorm1d, ReLU), then Dense
+    (without the BatchNorm1d when ``budget.g_batchnorm`` is False)."""
     layers, width = [], LATENT_DIM
     for _ in range(budget.g_layers):
-        layers += [Dense(width, budget.g_hidden), BatchNorm1d(budget.g_hidden), ReLU()]
+        norm = [BatchNorm1d(budget.g_hidden)] if budget.g_batchnorm else []
+        layers += [Dense(width, budget.g_hidden), *norm, ReLU()]
         width = budget.g_hidden
     return Sequential(*layers, Dense(width, 2))
 
@@ -182,7 +186,9 @@ def train_and_score(dataset: str, setting: Setting, budget: Budget, seed: int,
     """Train one trial and score it.
 
     Returns {"dataset", "setting", "seed", "metrics" (mode_coverage of NUM_SAMPLES samples),
-    "samples" (NUM_SAMPLES, 2) host float64, "seconds", "frames": [(iteration, samples (500, 2))]
+    "fidelity" (precision, recall, density, coverage of the samples against as many fresh real
+    points: minigan.metrics.precision_recall_density_coverage), "samples" (NUM_SAMPLES, 2) host
+    float64, "seconds", "frames": [(iteration, samples (500, 2))]
     at ``num_frames`` evenly spaced iterations (and the start), "models": (G state, D state) when
     ``keep_models``}. The run is fixed by ``seed``: data, initialisation and noise all come from
     minigan's generator seeded with it.
@@ -201,9 +207,10 @@ def train_and_score(dataset: str, setting: Setting, budget: Budget, seed: int,
     gan.train(budget.iterations, callbacks=callbacks)
     seconds = time.perf_counter() - started
     samples = generated_samples(gan)
+    real = B.to_numpy(data.sample(NUM_SAMPLES)).astype(B.np.float64)     # after training
     result = {"dataset": dataset, "setting": setting, "seed": seed, "samples": samples,
               "metrics": mode_coverage(samples, data.centres, data.std), "seconds": seconds,
-              "frames": frames}
+              "fidelity": precision_recall_density_coverage(real, samples), "frames": frames}
     if keep_models:
         result["models"] = tuple({k: B.to_numpy(v) for k, v in m.state_dict().items()}
                                  for m in (gan.generator, gan.discriminator))
@@ -271,7 +278,8 @@ def summarise(results) -> dict:
 
     results: train_and_score results (or any dicts with a "metrics" entry from mode_coverage).
     Returns {"modes_covered", "high_quality_percent", "reverse_kl": (mean, standard error)},
-    the standard error being std / sqrt(n) with the n - 1 (sample) std, 0 for a single trial.
+    and the same for "precision", "recall", "density", "coverage" when the results hold them;
+    the standard error is std / sqrt(n) with the n - 1 (sample) std, 0 for a single trial.
     The reverse KL is undefined for a trial without one high-quality sample: such trials are
     left out of its mean (nan when every trial is).
     """
@@ -279,10 +287,14 @@ def summarise(results) -> dict:
     if not results:
         raise ValueError("summarise: no trial results given")
     out = {}
-    for name, key, scale in (("modes_covered", "modes_covered", 1),
-                             ("high_quality_percent", "high_quality_fraction", 100),
-                             ("reverse_kl", "reverse_kl", 1)):
-        values = np.array([r["metrics"][key] for r in results], dtype=np.float64) * scale
+    columns = [("modes_covered", "metrics", "modes_covered", 1),
+               ("high_quality_percent", "metrics", "high_quality_fraction", 100),
+               ("reverse_kl", "metrics", "reverse_kl", 1)]
+    if all("fidelity" in r for r in results):
+        columns += [(key, "fidelity", key, 1)
+                    for key in ("precision", "recall", "density", "coverage")]
+    for name, group, key, scale in columns:
+        values = np.array([r[group][key] for r in results], dtype=np.float64) * scale
         values = values[np.isfinite(values)]
         if values.size == 0:
             out[name] = (math.nan, math.nan)

@@ -97,6 +97,9 @@ def test_paper_budget_is_pacgans_protocol():
     assert G.forward(B.randn(5, 2)).shape == (5, 2)
     assert D.forward(B.randn(6, 2)).shape == (2, 1)
     assert D[1].W.shape == (6, 5, 200)                              # 3 samples x 2 coordinates
+    assert [type(m).__name__ for m in G.layers[:3]] == ["Dense", "BatchNorm1d", "ReLU"]
+    plain = mc.build_generator(mc.Budget(g_hidden=8, g_layers=2, g_batchnorm=False))
+    assert [type(m).__name__ for m in plain.layers] == ["Dense", "ReLU"] * 2 + ["Dense"]
 
 
 @pytest.mark.parametrize("setting", [mc.Setting(), mc.Setting(pack=2), mc.Setting(pack=3),
