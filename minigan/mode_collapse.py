@@ -241,6 +241,30 @@ def _single_threaded_blas():
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def _main_script_hidden():
+    """While the block runs, new spawned processes do not re-run the calling script.
+
+    A spawned process imports the parent's ``__main__`` -- by its ``__spec__``, else its
+    ``__file__`` -- before it runs a task. A chapter is a script whose cells run as they are
+    imported, so each worker would run the whole chapter again; the workers need only
+    minigan.mode_collapse, which they import themselves.
+    """
+    import sys
+    main = sys.modules.get("__main__")
+    saved = {name: getattr(main, name) for name in ("__spec__", "__file__")
+             if main is not None and hasattr(main, name)}
+    try:
+        if "__spec__" in saved:
+            main.__spec__ = None
+        if "__file__" in saved:
+            del main.__file__
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(main, name, value)
+
+
 def run_trials(trials, workers: int = 1, on_result=None) -> list:
     """Run ``trials`` -- tuples of train_and_score's arguments -- and return their results in
     the same order.
@@ -262,7 +286,7 @@ def run_trials(trials, workers: int = 1, on_result=None) -> list:
         return results
     import concurrent.futures
     import multiprocessing
-    with _single_threaded_blas(), concurrent.futures.ProcessPoolExecutor(
+    with _single_threaded_blas(), _main_script_hidden(), concurrent.futures.ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_trial, trial): i for i, trial in enumerate(trials)}
         for future in concurrent.futures.as_completed(futures):

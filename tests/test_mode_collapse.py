@@ -2,6 +2,8 @@
 metric on hand-built samples, the remedies' discriminators, trials in parallel, the --quick run."""
 import math
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -171,6 +173,22 @@ def test_a_seed_fixes_a_trial_and_processes_change_nothing():
         np.testing.assert_array_equal(a["samples"], b["samples"])
     with pytest.raises(ValueError, match="workers must be a positive int"):
         mc.run_trials(trials, workers=0)
+
+
+def test_workers_do_not_rerun_the_script_that_starts_them(tmp_path):
+    """A chapter calls run_trials at module level: spawned workers must not run it again."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from minigan import mode_collapse as mc\n"
+        "print('script body ran', flush=True)\n"
+        f"budget = mc.Budget(g_hidden=4, g_layers=1, d_hidden=4, d_layers=1, d_pieces=2, "
+        f"batch=8, iterations=2)\n"
+        "results = mc.run_trials([('ring', mc.Setting(), budget, s) for s in (0, 1)], workers=2)\n"
+        "print('trials', len(results), flush=True)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("script body ran") == 1 and "trials 2" in run.stdout
 
 
 # ---------------------------------------------------------------------------------------------
