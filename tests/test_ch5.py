@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from minigan import backend as B
-from minigan import chapter
 from minigan.dirac import (DIRAC_OBJECTIVES, MODES, DiracGenerator, dirac_field,
                            dirac_jacobian, dirac_trajectory, field_residual,
                            linear_discriminator, normal_quantiles, step_map)
@@ -145,8 +144,8 @@ def test_frechet_real_vs_real_noise_monotone_and_warning():
 # ---------------------------------------------------------------------------------------------
 # The chapter
 
-def test_chapter5_quick(tmp_path):
-    numbers = chapter.run("ch5_challenges", ["--quick", "--out", str(tmp_path)])
+def test_chapter5_quick(quick_run):
+    _, numbers = quick_run("ch5_challenges")                 # shared with the notebook test
     assert numbers["dirac_field_residual"] < 1e-12
     assert numbers["dirac_wgan_growth"] == pytest.approx(numbers["dirac_wgan_growth_predicted"],
                                                          rel=1e-12)

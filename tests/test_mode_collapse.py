@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from minigan import backend as B
-from minigan import chapter
 from minigan import mode_collapse as mc
 from minigan.gradcheck import check_module
 from minigan.metrics import mode_coverage
@@ -181,8 +180,8 @@ def test_workers_do_not_rerun_the_script_that_starts_them(tmp_path):
     script.write_text(
         "from minigan import mode_collapse as mc\n"
         "print('script body ran', flush=True)\n"
-        f"budget = mc.Budget(g_hidden=4, g_layers=1, d_hidden=4, d_layers=1, d_pieces=2, "
-        f"batch=8, iterations=2)\n"
+        "budget = mc.Budget(g_hidden=4, g_layers=1, d_hidden=4, d_layers=1, d_pieces=2, "
+        "batch=8, iterations=2)\n"
         "results = mc.run_trials([('ring', mc.Setting(), budget, s) for s in (0, 1)], workers=2)\n"
         "print('trials', len(results), flush=True)\n")
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
@@ -194,8 +193,8 @@ def test_workers_do_not_rerun_the_script_that_starts_them(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # The chapter
 
-def test_chapter5_mode_collapse_quick(tmp_path):
-    numbers = chapter.run("ch5_mode_collapse", ["--quick", "--out", str(tmp_path)])
+def test_chapter5_mode_collapse_quick(quick_run):
+    out, numbers = quick_run("ch5_mode_collapse")            # shared with the notebook test
     for dataset, modes in (("ring", 8), ("grid", 25)):
         # the yardsticks: the data itself, uniform points, a collapsed set
         assert numbers[f"{dataset}_data_modes"] == modes
@@ -208,7 +207,7 @@ def test_chapter5_mode_collapse_quick(tmp_path):
     # a short training run spreads the samples from the untrained G's clump over the ring's modes
     assert numbers["ring_GAN_start_modes"] == 0
     assert numbers["ring_GAN_trained_modes"] >= 3
-    text = (tmp_path / "mode_table.txt").read_text()
+    text = (out / "mode_table.txt").read_text()
     assert "PacGAN2" in text and "paper" in text and "23.8 +- 0.7" in text
     for path in numbers["figures"]:
         assert os.path.getsize(path) > 0
