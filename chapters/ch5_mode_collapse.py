@@ -209,7 +209,9 @@ def draw_samples(axes, by_key, rows, seed, frame=None):
 # ## Settings
 # As a script, the command line; in a notebook, edit the string (e.g. "--seeds 5") and re-run
 # the cells below. ``--workers`` runs the trials on that many processes (the trials are
-# independent: two cores train two at a time).
+# independent: two cores train two at a time). Every finished trial is saved under
+# ``<out>/trials``; run the same command again after an interruption and the saved trials are
+# loaded instead of trained (a changed setting or budget is a different trial).
 
 # %%
 parser = chapter.make_parser(TITLE, "ch5_mode_collapse")
@@ -309,7 +311,8 @@ def print_trial(index, result):
 
 
 started = time.perf_counter()
-results = mc.run_trials(trials, workers=workers, on_result=print_trial)
+results = mc.run_trials(trials, workers=workers, on_result=print_trial,
+                        folder=os.path.join(out, "trials"))
 table_seconds = time.perf_counter() - started
 by_key = {(names[r["dataset"], r["setting"]], r["dataset"], r["seed"]): r for r in results}
 table = {(row, dataset): mc.summarise([by_key[row, dataset, seed] for seed in seeds])

@@ -265,7 +265,38 @@ def _main_script_hidden():
             setattr(main, name, value)
 
 
-def run_trials(trials, workers: int = 1, on_result=None) -> list:
+def trial_path(folder, trial) -> str:
+    """Where run_trials keeps the result of ``trial`` in ``folder``: the data set, the seed and a
+    digest of every argument, so that a changed setting or budget is never mistaken for it."""
+    import hashlib
+    digest = hashlib.sha1(repr(tuple(trial)).encode()).hexdigest()[:16]
+    return os.path.join(folder, f"{trial[0]}-seed{trial[3]}-{digest}.pkl")
+
+
+def _save_result(path, result) -> None:
+    """Write one trial's result atomically (a temporary file, then a rename)."""
+    import pickle
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        with open(temporary, "wb") as f:
+            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _load_result(path):
+    """A result saved by _save_result (minigan's own file), or None if there is none."""
+    import pickle
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return pickle.load(f)
+
+
+def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
     """Run ``trials`` -- tuples of train_and_score's arguments -- and return their results in
     the same order.
 
@@ -273,27 +304,39 @@ def run_trials(trials, workers: int = 1, on_result=None) -> list:
     float32); trials are independent, so this is the same computation, ``workers`` times as
     fast on as many cores. workers == 1 runs them here, on the active backend.
     ``on_result(index, result)`` is called as each trial finishes (e.g. to print a line).
+    With ``folder`` every finished trial is saved there (``trial_path``) and a trial already
+    saved is loaded instead of trained: a long table stopped half-way continues where it was.
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"run_trials: workers must be a positive int, got {workers!r}")
     trials = [tuple(t) for t in trials]
     results = [None] * len(trials)
-    if workers == 1 or len(trials) <= 1:
-        for i, trial in enumerate(trials):
-            results[i] = train_and_score(*trial)
-            if on_result:
-                on_result(i, results[i])
+
+    def finished(i, result, loaded=False):
+        results[i] = result
+        if folder is not None and not loaded:
+            _save_result(trial_path(folder, trials[i]), result)
+        if on_result:
+            on_result(i, result)
+
+    todo = []
+    for i, trial in enumerate(trials):
+        saved = None if folder is None else _load_result(trial_path(folder, trial))
+        if saved is None:
+            todo.append(i)
+        else:
+            finished(i, saved, loaded=True)
+    if workers == 1 or len(todo) <= 1:
+        for i in todo:
+            finished(i, train_and_score(*trials[i]))
         return results
     import concurrent.futures
     import multiprocessing
     with _single_threaded_blas(), _main_script_hidden(), concurrent.futures.ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_trial, trial): i for i, trial in enumerate(trials)}
+        futures = {pool.submit(_trial, trials[i]): i for i in todo}
         for future in concurrent.futures.as_completed(futures):
-            i = futures[future]
-            results[i] = future.result()
-            if on_result:
-                on_result(i, results[i])
+            finished(futures[future], future.result())
     return results
 
 

@@ -174,6 +174,27 @@ def test_a_seed_fixes_a_trial_and_processes_change_nothing():
         mc.run_trials(trials, workers=0)
 
 
+def test_saved_trials_are_loaded_not_trained_again(tmp_path, monkeypatch):
+    trials = [("ring", mc.Setting(), TINY, 0), ("ring", mc.Setting(pack=2), TINY, 0)]
+    first = mc.run_trials(trials, folder=str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == sorted(os.path.basename(mc.trial_path(tmp_path, t))
+                                                  for t in trials)
+    other = mc.trial_path(tmp_path, ("ring", mc.Setting(), mc.Budget(iterations=4), 0))
+    assert other not in {mc.trial_path(tmp_path, t) for t in trials}    # a budget is part of it
+
+    def must_not_train(*args, **kwargs):
+        raise AssertionError("a saved trial was trained again")
+    monkeypatch.setattr(mc, "train_and_score", must_not_train)
+    seen = []
+    again = mc.run_trials(trials, workers=2, folder=str(tmp_path),
+                          on_result=lambda i, r: seen.append(i))
+    assert seen == [0, 1]
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a["samples"], b["samples"])
+        assert a["metrics"]["modes_covered"] == b["metrics"]["modes_covered"]
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+
+
 def test_workers_do_not_rerun_the_script_that_starts_them(tmp_path):
     """A chapter calls run_trials at module level: spawned workers must not run it again."""
     script = tmp_path / "script.py"
