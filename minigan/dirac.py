@@ -81,10 +81,10 @@ class DiracGenerator(Module):
     def forward(self, z):
         self._check_input(z, (None,) * max(getattr(z, "ndim", 1), 1), what="noise")
         self.batch_size = z.shape[0]
-        return B.xp.broadcast_to(self.theta.data, (self.batch_size, 1)).copy()
+        return self._output(B.xp.broadcast_to(self.theta.data, (self.batch_size, 1)).copy())
 
     def backward(self, dy):
-        self._need_forward("batch_size")
+        self._check_dy(dy)
         self.theta.grad += dy.sum()
         return None
 

@@ -240,3 +240,109 @@ def test_the_cases_cover_every_outcome():
                    "computed" if _nonempty(shape) and oracle(shape) is not None else "invalid")
         seen.setdefault(maker.__name__, set()).add(outcome)
     assert all(outcomes == {"refused", "computed", "invalid"} for outcomes in seen.values()), seen
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward: every layer checks dy against its forward's output before touching a gradient.
+# A table of (layer, valid input shape); each row is run through the same bad calls.
+
+from minigan.nn.maxout import Maxout  # noqa: E402
+from minigan.nn.pack import Pack  # noqa: E402
+
+BACKWARD_TABLE = (
+    ("Dense", lambda: Dense(3, 4), (5, 3)),
+    ("Conv2d", lambda: Conv2d(2, 3, 3, stride=2, padding=1), (2, 2, 7, 7)),
+    ("ConvTranspose2d", lambda: ConvTranspose2d(2, 3, 4, stride=2, padding=1), (2, 2, 3, 3)),
+    ("ConvTranspose2d-op", lambda: ConvTranspose2d(2, 3, 3, stride=2, padding=1,
+                                                   output_padding=1), (2, 2, 3, 3)),
+    ("BatchNorm1d", lambda: BatchNorm1d(4), (5, 4)),
+    ("BatchNorm1d-eval", lambda: BatchNorm1d(4).eval(), (5, 4)),
+    ("BatchNorm2d", lambda: BatchNorm2d(3), (2, 3, 4, 4)),
+    ("ReLU", ReLU, (2, 3)),
+    ("LeakyReLU", lambda: LeakyReLU(0.2), (2, 3)),
+    ("LeakyReLU-steep", lambda: LeakyReLU(1.5), (2, 3)),
+    ("Tanh", Tanh, (2, 3, 2, 2)),
+    ("Sigmoid", Sigmoid, (2, 3)),
+    ("Dropout", lambda: Dropout(0.5), (4, 3)),
+    ("Dropout-eval", lambda: Dropout(0.5).eval(), (4, 3)),
+    ("Flatten", Flatten, (2, 3, 2, 2)),
+    ("Reshape", lambda: Reshape(3, 2, 2), (2, 12)),
+    ("MinibatchStdDev", MinibatchStdDev, (4, 3)),
+    ("MinibatchStdDev-images", MinibatchStdDev, (3, 2, 4, 4)),
+    ("SpectralNorm-Dense", lambda: SpectralNorm(Dense(3, 4)), (5, 3)),
+    ("SpectralNorm-Conv2d", lambda: SpectralNorm(Conv2d(2, 3, 3)), (2, 2, 5, 5)),
+    ("Maxout", lambda: Maxout(3, 4, pieces=3), (5, 3)),
+    ("Pack", lambda: Pack(2), (6, 3)),
+    ("Sequential", lambda: Sequential(Dense(3, 4), LeakyReLU(0.2), Dense(4, 2)), (5, 3)),
+    ("DiracGenerator", lambda: DiracGenerator(0.5), (4, 2)),
+)
+
+
+def wrong_dy_shapes(shape) -> list:
+    """Shapes NumPy would broadcast against, or accept by reshape/off-by-one, but not `shape`."""
+    n, rest = shape[0], shape[1:]
+    candidates = [(n, 1) + rest[1:], (1,) + rest, rest, shape + (1,), (n + 1,) + rest,
+                  shape[:-1] + (shape[-1] + 1,), shape[:-1] + (shape[-1] - 1,),
+                  tuple(reversed(shape)), (n, math.prod(rest))]
+    if len(shape) == 4:                         # a transposed convolution's off-by-one pixel
+        candidates += [shape[:2] + (shape[2] + 1, shape[3] + 1),
+                       shape[:2] + (shape[2] - 1, shape[3] - 1)]
+    return [s for s in dict.fromkeys(candidates) if s != shape and all(d >= 1 for d in s)]
+
+
+def grads(layer) -> dict:
+    return {name: B.to_numpy(p.grad).copy() for name, p in layer.named_parameters()}
+
+
+def expected_name(layer) -> str:
+    if isinstance(layer, Sequential):
+        return f"Sequential layer {len(layer) - 1}: {layer.layers[-1]!r}"
+    return repr(layer)
+
+
+@pytest.mark.parametrize("name, make, shape", BACKWARD_TABLE, ids=[r[0] for r in BACKWARD_TABLE])
+def test_backward_refuses_a_dy_that_is_not_its_outputs_gradient(name, make, shape):
+    B.seed(1)
+    layer = make()
+    with pytest.raises(RuntimeError, match="backward\\(\\) called before forward"):
+        layer.backward(B.asarray(np.ones(shape)))                 # out of order
+    x = B.asarray(np.random.default_rng(0).standard_normal(shape) + 0.1)
+    y = layer.forward(x)
+    dy = B.asarray(np.random.default_rng(1).standard_normal(tuple(y.shape)))
+    dx = layer.backward(dy)
+    good_dx, good_grads = None if dx is None else B.to_numpy(dx).copy(), grads(layer)
+    layer.zero_grad()
+    untouched = grads(layer)
+    bad = [(B.asarray(np.ones(s)), ValueError, str(s)) for s in wrong_dy_shapes(tuple(y.shape))]
+    bad += [(B.xp.ones(y.shape, dtype=np.int64), TypeError, "int64"),
+            (B.xp.ones(y.shape, dtype=np.float16), TypeError, "float16"),
+            (B.xp.ones(y.shape, dtype=bool), TypeError, "bool"),
+            (np.ones(y.shape).tolist(), TypeError, "list"),
+            (None, TypeError, "NoneType")]
+    assert len(bad) >= 9
+    for bad_dy, error, shown in bad:
+        with pytest.raises(error) as info:
+            layer.backward(bad_dy)
+        message = str(info.value)
+        assert message.startswith(expected_name(layer)), message
+        assert shown in message, message
+        if error is ValueError:
+            assert str(tuple(y.shape)) in message, message
+        after = grads(layer)
+        for key in untouched:                  # raised before touching any gradient
+            np.testing.assert_array_equal(after[key], untouched[key], err_msg=f"{key}: {message}")
+    dx = layer.backward(dy)                    # the cached forward is intact
+    if good_dx is not None:
+        np.testing.assert_array_equal(B.to_numpy(dx), good_dx)
+    for key, value in grads(layer).items():
+        np.testing.assert_array_equal(value, good_grads[key], err_msg=key)
+    # a non-finite dy is not swallowed: it reaches dx or a parameter's gradient
+    layer.zero_grad()
+    nan_dy = B.to_numpy(dy).copy()
+    nan_dy.flat[0] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dx = layer.backward(B.asarray(nan_dy))
+    reached = [] if dx is None else [dx]
+    reached += [p.grad for p in layer.parameters()]
+    assert any(not bool(B.xp.isfinite(a).all()) for a in reached), name

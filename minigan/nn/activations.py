@@ -34,10 +34,10 @@ class ReLU(_Elementwise):
     def forward(self, x):
         self._check(x)
         self.x = x
-        return B.xp.maximum(x, 0)
+        return self._output(B.xp.maximum(x, 0))
 
     def backward(self, dy):
-        self._need_forward("x")
+        self._check_dy(dy)
         return dy * (self.x > 0)
 
 
@@ -64,13 +64,13 @@ class LeakyReLU(_Elementwise):
         if 0 <= a <= 1:                      # max(x, a x) is x for x > 0 and a x otherwise
             y = x * a
             B.xp.maximum(x, y, out=y)
-            return y
+            return self._output(y)
         y = self._slope(x)
         y *= x
-        return y
+        return self._output(y)
 
     def backward(self, dy):
-        self._need_forward("x")
+        self._check_dy(dy)
         slope = self._slope(self.x)
         slope *= dy
         return slope
@@ -89,10 +89,10 @@ class Tanh(_Elementwise):
     def forward(self, x):
         self._check(x)
         self.y = B.xp.tanh(x)
-        return self.y
+        return self._output(self.y)
 
     def backward(self, dy):
-        self._need_forward("y")
+        self._check_dy(dy)
         dx = self.y * self.y
         B.xp.subtract(1, dx, out=dx)         # 1 - y^2
         dx *= dy
@@ -113,10 +113,10 @@ class Sigmoid(_Elementwise):
     def forward(self, x):
         self._check(x)
         self.y = functional.sigmoid(x)
-        return self.y
+        return self._output(self.y)
 
     def backward(self, dy):
-        self._need_forward("y")
+        self._check_dy(dy)
         dx = 1 - self.y
         dx *= self.y                         # y (1 - y)
         dx *= dy

@@ -251,14 +251,14 @@ class Conv2d(_ConvBase):
         self.cols = im2col(x, self.kernel_size, self.stride, self.padding)
         y = conv2d(x, self.W.data, self.stride, self.padding, cols=self.cols)
         self._add_bias(y)
-        return y
+        return self._output(y)
 
     def backward(self, dy):
         """dy: (N, out_channels, OH, OW) -> dL/dx: (N, in_channels, H, W).
 
         Adds into W.grad and b.grad.
         """
-        self._need_forward("x", "cols")
+        self._check_dy(dy)
         dy = to_channels_last(dy)                       # one copy at most, read twice as rows
         self.W.grad += conv2d_grad_weight(self.x, dy, self.kernel_size, self.stride,
                                           self.padding, cols=self.cols)
@@ -316,14 +316,14 @@ class ConvTranspose2d(_ConvBase):
         self.x = x = to_channels_last(x)                # read as a matrix here and in backward
         y = conv2d_grad_input(x, self.W.data, out_shape, self.stride, self.padding)
         self._add_bias(y)
-        return y
+        return self._output(y)
 
     def backward(self, dy):
         """dy: (N, out_channels, H_out, W_out) -> dL/dx: (N, in_channels, H, W).
 
         Adds into W.grad and b.grad.
         """
-        self._need_forward("x")
+        self._check_dy(dy)
         cols = im2col(dy, self.kernel_size, self.stride, self.padding)   # shared by dW and dx
         self.W.grad += conv2d_grad_weight(dy, self.x, self.kernel_size, self.stride,
                                           self.padding, cols=cols)

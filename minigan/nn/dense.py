@@ -38,11 +38,11 @@ class Dense(Module):
         y = x @ self.W.data                             # (N, in) @ (in, out) -> (N, out)
         if self.b is not None:
             y += self.b.data
-        return y
+        return self._output(y)
 
     def backward(self, dy):
         """dy: (N, out_features) -> dL/dx: (N, in_features); adds into W.grad and b.grad."""
-        self._need_forward("x")
+        self._check_dy(dy)
         self.W.grad += self.x.T @ dy                    # (in, N) @ (N, out) -> (in, out)
         if self.b is not None:
             self.b.grad += dy.sum(axis=0)               # (out,)

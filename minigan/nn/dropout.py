@@ -28,15 +28,15 @@ class Dropout(Module):
         self.identity = not self.training or self.p == 0.0
         if self.identity:
             self.scaled_mask = None
-            return x
+            return self._output(x)
         mask = B.rand(*x.shape, dtype=x.dtype)          # U[0, 1)
         B.xp.greater_equal(mask, self.p, out=mask)      # 1 with probability 1 - p, else 0
         mask *= 1.0 / (1.0 - self.p)
         self.scaled_mask = mask
-        return x * mask
+        return self._output(x * mask)
 
     def backward(self, dy):
-        self._need_forward("identity")
+        self._check_dy(dy)
         if self.identity:
             return dy
         return dy * self.scaled_mask

@@ -62,15 +62,11 @@ class Maxout(Module):
         z += self.b.data
         y = z.max(axis=1)                                           # (N, out)
         self.x, self.winner = x, z == y[:, None, :]                 # (N, pieces, out) bool
-        return y
+        return self._output(y)
 
     def backward(self, dy):
         """dy: (N, out_features) -> dL/dx: (N, in_features); adds into W.grad and b.grad."""
-        self._need_forward("x")
-        expected = (self.x.shape[0], self.out_features)
-        if tuple(dy.shape) != expected:
-            raise ValueError(f"{self!r}.backward expects dy of shape {expected} (its forward's "
-                             f"output), got {tuple(dy.shape)}")
+        self._check_dy(dy)
         n = dy.shape[0]
         dz = self.winner * dy[:, None, :]                            # (N, pieces, out)
         dz /= self.winner.sum(axis=1, keepdims=True, dtype=dz.dtype)  # 1 but where pieces tie

@@ -57,11 +57,12 @@ class MinibatchStdDev(Module):
         mean_std = self.std.mean()                                             # 0-d, m
         n = x.shape[0]
         extra_shape = (n, 1) + tuple(x.shape[2:])                              # (N, 1[, H, W])
-        return B.xp.concatenate([x, B.xp.broadcast_to(mean_std, extra_shape)], axis=1)
+        return self._output(B.xp.concatenate([x, B.xp.broadcast_to(mean_std, extra_shape)],
+                                             axis=1))
 
     def backward(self, dy):
         """dy: (N, F + 1) or (N, C + 1, H, W) -> dL/dx: (N, F) or (N, C, H, W)."""
-        self._need_forward("centred", "std")
+        self._check_dy(dy)
         n = self.centred.shape[0]
         num_features = self.centred[0].size                                    # F or C*H*W
         g = dy[:, -1].sum()                                                    # 0-d

@@ -5,6 +5,9 @@ A layer is a forward, a backward and its parameters:
     y  = layer.forward(x)       # caches what backward needs
     dx = layer.backward(dy)     # returns dL/dx and ADDS dL/dW into each parameter's .grad
 
+A layer's forward ends with ``return self._output(y)`` and its backward begins with
+``self._check_dy(dy)``: dy must be a float array shaped like that output, checked before any
+gradient is touched (NumPy would otherwise broadcast a (N, 1) dy against (N, F) in silence).
 Backward never updates weights; optimizers do (``minigan.optim``). Gradients add up across
 backward calls until ``zero_grad()``, so a discriminator step can run D on real data, backward,
 then D on fake data, backward, and the parameter gradients hold the sum. A module caches a single
@@ -46,6 +49,7 @@ class Module(ABC):
     """
 
     _buffers: tuple = ()
+    _output_shape = None     # shape of the last forward's output (set by _output), dy's shape
 
     def __init__(self):
         self.training = True
@@ -203,12 +207,38 @@ class Module(ABC):
             raise ValueError(f"{self!r} got an empty {what}: shape {tuple(x.shape)} has an axis "
                              f"of length 0")
 
-    def _need_forward(self, *names):
-        """Raise a clear error if backward is called before forward."""
-        for n in names:
-            if getattr(self, n, None) is None:
-                raise RuntimeError(f"{self!r}: backward() called before forward(); run forward "
-                                   f"on the same batch first")
+    def _output(self, y):
+        """Remember y's shape as the one backward's dy must have, and return y.
+
+        Every layer ends its forward with ``return self._output(y)`` and begins its backward
+        with ``self._check_dy(dy)``.
+        """
+        self._output_shape = y.shape
+        return y
+
+    def _check_dy(self, dy) -> None:
+        """Raise unless dy can be dL/d(output) of the last forward, before any gradient is touched.
+
+        RuntimeError when no forward has run; TypeError for a non-array or a dtype other than
+        float32/float64 (as for inputs); ValueError when dy's shape is not the forward's output
+        shape -- NumPy would otherwise broadcast (N, 1) against (N, F), or fail half-way after a
+        parameter gradient has been added to. Costs a tuple comparison (shapes are host tuples:
+        no device synchronisation).
+        """
+        expected = self._output_shape
+        if expected is None:
+            raise RuntimeError(f"{self!r}: backward() called before forward(); run forward "
+                               f"on the same batch first")
+        if isinstance(dy, B.xp.ndarray) and dy.shape == expected and dy.dtype.kind == "f" \
+                and dy.dtype.itemsize >= 4:
+            return
+        if not B.is_array(dy):
+            raise TypeError(f"{self!r}.backward expects dy as a {B.xp.__name__}.ndarray, "
+                            f"got {type(dy).__name__}")
+        if dy.dtype.kind != "f" or dy.dtype.itemsize < 4:
+            raise TypeError(f"{self!r}.backward expects a float32 or float64 dy, got {dy.dtype}")
+        raise ValueError(f"{self!r}.backward expects dy of shape {tuple(expected)} (its "
+                         f"forward's output), got {tuple(dy.shape)}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -217,7 +247,7 @@ class Module(ABC):
 class Sequential(Module):
     """Modules applied in order; backward runs them in reverse.
 
-    x -> layers[0] -> layers[1] -> ... -> y.  A shape error names the failing position.
+    x -> layers[0] -> layers[1] -> ... -> y.  A shape error names the failing position, in forward and in backward.
     """
 
     def __init__(self, *layers):
@@ -236,8 +266,11 @@ class Sequential(Module):
         return x
 
     def backward(self, dout):
-        for layer in reversed(self.layers):
-            dout = layer.backward(dout)
+        for i in range(len(self.layers) - 1, -1, -1):
+            try:
+                dout = self.layers[i].backward(dout)
+            except (ValueError, TypeError, RuntimeError) as e:
+                raise type(e)(f"Sequential layer {i}: {e}") from e
         return dout
 
     def __getitem__(self, i):

@@ -105,11 +105,11 @@ class _BatchNorm(Module):
         y = xhat * self.weight.data.astype(dt, copy=False)[:, None]
         y += self.bias.data.astype(dt, copy=False)[:, None]
         self.xhat, self.inv_std, self.used_batch_stats = xhat, inv_std, self.training
-        return y.reshape(x.shape)
+        return self._output(y.reshape(x.shape))
 
     def backward(self, dy):
         """dy: shaped like the input -> dL/dx; adds into weight.grad and bias.grad."""
-        self._need_forward("xhat")
+        self._check_dy(dy)
         xhat = self.xhat
         n, c, length = xhat.shape
         dt = xhat.dtype

@@ -32,15 +32,12 @@ class Pack(Module):
             raise ValueError(f"{self!r} needs a batch size divisible by {self.m}, got input "
                              f"shape {tuple(x.shape)}")
         self.input_shape = tuple(x.shape)
-        return x.reshape(x.shape[0] // self.m, self.m * x.shape[1])
+        return self._output(x.reshape(x.shape[0] // self.m, self.m * x.shape[1]))
 
     def backward(self, dy):
         """dy: (N / m, m F) -> (N, F)"""
-        self._need_forward("input_shape")
+        self._check_dy(dy)
         n, f = self.input_shape
-        if tuple(dy.shape) != (n // self.m, self.m * f):
-            raise ValueError(f"{self!r}.backward expects dy of shape {(n // self.m, self.m * f)} "
-                             f"(its forward's output), got {tuple(dy.shape)}")
         return dy.reshape(n, f)
 
     def __repr__(self) -> str:

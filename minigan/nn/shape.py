@@ -20,10 +20,10 @@ class Flatten(Module):
         ndim = getattr(x, "ndim", 2)
         self._check_input(x, (None,) * max(ndim, 2))     # at least (N, features)
         self.input_shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return self._output(x.reshape(x.shape[0], -1))
 
     def backward(self, dy):
-        self._need_forward("input_shape")
+        self._check_dy(dy)
         return dy.reshape(self.input_shape)
 
 
@@ -44,10 +44,10 @@ class Reshape(Module):
     def forward(self, x):
         self._check_input(x, (None, self.in_features))
         self.batch_size = x.shape[0]
-        return x.reshape((x.shape[0],) + self.shape)
+        return self._output(x.reshape((x.shape[0],) + self.shape))
 
     def backward(self, dy):
-        self._need_forward("batch_size")
+        self._check_dy(dy)
         return dy.reshape(self.batch_size, self.in_features)
 
     def __repr__(self) -> str:

@@ -112,13 +112,13 @@ class SpectralNorm(Module):
         original = weight.data
         weight.data = self.W_sn
         try:
-            return self.layer.forward(x)
+            return self._output(self.layer.forward(x))
         finally:
             weight.data = original
 
     def backward(self, dout):
         """dout: dL/d(output) -> dL/dx; adds dL/dW (see the class docstring) into layer.W.grad."""
-        self._need_forward("W_sn")
+        self._check_dy(dout)
         weight = self.layer.W
         if self._grad_sn is None or self._grad_sn.shape != weight.data.shape:
             self._grad_sn = B.xp.zeros_like(weight.data)
