@@ -21,8 +21,10 @@ key is not a string, becomes {"__items__": [[key, value], ...]}), a tuple become
 Saving is atomic: the archive is written to a temporary file in the same directory, flushed to
 disk, then renamed over the old checkpoint, so a crash mid-save leaves the previous checkpoint
 intact. Loading never runs code from the file (``allow_pickle=False``), checks the architecture
-of every module before changing anything, and raises CheckpointError (a ValueError) naming the
-file when it is truncated, corrupted or not a minigan checkpoint.
+and checks everything -- every module's architecture and arrays, every optimizer's state, the RNG
+state -- before changing anything, so a failed load leaves the model as it was; it raises
+CheckpointError (a ValueError) naming the file (and the module and entry) when it is truncated,
+corrupted, inconsistent or not a minigan checkpoint.
 """
 from __future__ import annotations
 
@@ -239,12 +241,19 @@ def _check_architecture(path: str, name: str, module, saved: dict) -> None:
                              f"{saved['repr']}\nthis model is:\n{here['repr']}")
 
 
-def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True) -> dict:
+def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
+         prepare_extra=None) -> dict:
     """Restore modules, optimizers and (if rng) minigan's RNG state; return ``extra``.
 
     Every named module and optimizer must be in the checkpoint (the checkpoint may hold more,
-    e.g. load only {"G": G} to sample). All architectures are checked before anything is
-    changed: a mismatch raises ValueError naming the first differing parameter and both shapes.
+    e.g. load only {"G": G} to sample). All or nothing: the whole file is read, and every
+    architecture, array, optimizer state and the RNG state checked and converted, before
+    anything is changed; a failure raises ValueError (CheckpointError for an unreadable file)
+    naming the file, the module or optimizer and the entry, and leaves them all as they were.
+
+    ``prepare_extra(extra)``, if given, is called after those checks and before any change: it
+    may raise to refuse the file, and may return a function of no arguments that is called
+    after the rest is loaded (``GAN.load_checkpoint`` installs the loop's state with it).
     """
     path = os.fspath(path)
     metadata, arrays = read(path)
@@ -268,12 +277,39 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True) 
     except KeyError as e:
         raise CheckpointError(f"{path}: the entry {e} named in the metadata is missing; the "
                               f"file is corrupted") from None
+    # everything is checked and converted first; the commits below cannot fail
+    commits = []
     for name, module in modules.items():
         prefix = f"module/{name}/"
-        module.load_state_dict({key[len(prefix):]: value for key, value in arrays.items()
-                                if key.startswith(prefix)})
+        try:
+            commits.append(module.prepare_load({key[len(prefix):]: value
+                                                for key, value in arrays.items()
+                                                if key.startswith(prefix)}))
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{path}: module {name!r}: {e} (entries are stored as "
+                                  f"'{prefix}<name>'); nothing was loaded") from None
     for name, optimizer in (optimizers or {}).items():
-        optimizer.load_state_dict(optimizer_states[name])
-    if rng and metadata.get("rng") is not None:
-        B.set_rng_state(metadata["rng"])          # one host generator on either backend
+        try:
+            commits.append(optimizer.prepare_load(optimizer_states[name]))
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{path}: optimizer {name!r}: {e}; nothing was "
+                                  f"loaded") from None
+    rng_state = metadata.get("rng") if rng else None
+    if rng_state is not None:
+        try:                                      # on a throwaway generator of the same kind
+            type(B.rng().bit_generator)().state = rng_state
+        except (ValueError, TypeError, KeyError) as e:
+            raise CheckpointError(f"{path}: the random generator's state is not valid "
+                                  f"({type(e).__name__}: {e}); nothing was loaded") from None
+    if prepare_extra is not None:
+        try:
+            finish = prepare_extra(extra)
+        except (ValueError, TypeError) as e:
+            raise CheckpointError(f"{path}: {e}; nothing was loaded") from None
+        if finish is not None:
+            commits.append(finish)
+    for commit in commits:
+        commit()
+    if rng_state is not None:
+        B.set_rng_state(rng_state)                # one host generator on either backend
     return extra

@@ -357,20 +357,40 @@ class GAN:
                 "data_position": self.data_position}
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore a state_dict(); the histories are copied."""
+        """Restore a state_dict(); the histories are copied. Changes nothing if it raises."""
+        self.prepare_load(state)()
+
+    def prepare_load(self, state: dict):
+        """Check and convert a state_dict(), changing nothing; return a function of no arguments
+        that installs it (and cannot fail). See ``Module.prepare_load``."""
+        if not isinstance(state, dict):
+            raise ValueError(f"GAN.load_state_dict: expects a dict, got {type(state).__name__}")
         missing = [k for k in ("iteration", "history", "epoch", "data_order", "data_position")
                    if k not in state]
         if missing:
             raise ValueError(f"GAN.load_state_dict: missing entries {missing}")
-        if set(state["history"]) != set(HISTORY_KEYS):
+        if not isinstance(state["history"], dict) or set(state["history"]) != set(HISTORY_KEYS):
             raise ValueError(f"GAN.load_state_dict: history has keys {sorted(state['history'])},"
                              f" expected {sorted(HISTORY_KEYS)}")
-        self.iteration = int(state["iteration"])
-        self.history = {key: [float(v) for v in state["history"][key]] for key in HISTORY_KEYS}
-        self.epoch = int(state["epoch"])
+        try:
+            iteration, epoch = int(state["iteration"]), int(state["epoch"])
+            position = int(state["data_position"])
+            history = {key: [float(v) for v in state["history"][key]] for key in HISTORY_KEYS}
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"GAN.load_state_dict: iteration, epoch, data_position and the "
+                             f"histories must be numbers ({type(e).__name__}: {e})") from None
         order = state["data_order"]
-        self.data_order = None if order is None else B.xp.asarray(order)
-        self.data_position = int(state["data_position"])
+        if order is not None:
+            host = B.to_numpy(order)
+            if host.ndim != 1 or host.dtype.kind not in "iu":
+                raise ValueError(f"GAN.load_state_dict: data_order must be a 1-D array of "
+                                 f"indices, got shape {host.shape} dtype {host.dtype}")
+            order = B.xp.asarray(host)
+
+        def install():
+            self.iteration, self.epoch, self.data_position = iteration, epoch, position
+            self.history, self.data_order = history, order
+        return install
 
     def save_checkpoint(self, path, extra: dict | None = None) -> None:
         """Write the whole run to one file: both models, both optimizers, minigan's RNG state,
@@ -384,7 +404,10 @@ class GAN:
         """Continue a run saved by save_checkpoint (same architectures); returns its ``extra``.
 
         Models, optimizers, RNG state, iteration, histories and the position in the data are
-        restored, so training on continues exactly as the uninterrupted run would have.
+        restored, so training on continues exactly as the uninterrupted run would have. All or
+        nothing: the file is read and checked whole first; a missing, mis-shaped or invalid
+        entry raises CheckpointError naming the file, the module and the entry, and leaves both
+        models, both optimizers, the loop's state and the random generator as they were.
         """
         return training.load_checkpoint(self, path)
 

@@ -22,6 +22,7 @@ with one host numpy array per parameter, in the order the parameters were given.
 """
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from abc import ABC, abstractmethod
@@ -89,8 +90,13 @@ class Optimizer(ABC):
         """Restore a state_dict() of the same kind of optimizer over parameters of the same shapes.
 
         Raises ValueError (and changes nothing) if the optimizer type, the number of parameters
-        or any buffer's shape differs.
+        or any buffer's shape differs (``prepare_load`` then the assignment).
         """
+        self.prepare_load(state)()
+
+    def prepare_load(self, state: dict):
+        """Check ``state`` and convert its arrays, changing nothing; return a function of no
+        arguments that installs them (and cannot fail). See ``Module.prepare_load``."""
         kind = type(self).__name__
         keys = ("optimizer", "hyperparameters", "step", "param_shapes", "state")
         if not isinstance(state, dict) or any(k not in state for k in keys):
@@ -117,15 +123,32 @@ class Optimizer(ABC):
                                  f"parameter(s) in {name!r}, this optimizer has "
                                  f"{len(self.params)}")
             for i, (p, arr) in enumerate(zip(self.params, buffers[name])):
+                if getattr(arr, "dtype", None) is None or arr.dtype.kind not in "fiu":
+                    raise ValueError(f"{kind}.load_state_dict: {name}[{i}] is not an array of "
+                                     f"real numbers")
                 if tuple(arr.shape) != tuple(p.data.shape):
                     raise ValueError(f"{kind}.load_state_dict: {name}[{i}] has shape "
                                      f"{tuple(arr.shape)} but parameter {i} has shape "
                                      f"{tuple(p.data.shape)}")
-        self._set_hyperparameters(state["hyperparameters"])
-        self.step_count = int(state["step"])
-        self.state = {name: [B.xp.array(arr, dtype=p.data.dtype, copy=True)
-                             for p, arr in zip(self.params, buffers[name])]
-                      for name in self.state_names}
+        hyper = state["hyperparameters"]
+        try:
+            copy.copy(self)._set_hyperparameters(hyper)   # raises here, on a copy, if invalid
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"{kind}.load_state_dict: hyperparameters {hyper!r} are not this "
+                             f"optimizer's ({type(e).__name__}: {e})") from None
+        step = state["step"]
+        if not isinstance(step, numbers.Integral) or isinstance(step, bool) or step < 0:
+            raise ValueError(f"{kind}.load_state_dict: step must be a non-negative int, got "
+                             f"{step!r}")
+        new_state = {name: [B.xp.array(arr, dtype=p.data.dtype, copy=True)
+                            for p, arr in zip(self.params, buffers[name])]
+                     for name in self.state_names}
+
+        def install():
+            self._set_hyperparameters(hyper)
+            self.step_count = int(step)
+            self.state = new_state
+        return install
 
     # -- for subclasses --------------------------------------------------------------------------
     @abstractmethod

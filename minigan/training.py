@@ -177,9 +177,14 @@ def save_checkpoint(gan, path, extra: dict | None = None) -> None:
 
 def load_checkpoint(gan, path) -> dict:
     """Continue a run saved by save_checkpoint (same architectures); returns its ``extra``."""
+    def prepare(saved):
+        if not isinstance(saved, dict) or "gan" not in saved or "extra" not in saved:
+            raise ValueError("not a GAN checkpoint (its extra has no 'gan' and 'extra' "
+                             "entries; it was not written by GAN.save_checkpoint)")
+        return gan.prepare_load(saved["gan"])
     saved = checkpoint.load(path, {"G": gan.generator, "D": gan.discriminator},
-                            {"G": gan.g_optimizer, "D": gan.d_optimizer})
-    gan.load_state_dict(saved["gan"])
+                            {"G": gan.g_optimizer, "D": gan.d_optimizer},
+                            prepare_extra=prepare)
     return saved["extra"]
 
 

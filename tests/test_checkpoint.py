@@ -295,3 +295,105 @@ def test_device_arrays_round_trip(tmp_path):
                                   B.to_numpy(G2.layers[1].running_mean))
     np.testing.assert_array_equal(B.to_numpy(opt.state["exp_avg_sq"][2]),
                                   B.to_numpy(opt2.state["exp_avg_sq"][2]))
+
+
+# ---------------------------------------------------------------------------------------------
+# All or nothing: a file whose metadata is intact but one array is missing or mis-shaped
+
+def _tiny_gan(seed):
+    from minigan.gan import GAN
+    from minigan.nn.activations import LeakyReLU
+    B.seed(seed)
+    G = Sequential(Dense(2, 6), BatchNorm1d(6), LeakyReLU(0.2), Dense(6, 2))
+    D = Sequential(Dense(2, 6), LeakyReLU(0.2), Dense(6, 1))
+    return GAN(G, D, lambda n: B.randn(n, 2), latent_dim=2, batch_size=8)
+
+
+def _rewrite(path, out, change):
+    """Copy the archive at ``path`` to ``out`` with ``change(arrays)`` applied; the metadata
+    entry is copied untouched."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {key: archive[key] for key in archive.files}
+    change(arrays)
+    with open(out, "wb") as f:
+        np.savez(f, **arrays)
+
+
+def _everything(gan) -> dict:
+    """Every array and number a load may change, as host copies."""
+    state = {f"G/{k}": B.to_numpy(v).copy() for k, v in gan.generator.state_dict().items()}
+    state.update({f"D/{k}": B.to_numpy(v).copy()
+                  for k, v in gan.discriminator.state_dict().items()})
+    for who, opt in (("G", gan.g_optimizer), ("D", gan.d_optimizer)):
+        state[f"opt{who}"] = opt.state_dict()
+    state["gan"] = repr(gan.state_dict())
+    state["rng"] = repr(B.get_rng_state())
+    return state
+
+
+def _assert_unchanged(before, after):
+    assert before.keys() == after.keys()
+    for key in before:
+        if isinstance(before[key], dict):
+            assert_same_state(before[key], after[key])
+        elif isinstance(before[key], str):
+            assert before[key] == after[key], key
+        else:
+            np.testing.assert_array_equal(before[key], after[key], err_msg=key)
+
+
+DAMAGE = (  # (description, change to the arrays, text the error must contain)
+    ("missing D weight", lambda a: a.pop("module/D/layers.2.W"), ("module 'D'", "layers.2.W")),
+    ("mis-shaped D bias", lambda a: a.update({"module/D/layers.0.b": np.zeros(5, np.float32)}),
+     ("module 'D'", "layers.0.b", "(6,)", "(5,)")),
+    ("missing G buffer", lambda a: a.pop("module/G/layers.1.running_var"),
+     ("module 'G'", "layers.1.running_var")),
+    ("text in place of a weight",
+     lambda a: a.update({"module/D/layers.0.W": np.full((2, 6), "x")}),
+     ("module 'D'", "layers.0.W")),
+    ("mis-shaped optimizer moment",
+     lambda a: a.update({"optimizer/D/state/exp_avg_sq/2": np.zeros((6, 2), np.float32)}),
+     ("optimizer 'D'", "exp_avg_sq[2]")),
+    ("missing optimizer moment", lambda a: a.pop("optimizer/G/state/exp_avg/0"),
+     ("optimizer/G/state/exp_avg/0",)),
+)
+
+
+@pytest.mark.parametrize("what, change, shown", DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_a_failed_load_changes_nothing_and_names_file_module_and_entry(tmp_path, what, change,
+                                                                       shown):
+    saved = _tiny_gan(seed=0)
+    saved.train(2)
+    good = tmp_path / "good.npz"
+    saved.save_checkpoint(good)
+    bad = tmp_path / "bad.npz"
+    _rewrite(good, bad, change)
+    gan = _tiny_gan(seed=1)
+    gan.train(3)                                  # a different state from the file's
+    before = _everything(gan)
+    with pytest.raises(CheckpointError) as info:
+        gan.load_checkpoint(bad)
+    message = str(info.value)
+    assert str(bad) in message, message
+    for text in shown:
+        assert text in message, (what, message)
+    _assert_unchanged(before, _everything(gan))
+    gan.load_checkpoint(good)                     # and the model still loads a good file
+    np.testing.assert_array_equal(B.to_numpy(gan.discriminator[2].W.data),
+                                  B.to_numpy(saved.discriminator[2].W.data))
+
+
+def test_a_failed_load_of_the_loop_state_changes_no_module(tmp_path):
+    saved = _tiny_gan(seed=0)
+    path = tmp_path / "bad_loop.npz"
+    state = saved.state_dict()
+    state["history"] = {"d_loss": []}             # not the loop's history keys
+    checkpoint.save(path, {"G": saved.generator, "D": saved.discriminator},
+                    {"G": saved.g_optimizer, "D": saved.d_optimizer},
+                    extra={"gan": state, "extra": {}})
+    gan = _tiny_gan(seed=1)
+    gan.train(1)
+    before = _everything(gan)
+    with pytest.raises(CheckpointError, match="history"):
+        gan.load_checkpoint(path)
+    _assert_unchanged(before, _everything(gan))

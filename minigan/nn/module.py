@@ -128,54 +128,47 @@ class Module(ABC):
     def load_state_dict(self, state: dict) -> None:
         """Copy arrays into this module's parameters and buffers, checking names and shapes.
 
-        Raises ValueError naming the first missing, unexpected or mis-shaped entry; nothing is
-        written unless every entry matches.
+        Raises ValueError naming the first missing, unexpected, mis-shaped or non-numeric entry;
+        nothing is written unless every entry matches (``prepare_load`` then the copy).
         """
-        targets = {name: (p, "data") for name, p in self.named_parameters()}
-        owners = {}
-        for name, _ in self.named_buffers():
-            owner, attr = self._resolve(name)
-            owners[name] = (owner, attr)
-        expected = list(targets) + list(owners)
-        for name in expected:
+        self.prepare_load(state)()
+
+    def prepare_load(self, state: dict):
+        """Check ``state`` against this module and convert its arrays, changing nothing; return
+        a function of no arguments that copies them in (and cannot fail).
+
+        The first half of ``load_state_dict``, for loaders that must check several modules (and
+        optimizers) before changing any of them: ``minigan.checkpoint.load``.
+        """
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict):
+            raise TypeError(f"{where}: expects a dict of arrays, got {type(state).__name__}")
+        targets = {name: p.data for name, p in self.named_parameters()}
+        targets.update(self.named_buffers())              # the arrays themselves, written in place
+        writes = []
+        for name, target in targets.items():
             if name not in state:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: missing entry {name!r}")
-            have = tuple(self._get(name, targets, owners).shape)
-            got = tuple(state[name].shape)
-            if have != got:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {name!r} has shape "
-                                 f"{have} in this model but {got} in the state")
-        extra = [k for k in state if k not in targets and k not in owners]
+                raise ValueError(f"{where}: missing entry {name!r}")
+            value = state[name]
+            got = getattr(value, "shape", None)
+            if got is None or getattr(value, "dtype", None) is None:
+                raise ValueError(f"{where}: entry {name!r} is a {type(value).__name__}, not an "
+                                 f"array")
+            if tuple(target.shape) != tuple(got):
+                raise ValueError(f"{where}: {name!r} has shape {tuple(target.shape)} in this "
+                                 f"model but {tuple(got)} in the state")
+            if value.dtype.kind not in "fiu":
+                raise ValueError(f"{where}: entry {name!r} holds {value.dtype} values, not "
+                                 f"real numbers")
+            writes.append((name, B.xp.asarray(value, dtype=target.dtype)))
+        extra = [k for k in state if k not in targets]
         if extra:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: unexpected entry "
-                             f"{extra[0]!r} (not in this model)")
-        for name in expected:
-            value = B.xp.asarray(state[name], dtype=self._get(name, targets, owners).dtype)
-            if name in targets:
-                targets[name][0].data[...] = value
-            else:
-                owner, attr = owners[name]
-                getattr(owner, attr)[...] = value
+            raise ValueError(f"{where}: unexpected entry {extra[0]!r} (not in this model)")
 
-    def _resolve(self, dotted: str):
-        *path, attr = dotted.split(".")
-        owner = self
-        i = 0
-        while i < len(path):
-            value = getattr(owner, path[i])
-            if isinstance(value, (list, tuple)):
-                value = value[int(path[i + 1])]
-                i += 1
-            owner = value
-            i += 1
-        return owner, attr
-
-    @staticmethod
-    def _get(name, targets, owners):
-        if name in targets:
-            return targets[name][0].data
-        owner, attr = owners[name]
-        return getattr(owner, attr)
+        def copy_in():
+            for name, value in writes:
+                targets[name][...] = value
+        return copy_in
 
     # -- helpers for subclasses ----------------------------------------------------------------
     def _check_input(self, x, expected: tuple, what: str = "input"):
