@@ -67,7 +67,7 @@ def test_a_generator_makes_no_more_dimensions_than_its_latent_space(quick):
 
 
 def test_figures_written_and_backend_restored(quick):
-    assert len(quick["figures"]) == 4
+    assert len(quick["figures"]) == 5
     for path in quick["figures"]:
         assert os.path.getsize(path) > 10_000
     assert B.name() == "numpy" and B.dtype() == np.float32
@@ -99,3 +99,31 @@ def test_numpy_and_cupy_side_by_side_report(tmp_path, capsys):
     assert "speed-up" in printed and "10.0" in printed              # numpy ms / cupy ms
     path = ch6["figure_cost"](tmp_path / "cost.png", cost)
     assert os.path.getsize(path) > 10_000
+
+
+def test_adams_betas_do_not_set_its_step_size(quick):
+    """004 §6.2 says to tune beta1, beta2 and eps "to get different learning rates". Every
+    (beta1, beta2) tried moves G's parameters by about lr per step (RMS), within a factor of 3 of
+    each other, while a 100x larger lr makes the steps more than 30x larger."""
+    assert 0.2 < quick["adam_step_over_lr_min"] and quick["adam_step_over_lr_max"] < 2.0
+    assert quick["adam_step_spread_over_betas"] < 3.0
+    assert quick["adam_step_growth_with_lr"] > 30
+
+
+def test_learning_rate_grid_gives_every_pair_a_regime(quick):
+    rates = ch6["QUICK"]["lr_grid"]
+    assert sum(quick[f"lr_grid_{regime}"] for regime in ch6["REGIMES"]) == len(rates) ** 2
+
+
+def test_regimes_of_made_up_runs():
+    def run(modes, quality, **changes):
+        return {"iteration": [250, 500][:len(modes)], "modes": modes, "high_quality": quality,
+                "diverged": False, "median_radius": 1.0, **changes}
+    regime, arrival = ch6["lr_regime"], ch6["iterations_to_converge"]
+    assert regime(run([8, 8], [0.1, 0.5])) == "converged"
+    assert arrival(run([8, 8], [0.1, 0.5])) == 500
+    assert regime(run([8, 8], [0.5, 0.1])) == "slow" and arrival(run([8, 8], [0.5, 0.1])) == 250
+    assert regime(run([8, 3], [0.5, 0.9])) == "collapsed"      # on a mode, but 5 modes gone
+    assert regime(run([8, 0], [0.5, 0.0])) == "collapsed"      # piled up off the modes
+    assert regime(run([8, 8], [0.5, 0.5], median_radius=3.0)) == "diverged"
+    assert regime(run([], [], diverged=True)) == "diverged" and arrival(run([], [])) is None
