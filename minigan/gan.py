@@ -161,7 +161,8 @@ class GAN:
                 raise ValueError(f"GAN: give either {player}_optimizer or lr_{player}, not both "
                                  f"(the optimizer carries its own learning rate)")
             return optimizer
-        return Adam(module.parameters(), lr=2e-4 if lr is None else lr, betas=(0.5, 0.999))
+        return Adam(module.named_parameters(f"{player.upper()}."),
+                    lr=2e-4 if lr is None else lr, betas=(0.5, 0.999))
 
     def _check_labels(self, labels, num_classes):
         """(labels on the backend, num_classes), or (None, None) for an unconditional GAN."""

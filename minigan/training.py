@@ -6,11 +6,13 @@ their work to:
 
     train(gan, num_iterations, ...)      iterations, callbacks, progress lines, checkpoints on a
                                          schedule and on Ctrl-C
-    finite_step(gan, player, step)       one player's step; NaN or Inf -> TrainingDiverged
+    finite_step(gan, player, step)       one player's step; NaN or Inf in D's output, the loss
+                                         or a gradient -> TrainingDiverged
     save_checkpoint(gan, path, extra)    the whole run in one file, refused for a model holding
                                          NaN or Inf; load_checkpoint(gan, path) continues it
 
-Faults. A NaN or Inf loss (or D output) stops training with TrainingDiverged, naming the
+Faults. A NaN or Inf loss (or D output, or a gradient the optimizer refuses -- then no weight
+has changed) stops training with TrainingDiverged, naming the
 iteration, the player and the last finite losses; save_checkpoint refuses a model holding NaN or
 Inf, so the last good checkpoint is never overwritten. With a checkpoint path, Ctrl-C lets the
 iteration in progress finish, saves, and raises TrainingInterrupted (a KeyboardInterrupt) saying
@@ -29,6 +31,7 @@ import time
 from minigan import backend as B
 from minigan import checkpoint
 from minigan.losses import NonFiniteLogitsError
+from minigan.optim import NonFiniteGradientError
 
 
 class TrainingDiverged(FloatingPointError):
@@ -113,6 +116,8 @@ def finite_step(gan, player: str, take_step):
         result = take_step()
     except NonFiniteLogitsError as e:
         raise _diverged(gan, player, str(e).split(". ")[0]) from None
+    except NonFiniteGradientError as e:          # the optimizer refused: weights unchanged
+        raise _diverged(gan, player, str(e).split("; ")[0]) from None
     loss = result[0] if isinstance(result, tuple) else result
     if not math.isfinite(loss):
         raise _diverged(gan, player, f"its loss is {loss}")

@@ -239,3 +239,124 @@ def test_optimizer_updates_only_its_own_parameters():
     opt.step()
     assert np.abs(B.to_numpy(g_layer.W.data) - g_before).min() > 0.05      # every weight moved
     np.testing.assert_array_equal(B.to_numpy(d_layer.W.data), d_before)
+
+
+# ---------------------------------------------------------------------------------------------
+# Non-finite gradients are refused
+
+from minigan.nn.activations import LeakyReLU  # noqa: E402
+from minigan.nn.module import Module, Sequential  # noqa: E402
+from minigan.optim import ClippedAdam, NonFiniteGradientError  # noqa: E402
+
+OPTIMIZERS = {"sgd": lambda ps: SGD(ps, lr=0.1, momentum=0.9),
+              "adam": lambda ps: Adam(ps, lr=0.1),
+              "clipped": lambda ps: ClippedAdam(ps, clip=0.5, lr=0.1)}
+
+
+def _snapshot(model, opt):
+    return ([B.to_numpy(p.data).copy() for p in model.parameters()],
+            {k: [B.to_numpy(a).copy() for a in v] for k, v in opt.state.items()},
+            opt.step_count)
+
+
+def _assert_same(a, b):
+    for x, y in zip(a[0], b[0]):
+        np.testing.assert_array_equal(x, y)
+    for key in a[1]:
+        for x, y in zip(a[1][key], b[1][key]):
+            np.testing.assert_array_equal(x, y)
+    assert a[2] == b[2]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("make", OPTIMIZERS.values(), ids=OPTIMIZERS.keys())
+def test_a_non_finite_gradient_is_refused_naming_the_parameter(make, bad):
+    model = Sequential(Dense(3, 4), Dense(4, 2))
+    opt = make(model.named_parameters("G."))
+    run(opt, model[0].W, [np.ones((3, 4))])                    # a first, finite step
+    before = _snapshot(model, opt)
+    opt.zero_grad()
+    model[1].b.grad[1] = bad
+    with pytest.raises(NonFiniteGradientError, match=r"parameter 3 \(G\.layers\.1\.b\), shape "
+                                                     r"\(2,\), holds 1 NaN or Inf value"):
+        opt.step()
+    _assert_same(before, _snapshot(model, opt))                # nothing changed
+    model[1].b.grad[1] = 0.0
+    opt.step()                                                 # a finite gradient goes on
+
+
+def test_unnamed_parameters_are_named_by_position_and_shape():
+    model = Sequential(Dense(3, 4), Dense(4, 2))
+    opt = Adam(model.parameters())
+    model[0].W.grad[0, 0] = np.nan
+    with pytest.raises(NonFiniteGradientError, match=r"gradient of parameter 0, shape \(3, 4\)"):
+        opt.step()
+
+
+def test_huge_finite_gradients_are_not_refused():
+    """The check's sum of squares overflows for |g| ~ 1e20; the gradient is finite, so the step
+    goes ahead (the search for the culprit finds none)."""
+    p = param64([1.0, 2.0])
+    opt = SGD([p], lr=1e-300)
+    p.grad[...] = B.asarray([1e200, -1e200], dtype=p.data.dtype)
+    opt.step()
+    np.testing.assert_allclose(B.to_numpy(p.data), [1.0 - 1e-100, 2.0 + 1e-100])
+
+
+def test_check_finite_false_lets_nan_through():
+    p = param64([1.0])
+    opt = SGD([p], lr=0.1, check_finite=False)
+    p.grad[...] = np.nan
+    opt.step()
+    assert np.isnan(B.to_numpy(p.data)).all()
+    with pytest.raises(TypeError, match="check_finite must be True or False"):
+        SGD([p], lr=0.1, check_finite="no")
+
+
+def test_a_second_optimizer_over_the_same_parameters_leaves_the_first_checking():
+    model = Dense(3, 2)
+    first = Adam(model.parameters())
+    second = SGD(model.parameters(), lr=0.1)                   # takes the gradients over
+    for opt in (first, second):
+        opt.zero_grad()
+        model.W.grad[0, 1] = np.inf
+        with pytest.raises(NonFiniteGradientError):
+            opt.step()
+
+
+class NaNInputGradient(Module):
+    """Identity forward; backward sends NaN upstream (a stand-in for an overflow in D)."""
+
+    def forward(self, x):
+        return self._output(x)
+
+    def backward(self, dy):
+        self._check_dy(dy)
+        return dy * np.nan
+
+
+def test_training_reports_a_refused_generator_step_as_divergence():
+    from minigan.gan import GAN, TrainingDiverged
+    B.seed(0)
+    G = Sequential(Dense(1, 4), LeakyReLU(0.2), Dense(4, 1))
+    D = Sequential(NaNInputGradient(), Dense(1, 4), LeakyReLU(0.2), Dense(4, 1))
+    gan = GAN(G, D, lambda n: B.randn(n, 1), latent_dim=1, batch_size=8)
+    before = [B.to_numpy(p.data).copy() for p in G.parameters()]
+    with pytest.raises(TrainingDiverged, match=r"iteration 1: the generator step produced NaN "
+                                               r"or Inf \(Adam.step: the gradient of parameter 0 "
+                                               r"\(G\.layers\.0\.W\)") as info:
+        gan.train(3)
+    assert info.value.player == "generator" and info.value.iteration == 1
+    for p, old in zip(G.parameters(), before):                 # G was never stepped
+        np.testing.assert_array_equal(B.to_numpy(p.data), old)
+
+
+def test_a_non_finite_gradient_is_refused_on_the_device(fake):
+    model = Dense(3, 2)
+    opt = Adam(model.named_parameters())
+    model.forward(B.randn(4, 3))
+    model.backward(B.randn(4, 2))
+    opt.step()
+    model.b.grad[...] = B.xp.asarray(np.array([0.0, np.nan], dtype=np.float32))
+    with pytest.raises(NonFiniteGradientError, match=r"parameter 1 \(b\)"):
+        opt.step()
