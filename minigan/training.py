@@ -12,11 +12,11 @@ their work to:
                                          NaN or Inf; load_checkpoint(gan, path) continues it
 
 Faults. A NaN or Inf loss (or D output, or a gradient the optimizer refuses -- then no weight
-has changed) stops training with TrainingDiverged, naming the
-iteration, the player and the last finite losses; save_checkpoint refuses a model holding NaN or
-Inf, so the last good checkpoint is never overwritten. With a checkpoint path, Ctrl-C lets the
-iteration in progress finish, saves, and raises TrainingInterrupted (a KeyboardInterrupt) saying
-how to continue; a second Ctrl-C stops at once, saving nothing.
+has changed) stops training with TrainingDiverged, naming the iteration, the player and the last
+finite losses; save_checkpoint refuses a model holding NaN or Inf, so the last good checkpoint
+is never overwritten. With a checkpoint path, Ctrl-C lets the iteration in progress finish,
+saves, and raises TrainingInterrupted (a KeyboardInterrupt) saying how to continue; a second
+Ctrl-C stops at once, saving nothing.
 """
 from __future__ import annotations
 
