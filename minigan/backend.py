@@ -86,7 +86,12 @@ def dtype():
 def set_dtype(d) -> None:
     """Set the floating dtype of new parameters, noise and data: 'float32' or 'float64'."""
     global _dtype
-    d = np.dtype(d)
+    if d is None:                          # np.dtype(None) would silently be float64
+        raise TypeError("minigan dtype must be 'float32' or 'float64', got None")
+    try:
+        d = np.dtype(d)
+    except TypeError:
+        raise TypeError(f"minigan dtype must be 'float32' or 'float64', got {d!r}") from None
     if d not in (np.float32, np.float64):
         raise ValueError(f"minigan dtype must be float32 or float64, got {d}")
     _dtype = d
@@ -112,6 +117,11 @@ def precision(d):
 def seed(s: int) -> None:
     """Reseed minigan's generator. Same seed + same calls -> same numbers, on either backend."""
     global _seed, _rng
+    if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
+        raise TypeError(f"seed: s must be an int, got {s!r} ({type(s).__name__}); int(s) would "
+                        f"silently drop a fraction")
+    if s < 0:
+        raise ValueError(f"seed: s must be a non-negative int, got {s}")
     _seed = int(s)
     _rng = np.random.default_rng(_seed)
 

@@ -59,10 +59,11 @@ detection (TrainingDiverged) -- lives in ``minigan.training``; this module is th
 """
 from __future__ import annotations
 
+from minigan import arguments
 from minigan import backend as B
 from minigan import training
 from minigan.conditioning import condition_images, condition_noise, image_gradient
-from minigan.losses import get_objective, sigmoid
+from minigan.losses import OBJECTIVE_NAMES, get_objective, sigmoid
 from minigan.nn.module import Module
 from minigan.optim import Adam
 from minigan.training import TrainingDiverged, TrainingInterrupted  # noqa: F401  (public here)
@@ -118,8 +119,9 @@ class GAN:
                 raise ValueError(f"GAN: {name} must be a positive int, got {value!r}")
         if noise not in ("normal", "uniform"):
             raise ValueError(f"GAN: noise must be 'normal' or 'uniform', got {noise!r}")
-        self.latent_shape = (latent_dim,) if isinstance(latent_dim, int) else tuple(latent_dim)
-        if not self.latent_shape or any(not isinstance(s, int) or s < 1
+        self.latent_shape = ((latent_dim,) if isinstance(latent_dim, int) else
+                             tuple(latent_dim) if isinstance(latent_dim, (tuple, list)) else ())
+        if not self.latent_shape or any(not isinstance(s, int) or isinstance(s, bool) or s < 1
                                         for s in self.latent_shape):
             raise ValueError(f"GAN: latent_dim must be a positive int or a tuple of them, "
                              f"got {latent_dim!r}")
@@ -128,6 +130,10 @@ class GAN:
         self.noise = noise
         # a name, or any object with d_loss / g_loss like minigan.losses.Objective
         self.objective = get_objective(objective) if isinstance(objective, str) else objective
+        if not all(callable(getattr(self.objective, f, None)) for f in ("d_loss", "g_loss")):
+            raise TypeError(f"GAN: objective must be one of {', '.join(OBJECTIVE_NAMES)} or an "
+                            f"object with d_loss and g_loss methods (a minigan.losses.Objective)"
+                            f", got {objective!r} ({type(objective).__name__})")
         self.d_steps = d_steps
         self.batch_size = batch_size
         self.g_optimizer = self._optimizer("g", g_optimizer, lr_g, generator)
@@ -219,7 +225,13 @@ class GAN:
     def real_batch_with_labels(self, n: int):
         """(x, labels): n real examples and their labels (None for an unconditional GAN)."""
         if self.sample_real is not None:
-            return self.sample_real(n), None
+            x = self.sample_real(n)
+            if getattr(x, "shape", (None,))[:1] != (n,):
+                raise ValueError(f"GAN: the real sampler was asked for {n} examples and returned "
+                                 + (f"shape {tuple(x.shape)}" if hasattr(x, "shape") else
+                                    f"a {type(x).__name__}")
+                                 + f"; it must return an array of n examples along axis 0")
+            return x, None
         num_examples = self.data.shape[0]
         if self.data_order is None or self.data_position + n > num_examples:
             if self.data_order is not None:
@@ -243,6 +255,7 @@ class GAN:
             p.zero_grad()
         real, real_labels = self.real_batch_with_labels(m)
         real_logits = D.forward(self.discriminator_input(real, real_labels)).copy()   # (m, 1)
+        self._check_logits(real_logits)
         _, grad_real, _ = self.objective.d_loss(real_logits, real_logits)  # the real term only
         D.backward(grad_real)
         z = self.sample_noise(m)
@@ -253,6 +266,13 @@ class GAN:
         D.backward(grad_fake)
         self.d_optimizer.step()
         return d_loss, real_logits, fake_logits
+
+    def _check_logits(self, logits) -> None:
+        """D must give one number per example (per pack with PacGAN's Pack): (k, 1) or (k,)."""
+        if logits.ndim > 2 or (logits.ndim == 2 and logits.shape[1] != 1) or logits.ndim == 0:
+            raise ValueError(f"GAN: the discriminator must output one logit per example, shape "
+                             f"(N, 1), got {tuple(logits.shape)}; end D with a layer of one "
+                             f"output, e.g. Dense(..., 1)")
 
     def g_step(self) -> float:
         """One generator update on a fresh noise batch; returns the generator's loss."""
@@ -320,6 +340,7 @@ class GAN:
             raise ValueError("GAN.sample: labels given, but this GAN is not conditional (build "
                              "it with labels=... to condition on them)")
         if z is None:
+            arguments.integer(n, "n", "GAN.sample", minimum=1)
             z = self.sample_noise(n)
         if self.conditional:
             labels = self.sample_labels(z.shape[0]) if labels is None else B.xp.asarray(labels)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.nn.functional import log_sigmoid, sigmoid, softplus  # noqa: F401  (public here)
 
@@ -85,9 +86,19 @@ def bce_with_logits(logits, targets):
             raise ValueError(f"bce_with_logits: logits have shape {tuple(logits.shape)} but "
                              f"targets have shape {tuple(targets.shape)}; they must match "
                              f"(reshape the targets, e.g. to (N, 1))")
+        if targets.dtype.kind not in "biuf":
+            raise TypeError(f"bce_with_logits: targets must be real numbers, got dtype "
+                            f"{targets.dtype}")
         targets = targets.astype(logits.dtype, copy=False)
-    elif isinstance(targets, numbers.Real):
-        targets = float(targets)        # a Python float keeps float32 logits float32
+        if not bool(((targets >= 0) & (targets <= 1)).all()):     # NaN fails both comparisons
+            nan = int(B.xp.isnan(targets).sum())
+            outside = int(((targets < 0) | (targets > 1)).sum())
+            raise ValueError(f"bce_with_logits: targets must be probabilities in [0, 1]; "
+                             f"{nan} are NaN and {outside} lie outside [0, 1], out of "
+                             f"{targets.size}")
+    elif isinstance(targets, numbers.Real) and not isinstance(targets, bool):
+        # a Python float keeps float32 logits float32
+        targets = arguments.real(targets, "targets", "bce_with_logits", 0, 1)
     else:
         raise TypeError(f"bce_with_logits: targets must be an array shaped like the logits or "
                         f"a number, got {type(targets).__name__}")

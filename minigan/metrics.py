@@ -25,15 +25,26 @@ from __future__ import annotations
 
 import warnings
 
+from minigan import arguments
 from minigan import backend as B
 
 
-def _host64(x, name: str):
-    """Any array-like (host or device) -> numpy float64 array."""
+def _host64(x, name: str, who: str, check_finite: bool = True):
+    """Any array-like (host or device) -> numpy float64 array of finite values, or an error
+    naming the function and the argument (metrics have no meaning for NaN or Inf inputs)."""
     try:
-        return B.to_numpy(x).astype(B.np.float64, copy=False)
+        host = B.to_numpy(x)
+        if host.dtype.kind not in "biuf":
+            raise TypeError(f"dtype {host.dtype}")
+        host = host.astype(B.np.float64, copy=False)
     except (TypeError, ValueError) as e:
-        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from e
+        raise TypeError(f"{who}: {name} must be a numeric array (real numbers), got "
+                        f"{type(x).__name__} ({e})") from None
+    finite = B.np.isfinite(host)
+    if check_finite and not finite.all():
+        raise ValueError(f"{who}: {name} holds {host.size - int(finite.sum())} NaN or Inf "
+                         f"value(s) out of {host.size}; expected finite numbers")
+    return host
 
 
 # ---------------------------------------------------------------------------------------------
@@ -49,6 +60,22 @@ def _sqrt_psd(matrix):
     eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
     eigenvalues = np.clip(eigenvalues, 0.0, None)
     return (eigenvectors * np.sqrt(eigenvalues)) @ eigenvectors.T
+
+
+def _check_covariance(sigma, name: str, who: str, rtol: float = 1e-6) -> None:
+    """Refuse a matrix that is not symmetric, or has an eigenvalue below -rtol * the largest
+    |eigenvalue| (round-off in a computed covariance stays orders of magnitude below that)."""
+    np = B.np
+    scale = max(float(np.abs(sigma).max()), 1e-300)
+    asymmetry = float(np.abs(sigma - sigma.T).max())
+    if asymmetry > rtol * scale:
+        raise ValueError(f"{who}: {name} is not symmetric (max |S - S^T| = {asymmetry:.3g}, "
+                         f"max |S| = {scale:.3g}); a covariance matrix is symmetric")
+    eigenvalues = np.linalg.eigvalsh((sigma + sigma.T) / 2)
+    if eigenvalues[0] < -rtol * max(float(np.abs(eigenvalues).max()), 1e-300):
+        raise ValueError(f"{who}: {name} is not positive semi-definite (smallest eigenvalue "
+                         f"{eigenvalues[0]:.3g}, largest {eigenvalues[-1]:.3g}); a covariance "
+                         f"matrix has no negative eigenvalues")
 
 
 def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
@@ -70,8 +97,9 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
     float64; the result is clipped at 0 (round-off can make identical inputs give -1e-13).
     """
     np = B.np
-    mu1, mu2 = _host64(mu1, "mu1"), _host64(mu2, "mu2")
-    sigma1, sigma2 = _host64(sigma1, "sigma1"), _host64(sigma2, "sigma2")
+    who = "frechet_distance"
+    mu1, mu2 = _host64(mu1, "mu1", who), _host64(mu2, "mu2", who)
+    sigma1, sigma2 = _host64(sigma1, "sigma1", who), _host64(sigma2, "sigma2", who)
     if mu1.ndim != 1 or mu1.shape != mu2.shape:
         raise ValueError(f"frechet_distance: mu1 and mu2 must be vectors of the same length, "
                          f"got shapes {mu1.shape} and {mu2.shape}")
@@ -80,6 +108,7 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
         if s.shape != (d, d):
             raise ValueError(f"frechet_distance: {name} must have shape ({d}, {d}) to match the "
                              f"means, got {s.shape}")
+        _check_covariance(s, name, who)
     sqrt_sigma1 = _sqrt_psd(sigma1)
     middle = sqrt_sigma1 @ sigma2 @ sqrt_sigma1                       # (D, D), symmetric PSD
     eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
@@ -98,7 +127,7 @@ def feature_statistics(features):
     covariance is singular and a Frechet distance built on it is unreliable: a UserWarning says so.
     """
     np = B.np
-    features = _host64(features, "features")
+    features = _host64(features, "features", "feature_statistics")
     if features.ndim != 2:
         raise ValueError(f"feature_statistics expects features of shape (N, D), "
                          f"got {features.shape}")
@@ -122,7 +151,8 @@ def fid_from_features(f_real, f_fake) -> float:
 
     f_real: (N1, D), f_fake: (N2, D) -> float. Warns when either set has N <= D.
     """
-    f_real, f_fake = _host64(f_real, "f_real"), _host64(f_fake, "f_fake")
+    f_real = _host64(f_real, "f_real", "fid_from_features")
+    f_fake = _host64(f_fake, "f_fake", "fid_from_features")
     if f_real.ndim != 2 or f_fake.ndim != 2 or f_real.shape[1] != f_fake.shape[1]:
         raise ValueError(f"fid_from_features expects (N1, D) and (N2, D) feature matrices with "
                          f"the same D, got {f_real.shape} and {f_fake.shape}")
@@ -158,7 +188,7 @@ def inception_score(probs, splits: int = 10):
     confident (one-hot) and spread evenly over the K classes; it is at most K.
     """
     np = B.np
-    probs = _host64(probs, "probs")
+    probs = _host64(probs, "probs", "inception_score")
     if probs.ndim != 2:
         raise ValueError(f"inception_score expects probabilities of shape (N, K), "
                          f"got {probs.shape}")
@@ -201,15 +231,16 @@ def mode_coverage(samples, centres, std, num_std: float = 3.0) -> dict:
     high_quality_fraction = 1 - exp(-9/2) ~ 0.989, modes_covered = M and reverse_kl ~ 0.
     """
     np = B.np
-    samples, centres = _host64(samples, "samples"), _host64(centres, "centres")
+    samples = _host64(samples, "samples", "mode_coverage")
+    centres = _host64(centres, "centres", "mode_coverage")
     if samples.ndim != 2 or centres.ndim != 2 or samples.shape[1] != centres.shape[1]:
         raise ValueError(f"mode_coverage expects samples (N, d) and centres (M, d) with the same "
                          f"d, got {samples.shape} and {centres.shape}")
     if samples.shape[0] == 0 or centres.shape[0] == 0:
         raise ValueError(f"mode_coverage needs at least one sample and one centre, got "
                          f"{samples.shape} and {centres.shape}")
-    if not std > 0:
-        raise ValueError(f"mode_coverage: std must be positive, got {std}")
+    std = arguments.real(std, "std", "mode_coverage", 0, low_open=True)
+    num_std = arguments.real(num_std, "num_std", "mode_coverage", 0, low_open=True)
     num_modes = centres.shape[0]
     distances = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)   # (N, M)
     nearest = distances.argmin(axis=1)                                              # (N,)
@@ -264,12 +295,11 @@ def class_histogram(predictions, num_classes: int):
 # Divergences between densities on a grid
 
 def _grid_densities(p, q, dx, who: str):
-    p, q = _host64(p, "p"), _host64(q, "q")
+    p, q = _host64(p, "p", who), _host64(q, "q", who)
     if p.shape != q.shape:
         raise ValueError(f"{who}: p and q must be sampled on the same grid, got shapes "
                          f"{p.shape} and {q.shape}")
-    if not dx > 0:
-        raise ValueError(f"{who}: dx (the grid cell size) must be positive, got {dx}")
+    arguments.real(dx, "dx (the grid cell size)", who, 0, low_open=True)
     for name, f in (("p", p), ("q", q)):
         if (f < 0).any():
             raise ValueError(f"{who}: {name} has negative values; densities are >= 0")
@@ -353,7 +383,7 @@ BLOCK_ELEMENTS = 1 << 21
 
 def _feature_matrix(x, name: str, who: str):
     """Host float64 (N, D) features with finite values, or a ValueError naming the argument."""
-    x = _host64(x, name)
+    x = _host64(x, name, who, check_finite=False)           # refused below, by rows
     if x.ndim != 2:
         raise ValueError(f"{who}: {name} must be a feature matrix of shape (N, D), got shape "
                          f"{x.shape}")

@@ -33,6 +33,7 @@ import math
 import numbers
 from abc import ABC, abstractmethod
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.nn.module import Module, Parameter
 
@@ -280,12 +281,9 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
     def _set_hyperparameters(self, hyper: dict) -> None:
-        lr, momentum, weight_decay = hyper["lr"], hyper["momentum"], hyper["weight_decay"]
-        lr = _check_lr("SGD", lr)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        if not weight_decay >= 0.0:
-            raise ValueError(f"SGD: weight_decay must be >= 0, got {weight_decay!r}")
+        lr = _check_lr("SGD", hyper["lr"])
+        momentum = arguments.real(hyper["momentum"], "momentum", "SGD", 0, 1, high_open=True)
+        weight_decay = arguments.real(hyper["weight_decay"], "weight_decay", "SGD", 0)
         if hasattr(self, "momentum") and bool(momentum) != bool(self.momentum):
             raise ValueError(f"SGD.load_state_dict: the state has momentum={momentum}, this "
                              f"optimizer momentum={self.momentum} (one of them keeps no buffer)")
@@ -333,12 +331,17 @@ class Adam(Optimizer):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps}
 
     def _set_hyperparameters(self, hyper: dict) -> None:
-        lr, betas, eps = _check_lr("Adam", hyper["lr"]), tuple(hyper["betas"]), hyper["eps"]
-        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
-            raise ValueError(f"Adam: betas must be two numbers in [0, 1), got {betas!r}")
-        if not eps > 0.0:
-            raise ValueError(f"Adam: eps must be > 0, got {eps!r}")
-        self.lr, self.betas, self.eps = lr, (float(betas[0]), float(betas[1])), float(eps)
+        lr, betas = _check_lr("Adam", hyper["lr"]), hyper["betas"]
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"Adam: betas must be a pair (beta1, beta2) of numbers in [0, 1), "
+                            f"e.g. (0.5, 0.999), got {betas!r} ({type(betas).__name__})")
+        if len(betas) != 2:
+            raise ValueError(f"Adam: betas must be a pair (beta1, beta2) of numbers in [0, 1), "
+                             f"got {len(betas)} value(s): {betas!r}")
+        betas = tuple(arguments.real(b, f"betas[{i}]", "Adam", 0, 1, high_open=True)
+                      for i, b in enumerate(betas))
+        eps = arguments.real(hyper["eps"], "eps", "Adam", 0, low_open=True)
+        self.lr, self.betas, self.eps = lr, betas, eps
 
     def _update(self, i, p, scratch):
         beta1, beta2 = self.betas

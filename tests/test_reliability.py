@@ -392,3 +392,141 @@ def test_ctrl_c_during_a_download_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         idx.load_mnist("mnist", "test", data_dir=tmp_path / "cache")
     assert os.listdir(tmp_path / "cache") == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments: a bad value of the right or wrong type is refused by minigan, naming the function,
+# the argument and the value -- never accepted in silence, never a message from NumPy or Python
+
+from minigan import losses, metrics  # noqa: E402
+from minigan.data.toy import GaussianMixture, Grid, Mixture1D, Ring, TwoMoons  # noqa: E402
+from minigan.nn.conv import Conv2d, ConvTranspose2d  # noqa: E402
+from minigan.nn.dropout import Dropout  # noqa: E402
+from minigan.nn.norm import BatchNorm1d  # noqa: E402
+from minigan.optim import SGD, Adam  # noqa: E402
+
+NAN = float("nan")
+
+
+def _params():
+    return Dense(2, 2).parameters()
+
+
+def _bad_d_gan():
+    B.seed(0)
+    G = Sequential(Dense(1, 4), LeakyReLU(0.2), Dense(4, 1))
+    return GAN(G, Sequential(Dense(1, 4), Dense(4, 2)), lambda n: B.randn(n, 1), latent_dim=1,
+               batch_size=8)
+
+
+ARGUMENT_CASES = (   # (id, call, exception, regex the message must match)
+    ("Conv2d kernel float", lambda: Conv2d(1, 1, 3.0), ValueError,
+     r"Conv2d: kernel_size must be an int or a pair of ints, got 3\.0"),
+    ("ConvTranspose2d stride str", lambda: ConvTranspose2d(1, 1, 3, stride="2"), ValueError,
+     r"ConvTranspose2d: stride must be an int or a pair of ints, got '2'"),
+    ("Adam betas scalar", lambda: Adam(_params(), betas=0.9), TypeError,
+     r"Adam: betas must be a pair .* got 0\.9 \(float\)"),
+    ("Adam beta nan", lambda: Adam(_params(), betas=(NAN, 0.9)), ValueError,
+     r"Adam: betas\[0\] must be a finite number, got nan"),
+    ("Adam eps str", lambda: Adam(_params(), eps="1e-8"), TypeError,
+     r"Adam: eps must be a number, got '1e-8' \(str\)"),
+    ("SGD momentum str", lambda: SGD(_params(), lr=0.1, momentum="0.9"), TypeError,
+     r"SGD: momentum must be a number, got '0\.9'"),
+    ("Dropout str", lambda: Dropout("0.5"), TypeError, r"Dropout: p must be a number, got '0\.5'"),
+    ("Dropout 1", lambda: Dropout(1.0), ValueError, r"Dropout: p must be in \[0, 1\), got 1\.0"),
+    ("LeakyReLU nan", lambda: LeakyReLU(NAN), ValueError,
+     r"LeakyReLU: negative_slope must be a finite number, got nan"),
+    ("sample -1", lambda: tiny_gan().sample(-1), ValueError,
+     r"GAN\.sample: n must be an int >= 1, got -1"),
+    ("sample 2.5", lambda: tiny_gan().sample(2.5), TypeError,
+     r"GAN\.sample: n must be an int, got 2\.5 \(float\)"),
+    ("seed float", lambda: B.seed(1.7), TypeError, r"seed: s must be an int, got 1\.7"),
+    ("seed negative", lambda: B.seed(-3), ValueError, r"seed: s must be a non-negative int"),
+    ("set_dtype None", lambda: B.set_dtype(None), TypeError,
+     r"dtype must be 'float32' or 'float64', got None"),
+    ("set_dtype int", lambda: B.set_dtype("int32"), ValueError,
+     r"dtype must be float32 or float64, got int32"),
+    ("latent_dim bool", lambda: GAN(Dense(1, 1), Dense(1, 1), lambda n: B.randn(n, 1),
+                                    latent_dim=True), ValueError,
+     r"GAN: latent_dim must be a positive int or a tuple of them, got True"),
+    ("objective not one", lambda: GAN(Dense(1, 1), Dense(1, 1), lambda n: B.randn(n, 1),
+                                      latent_dim=1, objective=3), TypeError,
+     r"GAN: objective must be one of .* got 3 \(int\)"),
+    ("objective unknown name", lambda: GAN(Dense(1, 1), Dense(1, 1), lambda n: B.randn(n, 1),
+                                           latent_dim=1, objective="wgan-gp"), ValueError,
+     r"unknown GAN objective 'wgan-gp'"),
+    ("D output (N, 2)", lambda: _bad_d_gan().train(1), ValueError,
+     r"GAN: the discriminator must output one logit per example, shape \(N, 1\), got \(8, 2\)"),
+    ("real sampler batch", lambda: tiny_gan(real=lambda n: B.randn(n + 1, 1)).train(1),
+     ValueError, r"GAN: the real sampler was asked for 8 examples and returned shape \(9, 1\)"),
+    ("bce NaN targets", lambda: losses.bce_with_logits(B.xp.zeros((3, 1), dtype="float32"),
+                                                       B.asarray(np.full((3, 1), NAN))),
+     ValueError, r"bce_with_logits: targets must be probabilities in \[0, 1\]; 3 are NaN"),
+    ("bce target 2", lambda: losses.bce_with_logits(B.xp.zeros((3, 1), dtype="float32"), 2.0),
+     ValueError, r"bce_with_logits: targets must be in \[0, 1\], got 2\.0"),
+    ("bce target array -1", lambda: losses.bce_with_logits(
+        B.xp.zeros((3, 1), dtype="float32"), B.asarray(np.array([[0.0], [-1.0], [1.0]]))),
+     ValueError, r"0 are NaN and 1 lie outside \[0, 1\]"),
+    ("frechet non-symmetric", lambda: metrics.frechet_distance(
+        np.zeros(2), np.array([[1.0, 0.5], [0.0, 1.0]]), np.zeros(2), np.eye(2)),
+     ValueError, r"frechet_distance: sigma1 is not symmetric"),
+    ("frechet non-PSD", lambda: metrics.frechet_distance(
+        np.zeros(2), np.eye(2), np.zeros(2), np.diag([1.0, -0.5])),
+     ValueError, r"frechet_distance: sigma2 is not positive semi-definite \(smallest eigenvalue "
+                 r"-0\.5"),
+    ("frechet NaN mean", lambda: metrics.frechet_distance(
+        np.array([0.0, NAN]), np.eye(2), np.zeros(2), np.eye(2)),
+     ValueError, r"frechet_distance: mu1 holds 1 NaN or Inf value"),
+    ("FID NaN features", lambda: metrics.fid_from_features(
+        np.r_[np.random.default_rng(0).standard_normal((9, 2)), [[NAN, 0.0]]],
+        np.random.default_rng(1).standard_normal((10, 2))),
+     ValueError, r"fid_from_features: f_real holds 1 NaN or Inf value"),
+    ("mode_coverage NaN samples", lambda: metrics.mode_coverage(
+        np.array([[0.0, NAN]]), np.zeros((1, 2)), 0.1),
+     ValueError, r"mode_coverage: samples holds 1 NaN or Inf value"),
+    ("mode_coverage std nan", lambda: metrics.mode_coverage(np.zeros((1, 2)), np.zeros((1, 2)),
+                                                            NAN),
+     ValueError, r"mode_coverage: std must be a finite number, got nan"),
+    ("jensen_shannon Inf", lambda: metrics.jensen_shannon(
+        np.array([0.5, np.inf]), np.array([0.5, 0.5]), 1.0),
+     ValueError, r"jensen_shannon: p holds 1 NaN or Inf value"),
+    ("jensen_shannon dx str", lambda: metrics.jensen_shannon(np.ones(2) / 2, np.ones(2) / 2, "1"),
+     TypeError, r"jensen_shannon: dx \(the grid cell size\) must be a number, got '1'"),
+    ("mixture NaN weight", lambda: Mixture1D(weights=(NAN, 1.0)), ValueError,
+     r"Mixture1D: weights must be 2 non-negative finite numbers"),
+    ("mixture Inf std", lambda: GaussianMixture([[0.0]], [np.inf]), ValueError,
+     r"GaussianMixture: standard deviations must be positive finite numbers"),
+    ("moons NaN noise", lambda: TwoMoons(NAN), ValueError,
+     r"TwoMoons: noise must be a finite number, got nan"),
+    ("ring modes float", lambda: Ring(num_modes=8.5), TypeError,
+     r"Ring: num_modes must be an int, got 8\.5"),
+    ("grid spacing 0", lambda: Grid(spacing=0), ValueError, r"Grid: spacing must be positive"),
+)
+
+
+@pytest.mark.parametrize("call, error, pattern", [c[1:] for c in ARGUMENT_CASES],
+                         ids=[c[0] for c in ARGUMENT_CASES])
+def test_bad_arguments_are_refused_naming_argument_and_value(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_a_batchnorm_channel_whose_float32_variance_overflows_gives_nan_not_zeros():
+    bn = BatchNorm1d(2)
+    x = B.asarray(np.array([[1e20, 1.0], [-1e20, 2.0], [3e19, 3.0]], dtype=np.float32))
+    y = B.to_numpy(bn.forward(x))
+    assert np.isnan(y[:, 0]).all()                      # the loss checks then stop training
+    np.testing.assert_allclose(y[:, 1], [-1.2247, 0.0, 1.2247], atol=1e-3)
+
+
+@pytest.mark.parametrize("what", ["size", "labels"])
+def test_load_mnist_refuses_idx_files_of_another_kind(tmp_path, what):
+    images = np.zeros((3, 32, 32) if what == "size" else (3, 28, 28), dtype=np.uint8)
+    labels = np.array([1, 2, 12 if what == "labels" else 3], dtype=np.uint8)
+    idx.write_idx(tmp_path / "t10k-images-idx3-ubyte", images)
+    idx.write_idx(tmp_path / "t10k-labels-idx1-ubyte", labels)
+    pattern = (r"t10k-images-idx3-ubyte holds images of shape \(32, 32\), not 28x28"
+               if what == "size" else r"t10k-labels-idx1-ubyte holds labels from 1 to 12; mnist "
+                                      r"labels are 0\.\.9")
+    with pytest.raises(idx.IDXFormatError, match=pattern):
+        idx.load_mnist("mnist", "test", data_dir=tmp_path, download=False, verify=False)

@@ -277,6 +277,16 @@ def load_mnist(kind: str = "mnist", split: str = "train", data_dir=None, downloa
         raise IDXFormatError(f"{images_path} holds {len(images)} images but {labels_path} "
                              f"holds {len(labels)} labels; one of them is from another split "
                              f"or damaged")
+    if images.ndim != 3 or images.shape[1:] != (28, 28):
+        raise IDXFormatError(f"{images_path} holds images of shape {images.shape[1:]}, not "
+                             f"28x28: not {kind} {split} images (load other IDX files with "
+                             f"read_idx)")
+    if labels.ndim != 1:
+        raise IDXFormatError(f"{labels_path} holds labels of shape {labels.shape}, not a list "
+                             f"of labels (N,)")
+    if labels.size and (int(labels.max()) > 9 or int(labels.min()) < 0):
+        raise IDXFormatError(f"{labels_path} holds labels from {int(labels.min())} to "
+                             f"{int(labels.max())}; {kind} labels are 0..9")
     images = images[:, None, :, :]                                # (N, 1, rows, cols)
     if scale == "tanh":
         images = images.astype(np.float32) / np.float32(127.5) - np.float32(1)

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 
+from minigan import arguments
 from minigan import backend as B
 
 
@@ -52,17 +53,20 @@ class GaussianMixture:
         if centres.ndim != 2 or centres.shape[0] < 1:
             raise ValueError(f"{type(self).__name__}: centres must have shape (K, dim), "
                              f"got {centres.shape}")
+        if not np.isfinite(centres).all():
+            raise ValueError(f"{type(self).__name__}: centres must be finite, got {centres}")
         num_modes = centres.shape[0]
         stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (num_modes,)).copy()
-        if not (stds > 0).all():
-            raise ValueError(f"{type(self).__name__}: standard deviations must be positive, "
-                             f"got {stds}")
+        if not ((stds > 0) & np.isfinite(stds)).all():
+            raise ValueError(f"{type(self).__name__}: standard deviations must be positive "
+                             f"finite numbers, got {stds}")
         if weights is None:
             weights = np.full(num_modes, 1.0 / num_modes)
         weights = np.asarray(weights, dtype=np.float64)
-        if weights.shape != (num_modes,) or (weights < 0).any() or weights.sum() <= 0:
+        if (weights.shape != (num_modes,) or not np.isfinite(weights).all()
+                or (weights < 0).any() or weights.sum() <= 0):
             raise ValueError(f"{type(self).__name__}: weights must be {num_modes} non-negative "
-                             f"numbers, got {weights}")
+                             f"finite numbers, not all 0, got {weights}")
         self.centres = centres
         self.stds = stds
         self.weights = weights / weights.sum()
@@ -156,6 +160,8 @@ class Ring(GaussianMixture):
     """
 
     def __init__(self, num_modes: int = 8, radius: float = 2.0, std: float = 0.02):
+        arguments.integer(num_modes, "num_modes", "Ring", minimum=1)
+        radius = arguments.real(radius, "radius", "Ring", 0, low_open=True)
         angles = [2 * math.pi * k / num_modes for k in range(num_modes)]
         super().__init__([[radius * math.cos(a), radius * math.sin(a)] for a in angles], std)
         self.radius = float(radius)
@@ -171,6 +177,8 @@ class Grid(GaussianMixture):
     """
 
     def __init__(self, size: int = 5, spacing: float = 2.0, std: float = 0.02):
+        arguments.integer(size, "size", "Grid", minimum=1)
+        spacing = arguments.real(spacing, "spacing", "Grid", 0, low_open=True)
         offset = (size - 1) / 2
         ticks = [(i - offset) * spacing for i in range(size)]
         super().__init__([[a, b] for a in ticks for b in ticks], std)
@@ -195,9 +203,7 @@ class TwoMoons:
     dim = 2
 
     def __init__(self, noise: float = 0.05):
-        if noise < 0:
-            raise ValueError(f"TwoMoons: noise must be >= 0, got {noise}")
-        self.noise = float(noise)
+        self.noise = arguments.real(noise, "noise", "TwoMoons", 0)
 
     def sample(self, n: int):
         """n points: (n, 2) array of the active backend in the active dtype."""

@@ -11,6 +11,7 @@ below are plain arithmetic ufuncs with as few full-size temporaries as possible.
 """
 from __future__ import annotations
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.nn import functional
 from minigan.nn.module import Module
@@ -46,7 +47,7 @@ class LeakyReLU(_Elementwise):
 
     def __init__(self, negative_slope: float = 0.2):
         super().__init__()
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = arguments.real(negative_slope, "negative_slope", "LeakyReLU")
         self.x = None
 
     def _slope(self, x):

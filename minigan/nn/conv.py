@@ -45,8 +45,10 @@ from minigan.nn.module import Module, Parameter
 
 def _pair(value, name: str) -> tuple:
     """An int or an (a, b) pair of ints -> (a, b)."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+    pair = ((value, value) if isinstance(value, int) else
+            tuple(value) if isinstance(value, (tuple, list)) else None)
+    if pair is None or len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                                 for v in pair):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
     return pair
 

@@ -8,6 +8,7 @@ The mask is drawn from minigan's generator (``B.rand``), so ``B.seed`` makes it 
 """
 from __future__ import annotations
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.nn.module import Module
 
@@ -17,9 +18,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = arguments.real(p, "p", "Dropout", 0, 1, high_open=True)
         self.identity = None        # cache: True if the last forward passed x through unchanged
         self.scaled_mask = None     # cache: mask / (1 - p), shaped like x
 

@@ -96,11 +96,14 @@ class _BatchNorm(Module):
             var = _channel_dot(xhat, xhat) / count               # (C,) float64, biased
             m = self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean
-            self.running_var[...] = (1 - m) * self.running_var + m * var * (count / (count - 1))
+            self.running_var[...] = (1 - m) * self.running_var + (m * count / (count - 1)) * var
         else:
             var = self.running_var.astype(B.xp.float64)
             xhat = x3 - self.running_mean.astype(dt)[:, None]
         inv_std = 1.0 / B.xp.sqrt(var + self.eps)                # (C,) float64
+        # a channel whose squares overflow float32 (|x| > ~1e19) has var = inf: NaN, not zeros,
+        # comes out, so the loss checks stop training instead of it going on silently
+        inv_std = B.xp.where(var < B.xp.inf, inv_std, B.xp.nan)
         xhat *= inv_std.astype(dt)[:, None]
         y = xhat * self.weight.data.astype(dt, copy=False)[:, None]
         y += self.bias.data.astype(dt, copy=False)[:, None]
