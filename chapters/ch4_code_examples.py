@@ -11,7 +11,8 @@ grid after every epoch (epoch_NNN.png) and their animation (grids.gif), the loss
 outputs per iteration (history.png), a checkpoint after every epoch (checkpoint.npz: parameters,
 optimizer state, RNG state, iteration, histories); train_step.png for 4.3; summary.png, the
 chapter's main figure. --resume continues every example from its checkpoint, exactly where an
-uninterrupted run would be.
+uninterrupted run would be; an example without a checkpoint starts fresh and says so, and no
+checkpoint at all stops the run with one line (exit status 2): usually a wrong --out.
 
 Run:  python chapters/ch4_code_examples.py [--quick] [--dataset digits|mnist] [--data-dir DIR]
           [--examples dense,dcgan,train_step,cgan] [--epochs N] [--resume] [--seed S] [--out DIR]
@@ -478,7 +479,8 @@ parser.add_argument("--num-images", type=chapter.positive_int, default=None,
                     help=f"training images (default {NUM_IMAGES}; --quick: "
                          f"{QUICK['num_images']})")
 parser.add_argument("--resume", action="store_true",
-                    help="continue each example from its checkpoint in --out")
+                    help="continue each example from its checkpoint in --out (one without "
+                         "starts fresh; none at all is an error)")
 args = chapter.parse_args(parser, notebook="")
 quick = args.quick
 num_images = args.num_images or (QUICK["num_images"] if quick else NUM_IMAGES)
@@ -486,6 +488,10 @@ epochs = {name: args.epochs or (QUICK["epochs"] if quick else default)
           for name, default in EPOCHS.items()}
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
+# --resume: each trained example continues from its checkpoint; one without starts fresh (said
+# so), and none at all stops the run (a wrong --out, most likely)
+chapter.resumable(args, {name: os.path.join(out, name, "checkpoint.npz")
+                         for name in args.examples if name in EPOCHS})
 
 
 # %% [markdown]

@@ -211,12 +211,19 @@ def scalar(x) -> float:
 
 
 def _init_from_env() -> None:
-    wanted = os.environ.get("MINIGAN_BACKEND", "numpy").strip().lower() or "numpy"
-    if wanted != "numpy":
-        use(wanted)
-    d = os.environ.get("MINIGAN_DTYPE")
-    if d:
-        set_dtype(d)
+    """MINIGAN_BACKEND and MINIGAN_DTYPE, read at import; a bad value fails the import with the
+    error of use() or set_dtype(), its message starting with the variable and its value."""
+    backend = os.environ.get("MINIGAN_BACKEND", "")
+    d = os.environ.get("MINIGAN_DTYPE", "")
+    try:
+        variable, value = "MINIGAN_BACKEND", backend
+        if backend.strip().lower() not in ("", "numpy"):
+            use(backend.strip().lower())
+        variable, value = "MINIGAN_DTYPE", d
+        if d:
+            set_dtype(d)
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise type(e)(f"environment variable {variable}={value!r}: {e}") from None
 
 
 _init_from_env()

@@ -51,6 +51,15 @@ Bad arguments (a non-positive count, an unknown backend, CuPy asked for where it
 an --out that cannot be written, a --data-dir that does not exist) stop with an argparse error
 before any work is done. Ctrl-C ends a script with exit status 130 and the command that
 continues it (chapters with --resume continue from their last checkpoint).
+
+Expected failures -- a bad MINIGAN_BACKEND or MINIGAN_DTYPE, a download that fails or does not
+match its checksum, a data file that is missing, damaged or of another kind, a checkpoint that
+cannot be loaded, --resume with nothing to resume -- end a script with one line on stderr,
+``<chapter>.py: error: <what happened and what to do>``, and exit status 2 (as argparse does for
+a bad option), not a traceback (``EXPECTED_FAILURES``; a notebook, or ``run``, sees the
+exception itself). --resume: ``resumable(args, checkpoints)`` says, for each checkpoint that is
+not there, that this part starts fresh; if none is there it stops (exit status 2): resuming a
+run that never saved anything is usually a wrong --out.
 """
 from __future__ import annotations
 
@@ -63,6 +72,8 @@ import shlex
 import sys
 
 from minigan import backend as B
+from minigan.checkpoint import CheckpointError
+from minigan.data.idx import ChecksumError, DownloadError, IDXFormatError
 
 #: The checkout minigan runs from (holding chapters/ and runs/), else the current folder.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -73,6 +84,10 @@ BACKENDS = ("numpy", "cupy")
 DTYPES = ("float32", "float64")
 #: Options a chapter reads when it is not run as a script, after its settings cell's own.
 ARGS_VARIABLE = "MINIGAN_ARGS"
+#: What a chapter script reports in one line and exit status 2 instead of a traceback: failures
+#: of the machine, the network or the files it was given, not of the code.
+EXPECTED_FAILURES = (DownloadError, ChecksumError, IDXFormatError, CheckpointError,
+                     FileNotFoundError, PermissionError)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -207,8 +222,28 @@ def start(args) -> str:
     B.set_dtype(args.dtype)
     B.seed(args.seed)
     if getattr(args, "_script", False):
-        sys.excepthook = _ctrl_c_hook(args, sys.excepthook)
+        sys.excepthook = _script_hook(args, sys.excepthook)
     return args.out
+
+
+def resumable(args, checkpoints: dict) -> dict:
+    """With --resume: {part: path} of the checkpoints in ``checkpoints`` ({part: path}) that
+    exist, printing for each missing one that the part starts fresh. None at all: raises
+    FileNotFoundError (a script stops with one line, status 2), since resuming a run that saved
+    nothing usually means a wrong --out. Without --resume: {} (every part starts fresh)."""
+    if not getattr(args, "resume", False):
+        return {}
+    found = {part: path for part, path in checkpoints.items() if os.path.exists(path)}
+    if not found:
+        raise FileNotFoundError(
+            f"--resume: no checkpoint to continue from in {args.out} (looked for "
+            f"{', '.join(os.path.relpath(p, args.out) for p in checkpoints.values())}); give the "
+            f"--out of the run to continue, or run without --resume to start afresh")
+    for part, path in checkpoints.items():
+        if part not in found:
+            print(f"[{part}] --resume: no checkpoint at {path}; this part starts fresh",
+                  flush=True)
+    return found
 
 
 def interrupted_message(args) -> str:
@@ -220,14 +255,22 @@ def interrupted_message(args) -> str:
     return f"\nInterrupted (Ctrl-C). {advice}"
 
 
-def _ctrl_c_hook(args, previous):
-    """An excepthook: an uncaught Ctrl-C prints interrupted_message and exits with status 130."""
+def _script_hook(args, previous):
+    """An excepthook: an uncaught Ctrl-C prints interrupted_message and exits with status 130;
+    an uncaught EXPECTED_FAILURES error prints one line and exits with status 2."""
     def hook(kind, value, traceback):
-        if not issubclass(kind, KeyboardInterrupt):
+        if issubclass(kind, KeyboardInterrupt):
+            print(interrupted_message(args), file=sys.stderr, flush=True)
+            status = 130
+        elif issubclass(kind, EXPECTED_FAILURES):
+            message = " ".join(str(value).split())          # one line
+            print(f"{getattr(args, '_prog', 'chapter')}: error: {message}", file=sys.stderr,
+                  flush=True)
+            status = 2
+        else:
             return previous(kind, value, traceback)
-        print(interrupted_message(args), file=sys.stderr, flush=True)
         sys.stdout.flush()
-        os._exit(130)              # an uncaught exception would otherwise end with status 1
+        os._exit(status)           # an uncaught exception would otherwise end with status 1
     hook.args = args
     return hook
 

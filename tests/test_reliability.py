@@ -530,3 +530,85 @@ def test_load_mnist_refuses_idx_files_of_another_kind(tmp_path, what):
                                       r"labels are 0\.\.9")
     with pytest.raises(idx.IDXFormatError, match=pattern):
         idx.load_mnist("mnist", "test", data_dir=tmp_path, download=False, verify=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter scripts: an expected failure is one line on stderr and exit status 2, no traceback
+
+FAKE_CHAPTER = """
+from minigan import chapter
+from minigan.data import idx
+parser = chapter.make_parser("A chapter.", "fake_chapter")
+args = chapter.parse_args(parser)
+chapter.start(args)
+if args.quick:
+    raise idx.DownloadError("could not download t10k-images-idx3-ubyte.gz (no network)")
+1 / 0
+"""
+
+
+def run_script(argv, cwd=None, **env_vars):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MINIGAN_")}
+    env.update(env_vars)
+    return subprocess.run([sys.executable, *argv], env=env, capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def _expect_one_line(r, *texts):
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    for text in texts:
+        assert text in lines[0], r.stderr
+
+
+def test_a_bad_environment_variable_stops_a_chapter_script_in_one_line(tmp_path):
+    script = os.path.join(chapter.ROOT, "chapters", "ch1_background.py")
+    r = run_script([script, "--quick", "--out", str(tmp_path)], MINIGAN_BACKEND="bogus")
+    _expect_one_line(r, "ch1_background.py: error: environment variable MINIGAN_BACKEND='bogus'",
+                     "expected 'numpy' or 'cupy'")
+    r = run_script(["-c", "import minigan"], MINIGAN_BACKEND="bogus")   # a library user
+    assert r.returncode == 1 and "Traceback" in r.stderr and "ValueError" in r.stderr
+
+
+def test_a_damaged_data_file_stops_a_chapter_script_in_one_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for name in idx.FILES["test"]:
+        (data / name).write_bytes(b"\x1f\x8b not really gzip")
+    script = os.path.join(chapter.ROOT, "chapters", "ch4_code_examples.py")
+    r = run_script([script, "--quick", "--dataset", "mnist", "--data-dir", str(data),
+                    "--out", str(tmp_path / "out")])
+    _expect_one_line(r, "ch4_code_examples.py: error: ", "t10k-images-idx3-ubyte.gz: MD5")
+
+
+def test_resume_with_no_checkpoint_at_all_stops_in_one_line(tmp_path):
+    script = os.path.join(chapter.ROOT, "chapters", "ch4_code_examples.py")
+    r = run_script([script, "--quick", "--resume", "--examples", "dense,cgan",
+                    "--out", str(tmp_path)])
+    _expect_one_line(r, "error: --resume: no checkpoint to continue from in",
+                     "dense/checkpoint.npz, cgan/checkpoint.npz")
+
+
+def test_a_failed_download_stops_a_script_in_one_line_and_other_errors_keep_the_traceback(
+        tmp_path):
+    script = tmp_path / "fake_chapter.py"
+    script.write_text(FAKE_CHAPTER)
+    r = run_script([str(script), "--quick", "--out", str(tmp_path / "out")], cwd=chapter.ROOT)
+    _expect_one_line(r, "fake_chapter.py: error: could not download t10k-images-idx3-ubyte.gz")
+    r = run_script([str(script), "--out", str(tmp_path / "out")], cwd=chapter.ROOT)
+    assert r.returncode == 1 and "Traceback" in r.stderr and "ZeroDivisionError" in r.stderr
+
+
+def test_resumable_says_which_parts_start_fresh(tmp_path, capsys):
+    parser = chapter.make_parser("A chapter.", "ch4_code_examples")
+    parser.add_argument("--resume", action="store_true")
+    args = chapter.parse_args(parser, ["--resume", "--out", str(tmp_path)])
+    (tmp_path / "a.npz").write_bytes(b"")
+    found = chapter.resumable(args, {"a": str(tmp_path / "a.npz"), "b": str(tmp_path / "b.npz")})
+    assert found == {"a": str(tmp_path / "a.npz")}
+    assert capsys.readouterr().out == f"[b] --resume: no checkpoint at {tmp_path / 'b.npz'}; " \
+                                      f"this part starts fresh\n"
+    args = chapter.parse_args(parser, ["--out", str(tmp_path)])
+    assert chapter.resumable(args, {"b": str(tmp_path / "b.npz")}) == {}
