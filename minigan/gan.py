@@ -144,6 +144,9 @@ class GAN:
 
         if callable(real):
             self.sample_real, self.data = real, None
+        elif real is None or isinstance(real, (str, bytes)):
+            raise TypeError(f"GAN: real must be a function n -> n real examples, or an array of "
+                            f"training data, got {real!r}")
         elif hasattr(real, "sample"):
             raise TypeError(f"GAN: pass the sampling function, e.g. {type(real).__name__}(...)"
                             f".sample, or an array of training data as `real`")

@@ -195,6 +195,7 @@ def inception_score(probs, splits: int = 10):
     if (probs < 0).any() or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
         raise ValueError("inception_score expects rows of class probabilities (non-negative, "
                          "summing to 1); apply a softmax to logits first")
+    arguments.integer(splits, "splits", "inception_score")
     if not 1 <= splits <= probs.shape[0]:
         raise ValueError(f"inception_score: splits must be between 1 and N={probs.shape[0]}, "
                          f"got {splits}")

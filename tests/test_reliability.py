@@ -402,6 +402,7 @@ from minigan import losses, metrics  # noqa: E402
 from minigan.data.toy import GaussianMixture, Grid, Mixture1D, Ring, TwoMoons  # noqa: E402
 from minigan.nn.conv import Conv2d, ConvTranspose2d  # noqa: E402
 from minigan.nn.dropout import Dropout  # noqa: E402
+from minigan.nn.minibatch import MinibatchStdDev  # noqa: E402
 from minigan.nn.norm import BatchNorm1d  # noqa: E402
 from minigan.optim import SGD, Adam  # noqa: E402
 
@@ -501,6 +502,23 @@ ARGUMENT_CASES = (   # (id, call, exception, regex the message must match)
     ("ring modes float", lambda: Ring(num_modes=8.5), TypeError,
      r"Ring: num_modes must be an int, got 8\.5"),
     ("grid spacing 0", lambda: Grid(spacing=0), ValueError, r"Grid: spacing must be positive"),
+    ("mixture std str", lambda: GaussianMixture([[0.0]], ["1"]), TypeError,
+     r"GaussianMixture: stds must be numbers, got \['1'\]"),
+    ("Dense bias str", lambda: Dense(3, 4, bias="no"), TypeError,
+     r"Dense: bias must be True or False, got 'no'"),
+    ("Conv2d bias int", lambda: Conv2d(1, 1, 3, bias=1), TypeError,
+     r"Conv2d: bias must be True or False, got 1"),
+    ("BatchNorm momentum str", lambda: BatchNorm1d(4, momentum="x"), TypeError,
+     r"BatchNorm1d: momentum must be a number, got 'x'"),
+    ("BatchNorm eps nan", lambda: BatchNorm1d(4, eps=NAN), ValueError,
+     r"BatchNorm1d: eps must be a finite number, got nan"),
+    ("MinibatchStdDev eps str", lambda: MinibatchStdDev(eps="x"), TypeError,
+     r"MinibatchStdDev: eps must be a number, got 'x'"),
+    ("inception splits float", lambda: metrics.inception_score(np.full((4, 2), 0.5), splits=1.5),
+     TypeError, r"inception_score: splits must be an int, got 1\.5"),
+    ("GAN real None", lambda: GAN(Dense(1, 1), Dense(1, 1), None, latent_dim=1), TypeError,
+     r"GAN: real must be a function n -> n real examples, or an array of training data, got "
+     r"None"),
 )
 
 

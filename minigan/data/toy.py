@@ -47,6 +47,10 @@ class GaussianMixture:
 
     def __init__(self, centres, stds, weights=None):
         np = B.np
+        for name, value in (("centres", centres), ("stds", stds), ("weights", weights)):
+            if value is not None and np.asarray(value).dtype.kind not in "biuf":
+                raise TypeError(f"{type(self).__name__}: {name} must be numbers, got "
+                                f"{value!r}")
         centres = np.asarray(centres, dtype=np.float64)
         if centres.ndim == 1:                      # 1D mixtures may list their means flat
             centres = centres[:, None]

@@ -198,6 +198,8 @@ class _ConvBase(Module):
         if min(self.kernel_size) < 1 or min(self.stride) < 1 or min(self.padding) < 0:
             raise ValueError(f"{name}: need kernel_size >= 1, stride >= 1, padding >= 0, got "
                              f"kernel_size={kernel_size!r}, stride={stride!r}, padding={padding!r}")
+        if not isinstance(bias, bool):
+            raise TypeError(f"{name}: bias must be True or False, got {bias!r}")
         self.in_channels = in_channels
         self.out_channels = out_channels
         kh, kw = self.kernel_size

@@ -24,6 +24,8 @@ class Dense(Module):
         for name, value in (("in_features", in_features), ("out_features", out_features)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"Dense: {name} must be a positive int, got {value!r}")
+        if not isinstance(bias, bool):
+            raise TypeError(f"Dense: bias must be True or False, got {bias!r}")
         self.in_features = in_features
         self.out_features = out_features
         self.W = Parameter(make_weight(init, (in_features, out_features),

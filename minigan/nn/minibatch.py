@@ -21,6 +21,7 @@ for images), only m depends on every input, through s_f:
 """
 from __future__ import annotations
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.nn.module import Module
 
@@ -35,9 +36,7 @@ class MinibatchStdDev(Module):
 
     def __init__(self, eps: float = 1e-8):
         super().__init__()
-        if not eps > 0:
-            raise ValueError(f"MinibatchStdDev: eps must be positive, got {eps!r}")
-        self.eps = eps
+        self.eps = arguments.real(eps, "eps", "MinibatchStdDev", 0, low_open=True)
         self.centred = None        # (N, ...) x - mu, cached for backward
         self.std = None            # (1, ...) s_f
 

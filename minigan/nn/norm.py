@@ -30,6 +30,7 @@ forward + backward at DCGAN sizes, with the same float32 accuracy).
 """
 from __future__ import annotations
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.nn.init import ones, zeros
 from minigan.nn.module import Module, Parameter
@@ -58,10 +59,8 @@ class _BatchNorm(Module):
         if not isinstance(num_features, int) or isinstance(num_features, bool) or num_features < 1:
             raise ValueError(f"{type(self).__name__}: num_features must be a positive int, "
                              f"got {num_features!r}")
-        if not 0.0 <= momentum <= 1.0:
-            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
-        if not eps > 0:
-            raise ValueError(f"{type(self).__name__}: eps must be > 0, got {eps}")
+        momentum = arguments.real(momentum, "momentum", type(self).__name__, 0, 1)
+        eps = arguments.real(eps, "eps", type(self).__name__, 0, low_open=True)
         self.num_features = num_features
         self.momentum = float(momentum)
         self.eps = float(eps)
