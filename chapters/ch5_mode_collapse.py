@@ -63,7 +63,7 @@ import time
 import numpy as np
 
 from minigan import backend as B
-from minigan import chapter, ganlab, plot
+from minigan import chapter, plot
 from minigan import mode_collapse as mc
 from minigan.metrics import mode_coverage
 
@@ -375,7 +375,8 @@ figures.append(chapter.show(plot.save_gif(
 
 # %% [markdown]
 # ## Inside one run: GAN Lab's views
-# The plain GAN on the ring, trained again in this process with the same seed and budget, seen
+# The plain GAN on the ring, trained again with the same seed and budget (the views change
+# nothing in the run: the same samples as the table's first seed), seen
 # the way GAN Lab (Kahng et al., 2018) shows a GAN: the generator's manifold (a grid over the 2D
 # noise warped by G; a cell's shade is the noise mass it carries over its area), D's decision
 # map, and at each generated sample the direction -dL_G/dx in which the generator's loss pushes
@@ -383,32 +384,17 @@ figures.append(chapter.show(plot.save_gif(
 # stretch across a gap carry little mass, which is what "high quality" measures.
 
 # %%
-B.seed(seeds[0])
-lab_data = mc.make_dataset("ring")
-lab_budget = budgets["ring"]
-lab_gan = mc.build_gan("ring", ROWS["GAN"], lab_budget, lab_data.sample(mc.TRAIN_POINTS))
-lab_schedule = mc.learning_rate_schedule(lab_gan, lab_budget)
-lab_real = lab_data.sample(500)
-lab_z = ganlab.fixed_noise(300, mc.LATENT_DIM, seed=seeds[0])
-lab_bounds = (-1.6, 1.6, -1.6, 1.6)
-lab_num_frames = QUICK_GANLAB_FRAMES if args.quick else GANLAB_FRAMES
-lab_every = max(1, lab_budget.iterations // lab_num_frames)
-lab_frames = [ganlab.snapshot(lab_gan, lab_real, lab_z, lab_bounds, resolution=60)]
-
-
-def lab_callback(gan):
-    if lab_schedule is not None:
-        lab_schedule(gan)
-    if gan.iteration % lab_every == 0:
-        lab_frames.append(ganlab.snapshot(gan, lab_real, lab_z, lab_bounds, resolution=60))
-
-
-lab_gan.train(lab_budget.iterations, callbacks=[lab_callback])
+lab_num_views = QUICK_GANLAB_FRAMES if args.quick else GANLAB_FRAMES
+lab_trial = ("ring", ROWS["GAN"], budgets["ring"], seeds[0], num_frames, lab_num_views)
+lab = mc.run_trials([lab_trial], workers=min(workers, 2), folder=os.path.join(out, "trials"))[0]
+lab_iterations = budgets["ring"].iterations
 figures.append(chapter.show(plot.gan_lab_figure(
-    os.path.join(out, "gan_lab_ring.png"), lab_frames[-1], lab_gan.history,
-    title=f"GAN on the ring after {lab_budget.iterations} iterations: manifold, D, -dL_G/dx")))
+    os.path.join(out, "gan_lab_ring.png"), lab["views"][-1], lab["history"],
+    title=f"GAN on the ring after {lab_iterations} iterations: manifold, D, -dL_G/dx")))
 figures.append(chapter.show(plot.gan_lab_gif(os.path.join(out, "gan_lab_ring.gif"),
-                                             lab_frames, lab_gan.history)))
+                                             lab["views"], lab["history"])))
+numbers["gan_lab_same_as_table_trial"] = bool(
+    (lab["samples"] == by_key["GAN", "ring", seeds[0]]["samples"]).all())
 
 # %% [markdown]
 # ## What the table says

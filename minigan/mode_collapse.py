@@ -31,6 +31,7 @@ import os
 import time
 
 from minigan import backend as B
+from minigan import ganlab
 from minigan.data.toy import Grid, Ring
 from minigan.gan import GAN
 from minigan.losses import get_objective
@@ -182,39 +183,46 @@ def generated_samples(gan: GAN, n: int = NUM_SAMPLES):
 
 
 def train_and_score(dataset: str, setting: Setting, budget: Budget, seed: int,
-                    num_frames: int = 0, keep_models: bool = False) -> dict:
+                    num_frames: int = 0, num_views: int = 0) -> dict:
     """Train one trial and score it.
 
     Returns {"dataset", "setting", "seed", "metrics" (mode_coverage of NUM_SAMPLES samples),
     "fidelity" (precision, recall, density, coverage of the samples against as many fresh real
     points: minigan.metrics.precision_recall_density_coverage), "samples" (NUM_SAMPLES, 2) host
-    float64, "seconds", "frames": [(iteration, samples (500, 2))]
-    at ``num_frames`` evenly spaced iterations (and the start), "models": (G state, D state) when
-    ``keep_models``}. The run is fixed by ``seed``: data, initialisation and noise all come from
-    minigan's generator seeded with it.
+    float64, "seconds", "history" (GAN.history), "frames": [(iteration, samples (500, 2))] at
+    ``num_frames`` evenly spaced iterations (and the start), "views": GAN Lab's views
+    (``minigan.ganlab.snapshot``) at ``num_views`` evenly spaced iterations (and the start)}.
+    The run is fixed by ``seed``: data, initialisation and noise all come from minigan's
+    generator seeded with it (the views draw nothing from it).
     """
     B.seed(seed)
     data = make_dataset(dataset)
-    gan = build_gan(dataset, setting, budget, data.sample(TRAIN_POINTS))
+    train_points = data.sample(TRAIN_POINTS)
+    gan = build_gan(dataset, setting, budget, train_points)
     callbacks = [c for c in (learning_rate_schedule(gan, budget),) if c is not None]
-    frames = []
+    frames, views = [], []
     if num_frames:
         every = max(1, budget.iterations // num_frames)
         frames.append((0, generated_samples(gan, 500)))
         callbacks.append(lambda g: frames.append((g.iteration, generated_samples(g, 500)))
                          if g.iteration % every == 0 else None)
+    if num_views:
+        span = 1.6 * float(B.np.abs(data.centres).max())
+        look = {"real": train_points[:500], "z": ganlab.fixed_noise(300, LATENT_DIM, seed=seed),
+                "bounds": (-span, span, -span, span), "resolution": 60}
+        views_every = max(1, budget.iterations // num_views)
+        views.append(ganlab.snapshot(gan, **look))
+        callbacks.append(lambda g: views.append(ganlab.snapshot(g, **look))
+                         if g.iteration % views_every == 0 else None)
     started = time.perf_counter()
     gan.train(budget.iterations, callbacks=callbacks)
     seconds = time.perf_counter() - started
     samples = generated_samples(gan)
     real = B.to_numpy(data.sample(NUM_SAMPLES)).astype(B.np.float64)     # after training
-    result = {"dataset": dataset, "setting": setting, "seed": seed, "samples": samples,
-              "metrics": mode_coverage(samples, data.centres, data.std), "seconds": seconds,
-              "fidelity": precision_recall_density_coverage(real, samples), "frames": frames}
-    if keep_models:
-        result["models"] = tuple({k: B.to_numpy(v) for k, v in m.state_dict().items()}
-                                 for m in (gan.generator, gan.discriminator))
-    return result
+    return {"dataset": dataset, "setting": setting, "seed": seed, "samples": samples,
+            "metrics": mode_coverage(samples, data.centres, data.std), "seconds": seconds,
+            "fidelity": precision_recall_density_coverage(real, samples), "frames": frames,
+            "views": views, "history": {k: list(v) for k, v in gan.history.items()}}
 
 
 def _trial(arguments):
@@ -326,7 +334,7 @@ def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
             todo.append(i)
         else:
             finished(i, saved, loaded=True)
-    if workers == 1 or len(todo) <= 1:
+    if workers == 1 or not todo:
         for i in todo:
             finished(i, train_and_score(*trials[i]))
         return results

@@ -141,6 +141,7 @@ def test_every_kind_of_row_trains_and_scores(setting):
     assert np.isfinite(result["samples"]).all()
     assert 0 <= result["metrics"]["modes_covered"] <= 25
     assert [i for i, _ in result["frames"]] == [0, 1, 2, 3]
+    assert result["views"] == [] and len(result["history"]["d_loss"]) == TINY.iterations
 
 
 def test_cosine_schedule_ends_at_zero_and_is_checked():
@@ -228,6 +229,7 @@ def test_chapter5_mode_collapse_quick(quick_run):
     # a short training run spreads the samples from the untrained G's clump over the ring's modes
     assert numbers["ring_GAN_start_modes"] == 0
     assert numbers["ring_GAN_trained_modes"] >= 3
+    assert numbers["gan_lab_same_as_table_trial"]        # looking at a run does not change it
     text = (out / "mode_table.txt").read_text()
     assert "PacGAN2" in text and "paper" in text and "23.8 +- 0.7" in text
     for path in numbers["figures"]:
