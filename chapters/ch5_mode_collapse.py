@@ -320,9 +320,12 @@ table = {(row, dataset): mc.summarise([by_key[row, dataset, seed] for seed in se
 table_text = format_table(table, rows, num_seeds) + "\n\n" + format_fidelity_table(table, rows)
 print()
 print(table_text)
-print(f"({len(trials)} trials in {table_seconds:.0f} s on {workers} process(es))")
+trained_seconds = sum(r["seconds"] for r in results)
+print(f"({len(trials)} trials in {table_seconds:.0f} s on {workers} process(es); their training "
+      f"took {trained_seconds:.0f} s in all, saved trials included)")
 with open(os.path.join(out, "mode_table.txt"), "w") as f:
-    f.write(table_text + f"\n({len(trials)} trials in {table_seconds:.0f} s; {budgets})\n")
+    f.write(table_text + f"\n({len(trials)} trials in {table_seconds:.0f} s; training "
+            f"{trained_seconds:.0f} s in all; {budgets})\n")
 for row in rows:
     for dataset in DATASETS:
         for key, (mean, error) in table[row, dataset].items():
@@ -335,6 +338,7 @@ for dataset in DATASETS:                  # where training started and ended (fi
         numbers[f"{dataset}_GAN_{when}_modes"] = m["modes_covered"]
         numbers[f"{dataset}_GAN_{when}_high_quality"] = m["high_quality_fraction"]
 numbers["table_seconds"] = table_seconds
+numbers["trials_training_seconds"] = trained_seconds
 
 # %% [markdown]
 # ## What each measure catches
