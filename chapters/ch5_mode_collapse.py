@@ -30,8 +30,8 @@
 #
 # **What differs from the paper, and why.** The paper trains G with 4 x 400 units and D with
 # 3 x 200 maxout units for 400 epochs (400,000 iterations of batch 100, Adam(1e-4, beta1 0.8)):
-# about 16 ms an iteration on two cores, some 2 hours a trial. ``--paper`` runs exactly that
-# (and prints the measured time per trial first). The default run trains smaller models (G:
+# 33 ms a PacGAN2 iteration on two cores (two trials at a time), 3.7 hours a trial. ``--paper``
+# runs exactly that (and prints the measured time per trial first). The default run trains smaller models (G:
 # 3 x 128 units; D: 3 maxout layers of 64 units on the ring, 128 on the grid, 5 pieces) for
 # 8,000 (ring) and 12,000 (grid) iterations of 200 packed examples, with Adam(beta1 0.5) at a
 # rate that decays to 0 over the run (cosine), the same for every row. Measured while choosing
