@@ -1,9 +1,17 @@
 """Shared test setup: headless plotting, a clean backend state around every test, and the CuPy
 test double as a backend (the ``fake`` fixture)."""
+import signal
+
 import matplotlib
 import pytest
 
 matplotlib.use("Agg")
+
+# The Ctrl-C tests raise a real SIGINT in this process. A shell starts a background job with
+# SIGINT ignored, and Python then keeps it ignored: give the suite Python's usual handler, so
+# that those tests mean the same wherever the suite is started.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 from minigan import backend as B  # noqa: E402  (after the plotting backend is chosen)
 
