@@ -4,52 +4,13 @@ Mirrors section 5 of the documents (未来发展趋势与挑战): 000 §5 (stabi
 vanishing gradients"; evaluation standards unclear), 001 §2.3 and §5 (unstable training,
 oscillation, slow convergence, hard evaluation), 002 §7, 003 §5 and its FAQ (FID and IS),
 004 §5.2 (unstable training, oscillation, vanishing gradients). The documents name these
-problems; this chapter makes each one happen, measures it, and applies a remedy.
-
-1. Instability: the Dirac-GAN (Mescheder, Geiger & Nowozin, 2018). Data at 0, a generator with
-   one parameter theta (p_g = delta_theta) and a linear discriminator D(x) = psi x. Gradient
-   descent follows the vector field v(theta, psi) = (-dL_G/dtheta, -dL_D/dpsi); for the
-   minimax objective v = (s(theta psi) psi, -s(theta psi) theta), s the sigmoid. Near the
-   equilibrium (0, 0) every unregularised objective is a pure rotation: its Jacobian has
-   eigenvalues +-ic, so simultaneous gradient descent spirals OUT (the step map I + hJ has
-   |eigenvalues| sqrt(1 + h^2 c^2) > 1) and alternating gradient descent circles for ever. A
-   penalty on D's gradient at the data (R1: gamma/2 E |grad_x D(x)|^2 = gamma/2 psi^2 here) or
-   instance noise adds damping: eigenvalues (-gamma +- sqrt(gamma^2 - 1)) / 2 and the
-   trajectory converges. (The non-saturating field is a rotation only to first order: a
-   fourth-order term pulls a far-away start inwards, ever more slowly, and simultaneous steps
-   end on a cycle of radius ~sqrt(2h) -- 0.32 for h = 0.05 -- which a start near the
-   equilibrium spirals OUT to; alternating steps creep inwards at a sublinear rate.)
-   The trajectories are trained with minigan's Dense, losses and SGD
-   (``minigan.dirac``) and checked step by step against the closed-form field. The R1 penalty
-   is written out analytically for the linear D (its gradient is gamma psi): a penalty on a
-   gradient in general needs double backpropagation, which minigan's layers do not do.
+problems; this chapter makes each one happen, measures it, and applies a remedy. The theory of
+each study sits above the cells that run it: 1. instability, 3. saturation, 4. evaluation.
 
 2. Mode collapse has a file of its own, ``chapters/ch5_mode_collapse.py``: the benchmark of the
    literature (8-Gaussian ring, 5 x 5 grid; PacGAN's models and metric), a table over
    objectives and remedies with PacGAN's published Table 1 beside it, and GAN Lab's views of a
    run.
-
-3. Saturation: with D(G(z)) = s(l), the minimax generator loss log(1 - D(G(z))) has
-   |dL/dl| = D(G(z)), which vanishes when D rejects the fakes -- the "vanishing gradients" of
-   000 §5 and 004 §5.2; the non-saturating loss -log D(G(z)) has |dL/dl| = 1 - D(G(z)).
-   Measured on a generator and a discriminator trained to reject it, and as training runs
-   from the same start. With SGD the saturating run stalls until D's confidence erodes; Adam
-   divides each gradient by its running RMS, so a uniformly small gradient still takes
-   full-sized steps and most of the difference disappears.
-
-4. Evaluation: the Frechet distance between Gaussians fitted to features of real and
-   generated images (FID's formula, Heusel et al., 2017),
-
-       d^2 = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^{1/2}),
-
-   with the matrix square root from NumPy's eigendecomposition (``minigan.metrics``), and an
-   inception-style score exp(E_x KL(p(y|x) || p(y))), both from a digit classifier trained with
-   minigan (``minigan.classifier``) instead of Inception-v3: the numbers compare models measured
-   with the same classifier, not values published for FID/IS. Sanity checks: real vs real ~ 0,
-   the closed form between two Gaussians, a distance that grows with added noise, and a warning
-   when there are fewer samples than feature dimensions. The full run also scores chapter 4's
-   dense GAN and DCGAN, loaded from chapter 4's checkpoints (runs/ch4_code_examples/), or,
-   with --train-ch4 N where a checkpoint is missing, trained here for N iterations.
 
 Errata and imprecisions in the documents' section 5, corrected here:
   * 001 §5 proposes "adaptive learning-rate optimisers" for stability. The Dirac-GAN's
@@ -66,8 +27,7 @@ Errata and imprecisions in the documents' section 5, corrected here:
     the data, measured in chapters/ch5_mode_collapse.py.
 
 Outputs (under --out, default runs/ch5_challenges): dirac_gan.png (the main figure),
-dirac_distance.png, saturation.png,
-evaluation.png.
+dirac_distance.png, saturation.png, evaluation.png.
 
 Run:  python chapters/ch5_challenges.py [--quick] [--seed S] [--ch4-dir DIR]
           [--train-ch4 N] [--out DIR]
@@ -556,6 +516,26 @@ out = start(args)              # backend, dtype and seed set; the folder for the
 started = time.perf_counter()
 numbers, figures = {}, []
 
+# %% [markdown]
+# ## 1. Instability: the Dirac-GAN
+# Mescheder, Geiger & Nowozin (2018). Data at 0, a generator with
+# one parameter theta (p_g = delta_theta) and a linear discriminator D(x) = psi x. Gradient
+# descent follows the vector field v(theta, psi) = (-dL_G/dtheta, -dL_D/dpsi); for the
+# minimax objective v = (s(theta psi) psi, -s(theta psi) theta), s the sigmoid. Near the
+# equilibrium (0, 0) every unregularised objective is a pure rotation: its Jacobian has
+# eigenvalues +-ic, so simultaneous gradient descent spirals OUT (the step map I + hJ has
+# |eigenvalues| sqrt(1 + h^2 c^2) > 1) and alternating gradient descent circles for ever. A
+# penalty on D's gradient at the data (R1: gamma/2 E |grad_x D(x)|^2 = gamma/2 psi^2 here) or
+# instance noise adds damping: eigenvalues (-gamma +- sqrt(gamma^2 - 1)) / 2 and the
+# trajectory converges. (The non-saturating field is a rotation only to first order: a
+# fourth-order term pulls a far-away start inwards, ever more slowly, and simultaneous steps
+# end on a cycle of radius ~sqrt(2h) -- 0.32 for h = 0.05 -- which a start near the
+# equilibrium spirals OUT to; alternating steps creep inwards at a sublinear rate.)
+# The trajectories are trained with minigan's Dense, losses and SGD
+# (``minigan.dirac``) and checked step by step against the closed-form field. The R1 penalty
+# is written out analytically for the linear D (its gradient is gamma psi): a penalty on a
+# gradient in general needs double backpropagation, which minigan's layers do not do.
+
 # %% 1. Instability: the Dirac-GAN
 dirac = run_dirac(QUICK_DIRAC_STEPS if args.quick else DIRAC_STEPS)
 figures.append(show(dirac_figure(os.path.join(out, "dirac_gan.png"), dirac)))
@@ -580,6 +560,16 @@ numbers.update({
     "dirac_final_distance_minimax_adam": float(np.hypot(*dirac["adam"][-1])),
 })
 
+# %% [markdown]
+# ## 3. Saturation
+# With D(G(z)) = s(l), the minimax generator loss log(1 - D(G(z))) has
+# |dL/dl| = D(G(z)), which vanishes when D rejects the fakes -- the "vanishing gradients" of
+# 000 §5 and 004 §5.2; the non-saturating loss -log D(G(z)) has |dL/dl| = 1 - D(G(z)).
+# Measured on a generator and a discriminator trained to reject it, and as training runs
+# from the same start. With SGD the saturating run stalls until D's confidence erodes; Adam
+# divides each gradient by its running RMS, so a uniformly small gradient still takes
+# full-sized steps and most of the difference disappears.
+
 # %% 3. Saturation
 sat = run_saturation(args.quick)
 figures.append(show(saturation_figure(os.path.join(out, "saturation.png"), sat)))
@@ -595,6 +585,22 @@ numbers.update({
 for (optimizer, name), (_, mean_gz, _) in sat["curves"].items():
     numbers[f"sat_reach_data_{optimizer}_{name}"] = first_arrival(
         mean_gz, SAT_DATA[0], 2 * SAT_DATA[1])
+
+# %% [markdown]
+# ## 4. Evaluation
+# The Frechet distance between Gaussians fitted to features of real and
+# generated images (FID's formula, Heusel et al., 2017),
+#
+#     d^2 = ||mu_r - mu_g||^2 + Tr(S_r + S_g - 2 (S_r S_g)^{1/2}),
+#
+# with the matrix square root from NumPy's eigendecomposition (``minigan.metrics``), and an
+# inception-style score exp(E_x KL(p(y|x) || p(y))), both from a digit classifier trained with
+# minigan (``minigan.classifier``) instead of Inception-v3: the numbers compare models measured
+# with the same classifier, not values published for FID/IS. Sanity checks: real vs real ~ 0,
+# the closed form between two Gaussians, a distance that grows with added noise, and a warning
+# when there are fewer samples than feature dimensions. The full run also scores chapter 4's
+# dense GAN and DCGAN, loaded from chapter 4's checkpoints (runs/ch4_code_examples/), or,
+# with --train-ch4 N where a checkpoint is missing, trained here for N iterations.
 
 # %% 4. Evaluation
 ev = run_evaluation(args.quick, args.seed)
