@@ -31,8 +31,9 @@
 # **What differs from the paper, and why.** The paper trains G with 4 x 400 units and D with
 # 3 x 200 maxout units for 400 epochs (400,000 iterations of batch 100, Adam(1e-4, beta1 0.8)):
 # 33 ms a PacGAN2 iteration on two cores (two trials at a time), 3.7 hours a trial. ``--paper``
-# runs exactly that (and prints the measured time per trial first). The default run trains smaller models (G:
-# 3 x 128 units; D: 3 maxout layers of 64 units on the ring, 128 on the grid, 5 pieces) for
+# runs exactly that (and prints the measured time per trial first). The default run trains
+# smaller models (G: 3 x 128 units; D: 3 maxout layers of 64 units on the ring, 128 on the
+# grid, 5 pieces) for
 # 8,000 (ring) and 12,000 (grid) iterations of 200 packed examples, with Adam(beta1 0.5) at a
 # rate that decays to 0 over the run (cosine), the same for every row. Measured while choosing
 # it (seed 0, one trial each):
@@ -405,7 +406,7 @@ if ("GAN", "ring", seeds[0]) in by_key:
 # %% [markdown]
 # ## What the table says
 # Read it row against row and against the paper's lines. Measured with the default budget (the
-# README records the runs; the rows PacGAN published over 3 seeds, the others over 1):
+# README records the runs; the rows PacGAN published over 3 seeds, the others over 2):
 #
 # * The plain GAN collapses on both data sets while its samples stay sharp: 7 of 8 ring modes and
 #   12 of 25 grid modes, 93 % high quality (precision and density near 1, recall and coverage
@@ -414,18 +415,19 @@ if ("GAN", "ring", seeds[0]) in by_key:
 #   become sharp on the grid (13-53 % high quality): their samples still lie along the lines
 #   between the modes (``mode_samples.png``), which their low precision and density beside a high
 #   recall say as well. The paper trains 33 times longer.
-# * The saturating minimax loss collapses hardest on the ring (1-3 of 8 modes, reverse KL near
-#   log 8; 22 of 25 on the grid): its gradient vanishes where D rejects the samples
+# * The saturating minimax loss collapses hardest on the ring (1-2 of 8 modes, reverse KL near
+#   log 8; 22-23 of 25 on the grid): its gradient vanishes where D rejects the samples
 #   (``ch5_challenges.py``, saturation).
-# * Wasserstein with weight clipping spreads over the modes (8 and 23) but puts only 5-9 % of its
-#   samples within 3 std of one: a critic whose every weight is clipped to 0.01 stays too smooth
-#   to pull samples into discs 0.03 (ring) or 0.15 (grid) wide -- the weakness that made
+# * Wasserstein with weight clipping spreads over the modes (7-8 and 19-23) but puts only 2-9 %
+#   of its samples within 3 std of one: a critic whose every weight is clipped to 0.01 stays too
+#   smooth to pull samples into discs 0.03 (ring) or 0.15 (grid) wide -- the weakness that made
 #   Gulrajani et al. (2017) replace clipping by a gradient penalty.
 # * Spectral normalisation of D is the strongest single remedy here after packing (8 and 25
-#   modes, nearly balanced), at 84-90 % high quality. One-sided label smoothing leaves the GAN's
-#   collapse as it was (7 ring modes, 12 grid modes); minibatch standard deviation helps on the
-#   grid (21 modes) but not on the ring (6); two time-scales (G 4x slower) keeps every ring mode
-#   at 71 % but collapses on the grid (12 modes) within the same number of generator steps.
+#   modes in both seeds, nearly balanced), at 84-93 % high quality. One-sided label smoothing
+#   leaves the GAN's collapse as it was (7 ring modes, 10-12 grid modes); minibatch standard
+#   deviation helps a little on the grid (14-21 modes) and not on the ring (6-8, one seed
+#   blurred); two time-scales (G 4x slower) keeps every ring mode at 71-75 % but collapses on
+#   the grid (11-12 modes) within the same number of generator steps.
 #
 # The checks below are the claims of this study; a full run (3 seeds) prints whether each holds.
 
