@@ -24,10 +24,15 @@ mean and standard error over trials, as the paper reports them.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import dataclasses
+import hashlib
 import math
+import multiprocessing
 import os
+import pickle
+import sys
 import time
 
 from minigan import backend as B
@@ -258,7 +263,6 @@ def _main_script_hidden():
     imported, so each worker would run the whole chapter again; the workers need only
     minigan.mode_collapse, which they import themselves.
     """
-    import sys
     main = sys.modules.get("__main__")
     saved = {name: getattr(main, name) for name in ("__spec__", "__file__")
              if main is not None and hasattr(main, name)}
@@ -276,14 +280,12 @@ def _main_script_hidden():
 def trial_path(folder, trial) -> str:
     """Where run_trials keeps the result of ``trial`` in ``folder``: the data set, the seed and a
     digest of every argument, so that a changed setting or budget is never mistaken for it."""
-    import hashlib
     digest = hashlib.sha1(repr(tuple(trial)).encode()).hexdigest()[:16]
     return os.path.join(folder, f"{trial[0]}-seed{trial[3]}-{digest}.pkl")
 
 
 def _save_result(path, result) -> None:
     """Write one trial's result atomically (a temporary file, then a rename)."""
-    import pickle
     os.makedirs(os.path.dirname(path), exist_ok=True)
     temporary = f"{path}.{os.getpid()}.tmp"
     try:
@@ -297,7 +299,6 @@ def _save_result(path, result) -> None:
 
 def _load_result(path):
     """A result saved by _save_result (minigan's own file), or None if there is none."""
-    import pickle
     if not os.path.exists(path):
         return None
     with open(path, "rb") as f:
@@ -338,8 +339,6 @@ def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
         for i in todo:
             finished(i, train_and_score(*trials[i]))
         return results
-    import concurrent.futures
-    import multiprocessing
     with _single_threaded_blas(), _main_script_hidden(), concurrent.futures.ProcessPoolExecutor(
             max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_trial, trials[i]): i for i in todo}
