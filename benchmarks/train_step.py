@@ -2,6 +2,7 @@
 
     python benchmarks/train_step.py
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/train_step.py
+    python benchmarks/train_step.py --backend cupy       (a GPU: minigan on CuPy, PyTorch on CUDA)
 
 (the second line times NumPy's OpenBLAS without this machine's kernel override, for this command
 only; the performance targets refer to that figure). Options: --model dcgan|dense, --repeats R
@@ -105,8 +106,9 @@ def minigan_gan(model: str, num_images: int) -> GAN:
                objective="non-saturating", lr_g=2e-4, lr_d=2e-4)
 
 
-def torch_step_function(model: str, num_images: int):
-    """A closure running one PyTorch iteration (D step, then G step)."""
+def torch_step_function(model: str, num_images: int, device: str = "cpu"):
+    """A closure running one PyTorch iteration (D step, then G step) on ``device``."""
+    torch.set_default_device(device)
     G, D = torch_models(model)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -137,9 +139,12 @@ def torch_step_function(model: str, num_images: int):
     return step, (G, D)
 
 
-def timed(step) -> float:
+def timed(step, synchronize) -> float:
+    """Seconds for one step, from an idle device to an idle device (GPU work is asynchronous)."""
+    synchronize()
     start = time.perf_counter()
     step()
+    synchronize()
     return time.perf_counter() - start
 
 
@@ -158,14 +163,18 @@ def set_threads(threads: int) -> str:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=("dcgan", "dense"), default="dcgan")
+    parser.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                        help="cupy: minigan on the GPU, against PyTorch on CUDA")
     parser.add_argument("--repeats", type=int, default=30, help="timed steps per library")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
     parser.add_argument("--epoch-images", type=int, default=10000,
                         help="time one epoch over this many images (0: skip)")
     args = parser.parse_args(argv)
 
+    B.use(args.backend)
     B.set_dtype("float32")
     B.seed(0)
+    gpu = args.backend == "cupy"
     print(set_threads(args.threads))
     print("\n".join(environment()))
     print(f"load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -174,9 +183,12 @@ def main(argv=None) -> dict:
 
     gan = minigan_gan(args.model, 1024)
     steps = {"minigan": gan.step}
-    if torch is not None:
+    syncs = {"minigan": B.xp.cuda.Device().synchronize if gpu else lambda: None}
+    if torch is not None and (not gpu or torch.cuda.is_available()):
         torch.manual_seed(0)
-        steps["torch"], torch_pair = torch_step_function(args.model, 1024)
+        steps["torch"], torch_pair = torch_step_function(args.model, 1024,
+                                                         "cuda" if gpu else "cpu")
+        syncs["torch"] = torch.cuda.synchronize if gpu else lambda: None
         for name, mine, theirs in zip(("G", "D"), (gan.generator, gan.discriminator),
                                       torch_pair):
             if count_parameters(mine) != count_parameters(theirs):
@@ -192,19 +204,21 @@ def main(argv=None) -> dict:
             time.sleep(SETTLE_S)
             for _ in range(WARMUP):
                 step()
-            times[name].extend(timed(step) for _ in range(max(1, args.repeats // ROUNDS)))
+            times[name].extend(timed(step, syncs[name])
+                               for _ in range(max(1, args.repeats // ROUNDS)))
     ms = {name: 1e3 * float(np.median(t)) for name, t in times.items()}
     flops = step_flops(gan.generator, gan.discriminator)
     rate = flops / (ms["minigan"] / 1e3) / 1e9
     results = {"minigan_ms": ms["minigan"], "gflops_per_s": rate, "peak_fraction": rate / peak}
     print(f"\nmatrix products per step: {flops / 1e9:.2f} GFLOP")
     print(f"{'one training step (D step + G step)':<40} {'median ms':>10}")
-    print(f"{'minigan (NumPy)':<40} {ms['minigan']:>10.1f}   {rate:.0f} GFLOP/s, "
+    print(f"{'minigan (' + ('CuPy' if gpu else 'NumPy') + ')':<40} {ms['minigan']:>10.1f}   "
+          f"{rate:.0f} GFLOP/s, "
           f"{100 * rate / peak:.0f}% of the matmul peak")
     if torch is not None:
         results["torch_ms"] = ms["torch"]
         results["ratio"] = ms["minigan"] / ms["torch"]
-        print(f"{'PyTorch (CPU)':<40} {ms['torch']:>10.1f}")
+        print(f"{'PyTorch (' + ('CUDA' if gpu else 'CPU') + ')':<40} {ms['torch']:>10.1f}")
         print(f"{'minigan / PyTorch':<40} {results['ratio']:>10.2f}")
 
     if args.epoch_images:
@@ -212,7 +226,7 @@ def main(argv=None) -> dict:
         num_steps = args.epoch_images // BATCH
         time.sleep(SETTLE_S)
         start = time.perf_counter()
-        epoch_gan.train(num_steps)
+        epoch_gan.train(num_steps)                  # ends with a read of the history (a sync)
         results["epoch_s"] = time.perf_counter() - start
         print(f"\none epoch of {args.epoch_images} images ({num_steps} steps): "
               f"{results['epoch_s']:.1f} s")

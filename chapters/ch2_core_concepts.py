@@ -165,7 +165,8 @@ set_lr = decaying_lr(gan.d_optimizer, d_steps, LR_D, FINAL_LR_D)
 d_losses = []
 for i in range(d_steps):
     set_lr(i)
-    d_losses.append(gan.d_step()[0])
+    d_losses.append(gan.d_step()[0])                 # a 0-d array: read once, after the loop
+d_losses = B.to_numpy(B.xp.stack(d_losses))
 p_g = affine_density(G)
 d_star = optimal_discriminator(p_data, p_g)
 d_trained = d_of_x(gan)
@@ -196,7 +197,7 @@ figures = [chapter.show(_d_star_figure(os.path.join(out, "d_star.png"), p_data, 
 # %% Part 2: G alone against the fixed, trained D -> collapse onto D's peak
 d_peak = float(X[region][np.argmax(d_trained[region])])
 g_gan = GAN(G, D, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_g=LR_G)
-g_losses = [g_gan.g_step() for _ in range(args.g_steps)]
+g_losses = B.to_numpy(B.xp.stack([g_gan.g_step() for _ in range(args.g_steps)]))
 p_g_after, mean_after, std_after = generator_density(G, latent_quadrature("normal", 1))
 jsd_after = jensen_shannon(p_data, p_g_after, DX)   # p_g_after: the histogram
 z = g_gan.sample_noise(4096)

@@ -11,8 +11,13 @@ stale -- a test enforces the rule.)
 
     B.use("numpy" | "cupy")      choose the array module (env MINIGAN_BACKEND sets the default)
     B.set_dtype("float32" | "float64")   the floating dtype of new parameters, noise and data
-    B.seed(s)                    one generator for initialisation, noise and dropout masks
+    B.seed(s)                    the seed of initialisation, noise and dropout masks
     B.randn(*shape), B.rand(*shape), B.integers(low, high, size), B.permutation(n)
+                                 drawn where the arrays live (host: PCG64; device: a counter-
+                                 based generator, minigan.device_random)
+    B.get_rng_state(), B.set_rng_state(state)   for checkpoints
+    B.check(ok, error)           raise error() unless ok; deferred on a device inside
+    B.deferred_checks()          (a training iteration), read later with B.read_checks()
     B.asarray(x)                 host data -> active backend, in the active float dtype
     B.to_numpy(x)                active backend -> numpy.ndarray (for plots, files, printing)
     B.np                         host NumPy, for host-side work (data files, metrics, plots)
@@ -33,9 +38,19 @@ _name = "numpy"
 _dtype = np.dtype(np.float32)
 _seed = 0
 _rng = None                  # the host generator, created lazily by rng()
+_deferred = None             # the checks of the deferred_checks() block in progress, else None
 
-_CUPY_HELP = ("install the CuPy build that matches your CUDA toolkit, e.g. "
-              "`pip install cupy-cuda12x` (CUDA 12) or `pip install cupy-cuda11x` (CUDA 11)")
+_CUPY_HELP = ("install the CuPy package for your CUDA version: `pip install cupy-cuda12x` "
+              "(CUDA 12) or `pip install cupy-cuda13x` (CUDA 13); add the `[ctk]` extra, e.g. "
+              "`pip install \"cupy-cuda12x[ctk]\"`, on a machine without a CUDA toolkit. CuPy 14 "
+              "needs NumPy >= 2; `nvidia-smi` shows the CUDA version the driver supports")
+
+#: CUDA libraries CuPy loads, as they appear in its error messages -> what to tell the user.
+_CUDA_LIBRARIES = (("nvrtc", "NVRTC, CUDA's runtime compiler (every elementwise kernel needs it)"),
+                   ("cublas", "cuBLAS, CUDA's matrix-product library"),
+                   ("curand", "cuRAND, CUDA's random-number library"),
+                   ("cudart", "the CUDA runtime library (cudart)"),
+                   ("cuda_runtime", "the CUDA runtime library (cudart)"))
 
 
 def name() -> str:
@@ -46,8 +61,11 @@ def name() -> str:
 def use(backend: str) -> None:
     """Switch the array module for all of minigan: 'numpy' or 'cupy'.
 
-    Raises RuntimeError saying what is missing if CuPy is not installed or no GPU is visible.
-    Parameters created before the switch stay on the old backend: build models after ``use``.
+    For 'cupy', first compiles and runs one elementwise kernel and one matrix product on the GPU,
+    so that a broken install fails here, with a RuntimeError naming what is missing (CuPy, a GPU,
+    a CUDA library) and the pip line that brings it -- never at the first training step, and
+    never by falling back to NumPy. Parameters created before the switch stay on the old
+    backend: build models after ``use``.
     """
     global xp, _name
     if backend == "numpy":
@@ -62,14 +80,40 @@ def use(backend: str) -> None:
             n_gpus = cupy.cuda.runtime.getDeviceCount()
         except Exception as e:  # CUDA driver missing or broken: CuPy raises its own error types
             raise RuntimeError(f"minigan backend 'cupy': CuPy is installed but no CUDA GPU is "
-                               f"usable ({type(e).__name__}: {e}). Check `nvidia-smi`, or use the "
-                               f"'numpy' backend.") from None
+                               f"usable ({type(e).__name__}: {e}). Check `nvidia-smi`: a driver "
+                               f"older than the CUDA version of the CuPy package fails this way "
+                               f"(install the CuPy package of the driver's CUDA version), or use "
+                               f"the 'numpy' backend.") from None
         if n_gpus < 1:
             raise RuntimeError("minigan backend 'cupy': CuPy is installed but no CUDA GPU is "
                                "visible. Use the 'numpy' backend on this machine.")
+        _probe_gpu(cupy)
         xp, _name = cupy, "cupy"
     else:
         raise ValueError(f"unknown minigan backend {backend!r}: expected 'numpy' or 'cupy'")
+
+
+def _probe_gpu(cupy) -> None:
+    """Run (x * x + 1) @ x on the GPU: NVRTC compiles the elementwise kernel, cuBLAS does the
+    product. Raise RuntimeError naming the missing CUDA library if either fails."""
+    try:
+        x = cupy.arange(4, dtype=cupy.float32).reshape(2, 2)
+        product = (x * x + 1.0) @ x
+        cupy.cuda.Device().synchronize()
+        result = cupy.asnumpy(product)
+    except Exception as e:  # CuPy raises CUDA's, NVRTC's and the loader's own error types
+        text = f"{type(e).__name__}: {e}"
+        missing = [what for key, what in _CUDA_LIBRARIES if key in text.lower()]
+        what = (f"{missing[0]} could not be loaded or failed" if missing else
+                "a test kernel failed")
+        raise RuntimeError(f"minigan backend 'cupy': CuPy sees a GPU, but {what} ({text}). "
+                           f"The CuPy wheel alone does not bring CUDA's libraries: "
+                           f"{_CUPY_HELP}.") from None
+    expected = np.array([[4.0, 7.0], [20.0, 35.0]], dtype=np.float32)
+    if not np.array_equal(result, expected):
+        raise RuntimeError(f"minigan backend 'cupy': a test product on the GPU gave "
+                           f"{result.tolist()}, expected {expected.tolist()}; the CUDA install "
+                           f"is broken. {_CUPY_HELP}.")
 
 
 def _use_module(module, backend_name: str) -> None:
@@ -109,14 +153,18 @@ def precision(d):
 
 
 # ---------------------------------------------------------------------------------------------
-# Random numbers: one host generator (NumPy's PCG64), seeded once, used for init, noise and dropout.
-# Draws are made on the host and moved to the active backend. CuPy's own Generator lacks
-# permutation() and a restorable state, and a host generator gives the same numbers for a seed on
-# either backend; the copy costs little next to a training step.
+# Random numbers: one seed, and the generator of the side where the arrays live. On the host
+# (NumPy) that is NumPy's PCG64; on a device (CuPy) it is minigan.device_random's counter-based
+# generator, which computes its numbers on the device -- no draw on the host, no upload per step --
+# and whose state (two ints) saves and restores exactly. Both are seeded by ``seed``; the same
+# seed gives different numbers on the two backends, the same numbers run after run on each.
+
+_device_rng = None           # the device generator, created lazily by _generator()
+
 
 def seed(s: int) -> None:
-    """Reseed minigan's generator. Same seed + same calls -> same numbers, on either backend."""
-    global _seed, _rng
+    """Reseed minigan's generators. Same seed + same calls -> same numbers (on each backend)."""
+    global _seed, _rng, _device_rng
     if isinstance(s, bool) or not isinstance(s, (int, np.integer)):
         raise TypeError(f"seed: s must be an int, got {s!r} ({type(s).__name__}); int(s) would "
                         f"silently drop a fraction")
@@ -124,45 +172,92 @@ def seed(s: int) -> None:
         raise ValueError(f"seed: s must be a non-negative int, got {s}")
     _seed = int(s)
     _rng = np.random.default_rng(_seed)
+    _device_rng = None
 
 
 def rng():
-    """The host numpy.random.Generator behind every draw."""
+    """The host numpy.random.Generator (the NumPy backend's draws, and host-side sampling)."""
     global _rng
     if _rng is None:
         _rng = np.random.default_rng(_seed)
     return _rng
 
 
+def device_rng():
+    """The device generator (minigan.device_random.DeviceGenerator) a device backend draws with."""
+    global _device_rng
+    if _device_rng is None:
+        from minigan.device_random import DeviceGenerator
+        _device_rng = DeviceGenerator(_seed)
+    return _device_rng
+
+
+def on_host() -> bool:
+    """True when the active arrays live in host memory (NumPy): reading a value costs nothing."""
+    return xp is np
+
+
 def randn(*shape, dtype=None):
     """Standard normal samples of ``shape`` in the active dtype, on the active backend."""
-    return xp.asarray(rng().standard_normal(shape, dtype=dtype or _dtype))
+    dtype = dtype or _dtype
+    if on_host():
+        return rng().standard_normal(shape, dtype=dtype)
+    return device_rng().standard_normal(shape, dtype)
 
 
 def rand(*shape, dtype=None):
     """Uniform [0, 1) samples of ``shape`` in the active dtype, on the active backend."""
-    return xp.asarray(rng().random(shape, dtype=dtype or _dtype))
+    dtype = dtype or _dtype
+    if on_host():
+        return rng().random(shape, dtype=dtype)
+    return device_rng().random(shape, dtype)
 
 
 def integers(low: int, high: int, size):
     """Integers uniform in [low, high), on the active backend."""
-    return xp.asarray(rng().integers(low, high, size=size))
+    if on_host():
+        return rng().integers(low, high, size=size)
+    return device_rng().integers(low, high, (size,) if isinstance(size, int) else tuple(size))
 
 
 def permutation(n: int):
     """A random permutation of range(n) (for shuffling minibatches), on the active backend."""
-    return xp.asarray(rng().permutation(n))
+    if on_host():
+        return rng().permutation(n)
+    return device_rng().permutation(n)
 
 
 def get_rng_state() -> dict:
-    """The generator's state as plain Python data (for checkpoints)."""
-    state = rng().bit_generator.state
-    return _to_builtin(state)
+    """Both generators' states as plain Python data (for checkpoints):
+    {"host": NumPy's PCG64 state, "device": {"key", "counter"}}."""
+    return {"host": _to_builtin(rng().bit_generator.state), "device": device_rng().state}
 
 
 def set_rng_state(state: dict) -> None:
-    """Restore a state from get_rng_state()."""
-    rng().bit_generator.state = state
+    """Restore a state from get_rng_state() (or a bare PCG64 state, as older checkpoints hold).
+    Raises ValueError naming what is wrong, changing nothing."""
+    host, device = check_rng_state(state)
+    if device is not None:
+        device_rng().set_state(device)
+    rng().bit_generator.state = host
+
+
+def check_rng_state(state):
+    """Validate a get_rng_state() result without installing it -> (host state, device state or
+    None). Raises ValueError naming what is wrong."""
+    if isinstance(state, dict) and set(state) == {"host", "device"}:
+        host, device = state["host"], state["device"]
+    else:
+        host, device = state, None
+    try:
+        np.random.PCG64().state = host
+    except (ValueError, TypeError, KeyError) as e:
+        raise ValueError(f"the host generator's state is not valid ({type(e).__name__}: "
+                         f"{e})") from None
+    if device is not None:
+        from minigan.device_random import DeviceGenerator
+        DeviceGenerator().set_state(device)
+    return host, device
 
 
 def _to_builtin(obj):
@@ -173,6 +268,49 @@ def _to_builtin(obj):
     if isinstance(obj, np.ndarray):
         return obj.tolist()
     return obj
+
+
+# ---------------------------------------------------------------------------------------------
+# Checks that need a device value. Reading a value from a GPU stalls the host until the GPU has
+# caught up (a "sync"); one per check would make a training iteration wait on the GPU a dozen
+# times. Inside ``deferred_checks()`` on a device backend a check keeps its verdict on the device
+# and the block's owner reads all of them at once (GAN: at logging or checkpoint time). On the
+# host, and outside such a block, a check is read at once: the error is raised where it arose.
+
+def check(ok, error) -> None:
+    """Raise ``error()`` unless ``ok``.
+
+    ok: a Python bool, or a 0-d boolean array of the active backend (e.g. ``isfinite(x).all()``).
+    error: a function of no arguments returning the exception to raise, built only on failure.
+    Inside ``deferred_checks()`` on a device backend the pair is recorded instead of read.
+    """
+    if _deferred is not None and is_array(ok) and not on_host():
+        _deferred.append((ok, error))
+    elif not bool(ok):
+        raise error()
+
+
+@contextlib.contextmanager
+def deferred_checks():
+    """``with B.deferred_checks() as checks:`` -- on a device backend, the ``check`` calls made in
+    the block append their (ok, error) pairs to ``checks`` instead of reading ``ok``; on the host
+    they are read at once and ``checks`` stays empty. Read them with ``read_checks(checks)``."""
+    global _deferred
+    outer, _deferred = _deferred, []
+    try:
+        yield _deferred
+    finally:
+        _deferred = outer
+
+
+def read_checks(checks) -> None:
+    """Read the verdicts of deferred ``checks`` in one transfer; raise the first failed one."""
+    if not checks:
+        return
+    verdicts = to_numpy(xp.stack([ok for ok, _ in checks]))
+    for passed, (_, error) in zip(verdicts, checks):
+        if not passed:
+            raise error()
 
 
 # ---------------------------------------------------------------------------------------------

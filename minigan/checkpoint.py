@@ -296,9 +296,9 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
                                   f"loaded") from None
     rng_state = metadata.get("rng") if rng else None
     if rng_state is not None:
-        try:                                      # on a throwaway generator of the same kind
-            type(B.rng().bit_generator)().state = rng_state
-        except (ValueError, TypeError, KeyError) as e:
+        try:
+            B.check_rng_state(rng_state)
+        except ValueError as e:
             raise CheckpointError(f"{path}: the random generator's state is not valid "
                                   f"({type(e).__name__}: {e}); nothing was loaded") from None
     if prepare_extra is not None:
@@ -311,5 +311,5 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
     for commit in commits:
         commit()
     if rng_state is not None:
-        B.set_rng_state(rng_state)                # one host generator on either backend
+        B.set_rng_state(rng_state)
     return extra

@@ -23,9 +23,10 @@ def one_hot(labels, num_classes: int = NUM_CLASSES):
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"one_hot: labels must be a 1-D integer array, got shape "
                          f"{tuple(labels.shape)} dtype {labels.dtype}")
-    if labels.size and (int(labels.min()) < 0 or int(labels.max()) >= num_classes):
-        raise ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
-                         f"{int(labels.min())}..{int(labels.max())}")
+    if labels.size:
+        B.check((labels.min() >= 0) & (labels.max() < num_classes),
+                lambda: ValueError(f"one_hot: labels must lie in [0, {num_classes}), got "
+                                   f"{int(labels.min())}..{int(labels.max())}"))
     out = B.xp.zeros((labels.shape[0], num_classes), dtype=B.dtype())
     out[B.xp.arange(labels.shape[0]), labels] = 1
     return out

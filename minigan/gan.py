@@ -158,7 +158,8 @@ class GAN:
                                  f"{tuple(self.data.shape)}")
         self.labels, self.num_classes = self._check_labels(labels, num_classes)
         self.iteration = 0
-        self.history = {key: [] for key in HISTORY_KEYS}
+        self._history = {key: [] for key in HISTORY_KEYS}
+        self._pending = []              # on a device: (iteration, numbers, checks) not yet read
         self.epoch = 0
         self.data_order = None          # permutation of the data for the current epoch
         self.data_position = 0          # index into data_order of the next example
@@ -233,7 +234,7 @@ class GAN:
                 raise ValueError(f"GAN: the real sampler was asked for {n} examples and returned "
                                  + (f"shape {tuple(x.shape)}" if hasattr(x, "shape") else
                                     f"a {type(x).__name__}")
-                                 + f"; it must return an array of n examples along axis 0")
+                                 + "; it must return an array of n examples along axis 0")
             return x, None
         num_examples = self.data.shape[0]
         if self.data_order is None or self.data_position + n > num_examples:
@@ -249,9 +250,10 @@ class GAN:
     def d_step(self):
         """One discriminator update on fresh real and fake batches.
 
-        Returns (d_loss, real_logits, fake_logits). Every objective in minigan.losses is a sum of
-        a real-batch term and a fake-batch term, so the gradient for the real logits is known
-        before the fake batch goes through D (a module caches one forward pass at a time).
+        Returns (d_loss, real_logits, fake_logits), d_loss a 0-d array. Every objective in
+        minigan.losses is a sum of a real-batch term and a fake-batch term, so the gradient for
+        the real logits is known before the fake batch goes through D (a module caches one
+        forward pass at a time).
         """
         D, m = self.discriminator, self.batch_size
         for p in self._d_parameters:                                     # D.zero_grad()
@@ -259,16 +261,31 @@ class GAN:
         real, real_labels = self.real_batch_with_labels(m)
         real_logits = D.forward(self.discriminator_input(real, real_labels)).copy()   # (m, 1)
         self._check_logits(real_logits)
-        _, grad_real, _ = self.objective.d_loss(real_logits, real_logits)  # the real term only
+        real_loss, grad_real = self._d_loss_real(real_logits)
         D.backward(grad_real)
         z = self.sample_noise(m)
         fake_labels = self.sample_labels(m) if self.conditional else None
         fake = self.generator.forward(self.generator_input(z, fake_labels))          # (m, ...)
         fake_logits = D.forward(self.discriminator_input(fake, fake_labels))         # (m, 1)
-        d_loss, _, grad_fake = self.objective.d_loss(real_logits, fake_logits)
+        fake_loss, grad_fake = self._d_loss_fake(real_logits, fake_logits)
         D.backward(grad_fake)
         self.d_optimizer.step()
-        return d_loss, real_logits, fake_logits
+        return real_loss + fake_loss, real_logits, fake_logits
+
+    def _d_loss_real(self, real_logits):
+        """(real term of d_loss, its gradient); from d_loss itself for an objective that does not
+        split its loss (any object with d_loss / g_loss may serve)."""
+        if hasattr(self.objective, "d_loss_real"):
+            return self.objective.d_loss_real(real_logits)
+        return 0.0, self.objective.d_loss(real_logits, real_logits)[1]
+
+    def _d_loss_fake(self, real_logits, fake_logits):
+        """(fake term of d_loss, its gradient); for an objective that does not split its loss,
+        the whole d_loss (the real term is then counted here, not in _d_loss_real)."""
+        if hasattr(self.objective, "d_loss_fake"):
+            return self.objective.d_loss_fake(fake_logits)
+        value, _, grad_fake = self.objective.d_loss(real_logits, fake_logits)
+        return value, grad_fake
 
     def _check_logits(self, logits) -> None:
         """D must give one number per example (per pack with PacGAN's Pack): (k, 1) or (k,)."""
@@ -277,8 +294,8 @@ class GAN:
                              f"(N, 1), got {tuple(logits.shape)}; end D with a layer of one "
                              f"output, e.g. Dense(..., 1)")
 
-    def g_step(self) -> float:
-        """One generator update on a fresh noise batch; returns the generator's loss."""
+    def g_step(self):
+        """One generator update on a fresh noise batch; returns the generator's loss (0-d)."""
         G, D = self.generator, self.discriminator
         for p in self._g_parameters:                                     # G.zero_grad()
             p.zero_grad()
@@ -295,22 +312,60 @@ class GAN:
     def step(self) -> dict:
         """One iteration: ``d_steps`` discriminator steps, then one generator step.
 
-        Appends to ``history`` and returns this iteration's numbers
-        {"iteration", "d_loss", "g_loss", "d_real", "d_fake"}. A NaN or Inf loss (or D output)
-        raises TrainingDiverged naming the iteration, the player and the last finite losses;
-        the history then ends at the last finite iteration.
+        Returns this iteration's numbers {"iteration", "d_loss", "g_loss", "d_real", "d_fake"}
+        and adds them to ``history``. A NaN or Inf loss, D output or gradient raises
+        TrainingDiverged naming the iteration, the player and the last finite losses; the
+        history then ends at the last finite iteration.
+
+        On the host the numbers are Python floats and a NaN raises at once. On a device nothing
+        is read back during the step (a read waits for the GPU): the numbers stay 0-d device
+        arrays, and they and the step's checks are read together by ``flush()`` -- when
+        ``history`` is read, at logging and checkpoint time, and at the end of ``train``.
         """
+        checks = []
         for _ in range(self.d_steps):
-            d_loss, real_logits, fake_logits = training.finite_step(self, "discriminator",
-                                                                    self.d_step)
-        g_loss = training.finite_step(self, "generator", self.g_step)
+            (d_loss, real_logits, fake_logits), d_checks = training.finite_step(
+                self, "discriminator", self.d_step)
+            checks += d_checks
+        g_loss, g_checks = training.finite_step(self, "generator", self.g_step)
         self.iteration += 1
         record = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_real": self._mean_output(real_logits),
                   "d_fake": self._mean_output(fake_logits)}
-        for key, value in record.items():
-            self.history[key].append(value)
+        if B.on_host():
+            record = {key: float(value) for key, value in record.items()}
+            for key, value in record.items():
+                self._history[key].append(value)
+        else:
+            values = B.xp.stack([v if B.is_array(v) else B.xp.asarray(v, dtype=real_logits.dtype)
+                                 for v in record.values()])
+            self._pending.append((self.iteration, values, checks + g_checks))
         return {"iteration": self.iteration, **record}
+
+    def flush(self) -> None:
+        """Read the numbers and checks of the iterations still on the device (none on the host)
+        into ``history``, in one transfer each. A failed check raises TrainingDiverged for the
+        first iteration and player that produced NaN or Inf; ``history`` keeps the iterations
+        before it (the models have taken the later steps too: continue from a checkpoint)."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        rows = B.to_numpy(B.xp.stack([values for _, values, _ in pending]))     # (k, 4)
+        checks = [check for _, _, iteration_checks in pending for check in iteration_checks]
+        verdicts = iter(B.to_numpy(B.xp.stack([ok for ok, *_ in checks])) if checks else ())
+        for (iteration, _, iteration_checks), row in zip(pending, rows):
+            for (_, error, player), passed in zip(iteration_checks, verdicts):
+                if not passed:
+                    raise training.diverged(self, player, error(), iteration)
+            for key, value in zip(HISTORY_KEYS, row.tolist()):
+                self._history[key].append(value)
+
+    @property
+    def history(self) -> dict:
+        """{"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]} (see the class doc);
+        reading it first flushes what is still on the device."""
+        self.flush()
+        return self._history
 
     def train(self, num_iterations: int, callbacks=(), log_every: int = 0,
               checkpoint_path=None, checkpoint_every: int = 0,
@@ -369,8 +424,9 @@ class GAN:
         """Whether D's output is the logit of a probability: the objective says so."""
         return getattr(self.objective, "outputs_probability", False)
 
-    def _mean_output(self, logits) -> float:
-        return float((sigmoid(logits) if self._probabilities() else logits).mean())
+    def _mean_output(self, logits):
+        """The mean of D's output (a probability or a raw score) as a 0-d array."""
+        return (sigmoid(logits) if self._probabilities() else logits).mean()
 
     # -- state for checkpoints ------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -414,7 +470,7 @@ class GAN:
 
         def install():
             self.iteration, self.epoch, self.data_position = iteration, epoch, position
-            self.history, self.data_order = history, order
+            self._history, self._pending, self.data_order = history, [], order
         return install
 
     def save_checkpoint(self, path, extra: dict | None = None) -> None:

@@ -6,14 +6,17 @@ D(x) = sigmoid(l) never has to be formed: log D = log_sigmoid(l) and log(1 - D) 
 are computed stably for any l, where log(sigmoid(l)) would give log(0) = -inf once sigmoid(l)
 rounds to 0 or 1 (|l| > ~17 in float32, ~37 in float64).
 
-Values are Python floats (means over the batch). Gradients are arrays shaped like the logits,
-in the logits' dtype. Logits of shape (N,) or (N, 1) are typical; any shape works, and a mean
+Values are 0-d arrays of the active backend (means over the batch; on NumPy a NumPy scalar, which
+prints and compares like a float): a value stays where it was computed, and ``float(value)``
+reads it. Gradients are arrays shaped like the logits, in the logits' dtype. Logits of shape (N,) or (N, 1) are typical; any shape works, and a mean
 is always over all elements.
 
     bce_with_logits(logits, targets)      -> (value, grad_logits)
     softmax_cross_entropy(logits, labels) -> (value, grad_logits)   K classes, integer labels
     get_objective(name, label_smoothing)  -> an object with
         d_loss(real_logits, fake_logits)  -> (value, grad_real, grad_fake)   D minimises it
+        d_loss_real(real_logits)          -> (value, grad_real)   its real-batch term
+        d_loss_fake(fake_logits)          -> (value, grad_fake)   its fake-batch term
         g_loss(fake_logits)               -> (value, grad_fake)              G minimises it
         outputs_probability               whether D's output is the logit of D(x)
 
@@ -57,13 +60,19 @@ def _check_logits(x, where: str, argument: str) -> None:
         raise TypeError(f"{where}: {argument} must be floating point, got {x.dtype}")
     if x.size == 0:
         raise ValueError(f"{where}: {argument} is empty (shape {tuple(x.shape)})")
-    if not bool(B.xp.isfinite(x).all()):
-        bad = int(x.size - int(B.xp.isfinite(x).sum()))
-        raise NonFiniteLogitsError(
-            f"{where}: {argument} contain {bad} non-finite value(s) (NaN or Inf) out of "
-            f"{x.size}. Usually training has diverged (learning rate too high?), or the values "
-            f"passed are not raw logits (the loss must be computed from D's output before any "
-            f"sigmoid/log).")
+    B.check(B.xp.isfinite(x).all(), lambda: NonFiniteLogitsError(
+        f"{where}: {argument} contain {_count_non_finite(x)}. Usually training has diverged "
+        f"(learning rate too high?), or the values passed are not raw logits (the loss must be "
+        f"computed from D's output before any sigmoid/log)."))
+
+
+def _count_non_finite(x) -> str:
+    """'k non-finite value(s) (NaN or Inf) out of n' on the host; on a device, where a deferred
+    check is read after x may have changed, just 'non-finite values (NaN or Inf)'."""
+    if not B.on_host():
+        return "non-finite values (NaN or Inf)"
+    bad = int(x.size - B.xp.isfinite(x).sum())
+    return f"{bad} non-finite value(s) (NaN or Inf) out of {x.size}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,7 +86,7 @@ def bce_with_logits(logits, targets):
         dloss/dl_i = (sigmoid(l_i) - t_i) / n,    n = number of elements
 
     logits: array of any shape; targets: an array of the same shape, or a Python number used
-    for every element. Returns (value: float, grad_logits: array shaped like logits).
+    for every element. Returns (value: 0-d array, grad_logits: array shaped like logits).
     Raises ValueError for non-finite logits or mismatched shapes.
     """
     _check_logits(logits, "bce_with_logits", "logits")
@@ -90,12 +99,11 @@ def bce_with_logits(logits, targets):
             raise TypeError(f"bce_with_logits: targets must be real numbers, got dtype "
                             f"{targets.dtype}")
         targets = targets.astype(logits.dtype, copy=False)
-        if not bool(((targets >= 0) & (targets <= 1)).all()):     # NaN fails both comparisons
-            nan = int(B.xp.isnan(targets).sum())
-            outside = int(((targets < 0) | (targets > 1)).sum())
-            raise ValueError(f"bce_with_logits: targets must be probabilities in [0, 1]; "
-                             f"{nan} are NaN and {outside} lie outside [0, 1], out of "
-                             f"{targets.size}")
+        B.check(((targets >= 0) & (targets <= 1)).all(),       # NaN fails both comparisons
+                lambda: ValueError(f"bce_with_logits: targets must be probabilities in [0, 1]; "
+                                   f"{int(B.xp.isnan(targets).sum())} are NaN and "
+                                   f"{int(((targets < 0) | (targets > 1)).sum())} lie outside "
+                                   f"[0, 1], out of {targets.size}"))
     elif isinstance(targets, numbers.Real) and not isinstance(targets, bool):
         # a Python float keeps float32 logits float32
         targets = arguments.real(targets, "targets", "bce_with_logits", 0, 1)
@@ -107,7 +115,7 @@ def bce_with_logits(logits, targets):
 
 def _bce(logits, targets):
     """bce_with_logits without the checks: (value, grad_logits)."""
-    value = float((softplus(logits) - logits * targets).mean())
+    value = (softplus(logits) - logits * targets).mean()
     grad_logits = sigmoid(logits)
     grad_logits -= targets
     grad_logits *= 1.0 / logits.size
@@ -124,7 +132,7 @@ def softmax_cross_entropy(logits, labels):
         dloss/dl = (softmax(l) - onehot(y)) / N
 
     logits: (N, K) floating array of the active backend; labels: (N,) integers in [0, K).
-    Returns (value: float, grad_logits: (N, K) in the logits' dtype).
+    Returns (value: 0-d array, grad_logits: (N, K) in the logits' dtype).
     """
     if not B.is_array(logits) or logits.dtype.kind != "f" or logits.ndim != 2:
         raise TypeError(f"softmax_cross_entropy: logits must be a floating (N, K) array of the "
@@ -135,16 +143,17 @@ def softmax_cross_entropy(logits, labels):
     if labels.shape != (n,) or labels.dtype.kind not in "iu":
         raise ValueError(f"softmax_cross_entropy: labels must be (N,) = ({n},) integers, got "
                          f"shape {tuple(labels.shape)} dtype {labels.dtype}")
-    if n and (int(labels.min()) < 0 or int(labels.max()) >= k):
-        raise ValueError(f"softmax_cross_entropy: labels must lie in [0, {k}), got "
-                         f"{int(labels.min())}..{int(labels.max())}")
+    if n:
+        B.check((labels.min() >= 0) & (labels.max() < k),
+                lambda: ValueError(f"softmax_cross_entropy: labels must lie in [0, {k}), got "
+                                   f"{int(labels.min())}..{int(labels.max())}"))
     rows = B.xp.arange(n)
     top = logits.max(axis=1, keepdims=True)                       # (N, 1)
     probs = logits - top
     B.xp.exp(probs, out=probs)                                    # exp(l - max)
     total = probs.sum(axis=1)                                     # (N,)
     log_sum_exp = B.xp.log(total) + top[:, 0]                     # (N,)
-    value = float((log_sum_exp - logits[rows, labels]).mean())
+    value = (log_sum_exp - logits[rows, labels]).mean()
     probs /= total[:, None]                                       # softmax(l)
     probs[rows, labels] -= 1                                      # - onehot(y)
     probs *= 1.0 / n
@@ -163,7 +172,10 @@ class Objective(ABC):
     d_loss(real_logits, fake_logits) -> (value, grad_real, grad_fake):
         value is the discriminator's loss; grad_real / grad_fake are its gradients w.r.t. the
         logits of the real and the fake batch (shapes of the inputs; the batches may differ in
-        size).
+        size). Every discriminator loss here is a sum of a real-batch term and a fake-batch
+        term, d_loss = d_loss_real(real_logits) + d_loss_fake(fake_logits), each available on
+        its own, (value, grad): a training step can push the real batch's gradient back through
+        D before the fake batch goes through it.
     g_loss(fake_logits) -> (value, grad_fake):
         the generator's loss and its gradient w.r.t. D's logits on the fake batch; push it back
         through D (``D.backward(grad_fake)``) and on into G.
@@ -181,20 +193,38 @@ class Objective(ABC):
                              f"{label_smoothing!r}")
         self.label_smoothing = 0.0
 
-    @abstractmethod
     def d_loss(self, real_logits, fake_logits):
         """-> (value, dL/d real_logits, dL/d fake_logits)"""
+        real_value, grad_real = self.d_loss_real(real_logits)
+        fake_value, grad_fake = self.d_loss_fake(fake_logits)
+        return real_value + fake_value, grad_real, grad_fake
 
-    @abstractmethod
+    def d_loss_real(self, real_logits):
+        """The real-batch term of d_loss -> (value, dL/d real_logits)."""
+        _check_logits(real_logits, f"{type(self).__name__}.d_loss", "real_logits")
+        return self._d_real(real_logits)
+
+    def d_loss_fake(self, fake_logits):
+        """The fake-batch term of d_loss -> (value, dL/d fake_logits)."""
+        _check_logits(fake_logits, f"{type(self).__name__}.d_loss", "fake_logits")
+        return self._d_fake(fake_logits)
+
     def g_loss(self, fake_logits):
         """-> (value, dL/d fake_logits)"""
-
-    def _check_d(self, real_logits, fake_logits) -> None:
-        _check_logits(real_logits, f"{type(self).__name__}.d_loss", "real_logits")
-        _check_logits(fake_logits, f"{type(self).__name__}.d_loss", "fake_logits")
-
-    def _check_g(self, fake_logits) -> None:
         _check_logits(fake_logits, f"{type(self).__name__}.g_loss", "fake_logits")
+        return self._g(fake_logits)
+
+    @abstractmethod
+    def _d_real(self, real_logits):
+        """The real-batch term of D's loss, on checked logits -> (value, grad)."""
+
+    @abstractmethod
+    def _d_fake(self, fake_logits):
+        """The fake-batch term of D's loss, on checked logits -> (value, grad)."""
+
+    @abstractmethod
+    def _g(self, fake_logits):
+        """G's loss, on checked logits -> (value, grad)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -220,11 +250,11 @@ class _CrossEntropyObjective(Objective):
                              f"{label_smoothing!r} (0.1 is a common choice)")
         self.label_smoothing = float(label_smoothing)
 
-    def d_loss(self, real_logits, fake_logits):
-        self._check_d(real_logits, fake_logits)
-        real_value, grad_real = _bce(real_logits, 1.0 - self.label_smoothing)
-        fake_value, grad_fake = _bce(fake_logits, 0.0)
-        return real_value + fake_value, grad_real, grad_fake
+    def _d_real(self, real_logits):
+        return _bce(real_logits, 1.0 - self.label_smoothing)
+
+    def _d_fake(self, fake_logits):
+        return _bce(fake_logits, 0.0)
 
     def __repr__(self) -> str:
         extra = f"label_smoothing={self.label_smoothing}" if self.label_smoothing else ""
@@ -245,9 +275,8 @@ class Minimax(_CrossEntropyObjective):
 
     name = "minimax"
 
-    def g_loss(self, fake_logits):
-        self._check_g(fake_logits)
-        value = float(log_sigmoid(-fake_logits).mean())
+    def _g(self, fake_logits):
+        value = log_sigmoid(-fake_logits).mean()
         grad_fake = sigmoid(fake_logits)
         grad_fake *= -1.0 / fake_logits.size
         return value, grad_fake
@@ -266,9 +295,16 @@ class NonSaturating(_CrossEntropyObjective):
 
     name = "non-saturating"
 
-    def g_loss(self, fake_logits):
-        self._check_g(fake_logits)
+    def _g(self, fake_logits):
         return _bce(fake_logits, 1.0)
+
+
+def _half_mean_square(grad):
+    """(1/2 mean grad^2, grad / n): a least-squares term whose residual is ``grad`` (a new array,
+    scaled in place)."""
+    value = 0.5 * (grad * grad).mean()
+    grad *= 1.0 / grad.size
+    return value, grad
 
 
 class LeastSquares(Objective):
@@ -283,22 +319,14 @@ class LeastSquares(Objective):
 
     name = "least-squares"
 
-    def d_loss(self, real_logits, fake_logits):
-        self._check_d(real_logits, fake_logits)
-        grad_real = real_logits - 1
-        grad_fake = fake_logits.copy()
-        value = (0.5 * float((grad_real * grad_real).mean())
-                 + 0.5 * float((grad_fake * grad_fake).mean()))
-        grad_real *= 1.0 / real_logits.size
-        grad_fake *= 1.0 / fake_logits.size
-        return value, grad_real, grad_fake
+    def _d_real(self, real_logits):
+        return _half_mean_square(real_logits - 1)
 
-    def g_loss(self, fake_logits):
-        self._check_g(fake_logits)
-        grad_fake = fake_logits - 1
-        value = 0.5 * float((grad_fake * grad_fake).mean())
-        grad_fake *= 1.0 / fake_logits.size
-        return value, grad_fake
+    def _d_fake(self, fake_logits):
+        return _half_mean_square(fake_logits.copy())
+
+    def _g(self, fake_logits):
+        return _half_mean_square(fake_logits - 1)
 
 
 class Hinge(Objective):
@@ -313,22 +341,20 @@ class Hinge(Objective):
 
     name = "hinge"
 
-    def d_loss(self, real_logits, fake_logits):
-        self._check_d(real_logits, fake_logits)
-        real_margin = 1 - real_logits                       # > 0 where the hinge is active
-        fake_margin = 1 + fake_logits
-        value = (float(B.xp.maximum(real_margin, 0).mean())
-                 + float(B.xp.maximum(fake_margin, 0).mean()))
-        grad_real = (real_margin > 0).astype(real_logits.dtype)
+    def _d_real(self, real_logits):
+        margin = 1 - real_logits                            # > 0 where the hinge is active
+        grad_real = (margin > 0).astype(real_logits.dtype)
         grad_real *= -1.0 / real_logits.size
-        grad_fake = (fake_margin > 0).astype(fake_logits.dtype)
-        grad_fake *= 1.0 / fake_logits.size
-        return value, grad_real, grad_fake
+        return B.xp.maximum(margin, 0).mean(), grad_real
 
-    def g_loss(self, fake_logits):
-        self._check_g(fake_logits)
-        value = -float(fake_logits.mean())
-        return value, B.xp.full_like(fake_logits, -1.0 / fake_logits.size)
+    def _d_fake(self, fake_logits):
+        margin = 1 + fake_logits
+        grad_fake = (margin > 0).astype(fake_logits.dtype)
+        grad_fake *= 1.0 / fake_logits.size
+        return B.xp.maximum(margin, 0).mean(), grad_fake
+
+    def _g(self, fake_logits):
+        return -fake_logits.mean(), B.xp.full_like(fake_logits, -1.0 / fake_logits.size)
 
 
 class Wasserstein(Objective):
@@ -344,17 +370,14 @@ class Wasserstein(Objective):
 
     name = "wasserstein"
 
-    def d_loss(self, real_logits, fake_logits):
-        self._check_d(real_logits, fake_logits)
-        value = float(fake_logits.mean()) - float(real_logits.mean())
-        grad_real = B.xp.full_like(real_logits, -1.0 / real_logits.size)
-        grad_fake = B.xp.full_like(fake_logits, 1.0 / fake_logits.size)
-        return value, grad_real, grad_fake
+    def _d_real(self, real_logits):
+        return -real_logits.mean(), B.xp.full_like(real_logits, -1.0 / real_logits.size)
 
-    def g_loss(self, fake_logits):
-        self._check_g(fake_logits)
-        value = -float(fake_logits.mean())
-        return value, B.xp.full_like(fake_logits, -1.0 / fake_logits.size)
+    def _d_fake(self, fake_logits):
+        return fake_logits.mean(), B.xp.full_like(fake_logits, 1.0 / fake_logits.size)
+
+    def _g(self, fake_logits):
+        return -fake_logits.mean(), B.xp.full_like(fake_logits, -1.0 / fake_logits.size)
 
 
 _OBJECTIVES = {

@@ -108,7 +108,9 @@ class Optimizer(ABC):
         """Update every parameter once from its current .grad.
 
         With ``check_finite`` (the default), raises NonFiniteGradientError naming the first
-        parameter whose gradient holds NaN or Inf, before changing any parameter or state.
+        parameter whose gradient holds NaN or Inf, before changing any parameter or state. On a
+        device backend inside ``B.deferred_checks()`` (a GAN training iteration) the check is
+        kept on the device and read later, and the step is not held back.
         """
         if self.check_finite:
             self._refuse_non_finite()
@@ -117,28 +119,46 @@ class Optimizer(ABC):
             self._update(i, p, self._scratch_like(p.data))
 
     def _refuse_non_finite(self) -> None:
-        """One sum of squares (a BLAS dot, ~3x faster than a sum) over each flat gradient buffer
-        and one read of it; only when that is not finite, a search for the parameter (the
-        squares can also overflow on huge finite values: then the step goes ahead)."""
-        vdot = B.xp.vdot                            # NumPy's dot/matmul warn on overflow, vdot not
-        sums = [vdot(flat, flat) for flat in self._flat_grads]   # one per dtype, usually one
-        for p, view in zip(self.params, self._grad_views):
-            if p.grad is not view:                 # re-bound since (e.g. by another optimizer)
-                sums.append(vdot(p.grad, p.grad))
-        if all(bool(s < math.inf) for s in sums):    # the host read; False for NaN and Inf
+        """On the host: one sum of squares (a BLAS dot, ~3x faster than a sum) over each flat
+        gradient buffer and one read of it; only when that is not finite, a search for the
+        parameter (the squares can also overflow on huge finite values: then the step goes
+        ahead). On a device: one isfinite-all per buffer, handed to B.check unread."""
+        grads = list(self._flat_grads)                 # one per dtype, usually one
+        grads += [p.grad for p, view in zip(self.params, self._grad_views)
+                  if p.grad is not view]               # re-bound since (e.g. by another optimizer)
+        if not B.on_host():
+            finite = [B.xp.isfinite(g).all() for g in grads]
+            ok = finite[0] if len(finite) == 1 else B.xp.stack(finite).all()
+            B.check(ok, self._non_finite_error)
             return
+        vdot = B.xp.vdot                            # NumPy's dot/matmul warn on overflow, vdot not
+        if all(bool(vdot(g, g) < math.inf) for g in grads):    # the host read; False for NaN, Inf
+            return
+        error = self._non_finite_error()
+        if error is not None:
+            raise error
+
+    def _non_finite_error(self):
+        """The NonFiniteGradientError for the first parameter whose gradient holds NaN or Inf
+        (None if there is none)."""
         for i, p in enumerate(self.params):
             finite = B.xp.isfinite(p.grad)
             if not bool(finite.all()):
-                bad = p.grad.size - int(finite.sum())
                 name = self.param_names[i]
                 what = f"parameter {i}" + (f" ({name})" if name else "")
-                raise NonFiniteGradientError(
+                held = (f"holds {p.grad.size - int(finite.sum())} NaN or Inf value(s) out of "
+                        f"{p.grad.size}; the step was refused and nothing changed"
+                        if B.on_host() else "held NaN or Inf (read after the step)")
+                return NonFiniteGradientError(
                     f"{type(self).__name__}.step: the gradient of {what}, shape "
-                    f"{tuple(p.grad.shape)}, holds {bad} NaN or Inf value(s) out of "
-                    f"{p.grad.size}; the step was refused and nothing changed. Usually training "
-                    f"has diverged (learning rate too high?) or the data holds NaN/Inf",
-                    index=i, name=name)
+                    f"{tuple(p.grad.shape)}, {held}. Usually training has diverged (learning "
+                    f"rate too high?) or the data holds NaN/Inf", index=i, name=name)
+        if B.on_host():
+            return None
+        return NonFiniteGradientError(
+            f"{type(self).__name__}.step: a gradient held NaN or Inf (read after the step). "
+            f"Usually training has diverged (learning rate too high?) or the data holds NaN/Inf",
+            index=None, name=None)
 
     @abstractmethod
     def hyperparameters(self) -> dict:

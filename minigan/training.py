@@ -62,7 +62,10 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint_path=None,
           checkpoint_every: int = 0, checkpoint_extra: dict | None = None) -> dict:
-    """``gan.step()`` ``num_iterations`` times; returns ``gan.history``. See GAN.train."""
+    """``gan.step()`` ``num_iterations`` times; returns ``gan.history``. See GAN.train.
+
+    On a device the loop reads values back (``gan.flush()``) only to log, to save a checkpoint
+    and at the end; callbacks that read ``gan.history`` make a read of their own."""
     if not isinstance(num_iterations, int) or num_iterations < 0:
         raise ValueError(f"GAN.train: num_iterations must be a non-negative int, got "
                          f"{num_iterations!r}")
@@ -78,7 +81,7 @@ def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint
         try:
             for _ in range(num_iterations):
                 in_iteration = True
-                record = gan.step()
+                gan.step()
                 in_iteration = False
                 for callback in callbacks:
                     callback(gan)
@@ -86,11 +89,13 @@ def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint
                     save_checkpoint(gan, checkpoint_path, extra=checkpoint_extra)
                 if log_every and (gan.iteration % log_every == 0 or gan.iteration == last):
                     rate = (gan.iteration - first) / max(time.perf_counter() - start, 1e-9)
+                    record = {key: values[-1] for key, values in gan.history.items()}  # a read
                     print(f"iter {gan.iteration:>6d}/{last}  D loss {record['d_loss']:.4f}  "
                           f"G loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
                           f"D(G(z)) {record['d_fake']:.3f}  {rate:.0f} it/s", flush=True)
                 if interrupt_pending():
                     raise KeyboardInterrupt
+            gan.flush()                   # on a device: the checks of the last iterations
         except TrainingDiverged as e:
             if checkpoint_path is None or e.checkpoint_path is not None:
                 raise
@@ -110,23 +115,31 @@ def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint
 # Non-finite numbers
 
 def finite_step(gan, player: str, take_step):
-    """Run ``take_step`` (gan.d_step or gan.g_step); raise TrainingDiverged if D's output or
-    the loss is NaN/Inf. ``player``: "discriminator" or "generator"."""
-    try:
-        result = take_step()
-    except NonFiniteLogitsError as e:
-        raise _diverged(gan, player, str(e).split(". ")[0]) from None
-    except NonFiniteGradientError as e:          # the optimizer refused: weights unchanged
-        raise _diverged(gan, player, str(e).split("; ")[0]) from None
-    loss = result[0] if isinstance(result, tuple) else result
-    if not math.isfinite(loss):
-        raise _diverged(gan, player, f"its loss is {loss}")
-    return result
+    """Run ``take_step`` (gan.d_step or gan.g_step) -> (its result, deferred checks).
+
+    A NaN or Inf in D's output, the loss or a gradient is TrainingDiverged naming the iteration
+    and ``player`` ("discriminator" or "generator"): raised at once on the host; on a device the
+    checks stay unread and come back as (ok, error, player) triples for ``gan.flush()``.
+    """
+    with B.deferred_checks() as checks:
+        try:
+            result = take_step()
+            loss = result[0] if isinstance(result, tuple) else result
+            B.check(B.xp.isfinite(loss) if B.is_array(loss) else math.isfinite(loss),
+                    lambda: FloatingPointError(f"its loss is {float(loss)}"))
+        except (NonFiniteLogitsError, NonFiniteGradientError, FloatingPointError) as e:
+            raise diverged(gan, player, e) from None
+    return result, [(ok, error, player) for ok, error in checks]
 
 
-def _diverged(gan, player: str, what: str) -> TrainingDiverged:
-    """The error for a NaN or Inf in the ``player`` step of the iteration in progress."""
-    iteration = gan.iteration + 1
+def diverged(gan, player: str, error: Exception, iteration: int | None = None):
+    """The TrainingDiverged for ``error`` (a non-finite check that failed) in the ``player`` step
+    of ``iteration`` (default: the iteration in progress)."""
+    if isinstance(error, TrainingDiverged):
+        return error
+    text = str(error)
+    what = text.split("; ")[0] if isinstance(error, NonFiniteGradientError) else text.split(". ")[0]
+    iteration = gan.iteration + 1 if iteration is None else iteration
     last, advice = _divergence_advice(gan)
     return TrainingDiverged(f"training diverged at iteration {iteration}: the {player} step "
                             f"produced NaN or Inf ({what}); {advice}", iteration, player, last)

@@ -21,6 +21,16 @@ arrays living on a GPU:
   (``permutation``, ``shuffle``, ``choice``, ``normal``); its ``bit_generator.state`` is a method
   returning a device pointer, as in CuPy, not NumPy's dict.
 
+* names CuPy does not have are refused (AttributeError), module functions and array methods
+  alike: the lists in ``cupy_names`` were read from an installed CuPy. Arrays have no
+  ``__index__`` (CuPy's have none: ``range(d)`` or ``x[d]`` with a 0-d d fails on a GPU).
+
+It also counts what a GPU would pay for, in ``fakecupy.counters``: ``syncs`` (every read of a
+device value on the host: ``float``, ``bool``, ``int``, ``format``, ``.get()``, ``asnumpy``,
+``.item()``, ``.tolist()``, printing), ``host_to_device_bytes`` (``asarray``/``array`` of host
+data, host index arrays) and ``operations`` (every function, ufunc, method, indexing with
+arrays, assignment and random draw: roughly CuPy's kernel launches). ``reset_counters()``.
+
 DeviceArray is a wrapper around a NumPy array rather than an ``ndarray`` subclass: NumPy turns a
 subclass into a host array without ever calling ``__array__`` (``np.asarray`` just takes a view),
 so a subclass could not make implicit conversion fail.
@@ -36,8 +46,45 @@ import types
 import numpy as np
 import numpy.lib.mixins
 
+import cupy_names
+
 _IMPLICIT = ("Implicit conversion to a NumPy array is not allowed. Please use `.get()` to "
              "construct a NumPy array explicitly.")
+
+
+class Counters:
+    """What the double has seen since the last reset_counters()."""
+
+    def __init__(self):
+        self.syncs = 0
+        self.host_to_device_bytes = 0
+        self.operations = 0
+
+    def __repr__(self):
+        return (f"Counters(syncs={self.syncs}, host_to_device_bytes="
+                f"{self.host_to_device_bytes}, operations={self.operations})")
+
+
+counters = Counters()
+
+
+def reset_counters() -> Counters:
+    """Zero the counters; returns them."""
+    global counters
+    counters = Counters()
+    return counters
+
+
+def _sync():
+    counters.syncs += 1
+
+
+def _operation():
+    counters.operations += 1
+
+
+def _upload(nbytes: int):
+    counters.host_to_device_bytes += int(nbytes)
 
 
 def _mixing_error(obj) -> TypeError:
@@ -48,14 +95,24 @@ def _mixing_error(obj) -> TypeError:
 # ---------------------------------------------------------------------------------------------
 # Moving values across the wrapper boundary
 
+#: Types passed through unchanged (checked first: the double wraps millions of calls).
+_PLAIN = frozenset({int, float, bool, complex, str, type(None), slice, type(Ellipsis), type,
+                    np.dtype, np.float32, np.float64, np.int64, np.int32, np.bool_})
+
+
 def _to_host_args(obj, allow_host_arrays: bool = False):
     """Replace DeviceArrays by their NumPy data, recursively through lists/tuples/dicts.
 
     A plain NumPy ndarray raises TypeError unless ``allow_host_arrays`` (the explicit
     host -> device transfers, and index arrays, which CuPy converts itself).
     """
-    if isinstance(obj, DeviceArray):
+    kind = type(obj)
+    if kind is DeviceArray:
         return obj._data
+    if kind in _PLAIN:
+        return obj
+    if kind is tuple:
+        return tuple([_to_host_args(o, allow_host_arrays) for o in obj])
     if isinstance(obj, np.ndarray):
         if allow_host_arrays:
             return obj
@@ -71,20 +128,24 @@ def _to_host_args(obj, allow_host_arrays: bool = False):
 
 def _to_device(obj):
     """Wrap NumPy results as DeviceArrays; NumPy scalars become 0-d DeviceArrays (as in CuPy)."""
+    kind = type(obj)
+    if kind is np.ndarray:
+        return DeviceArray(obj)
     if isinstance(obj, np.ndarray):
         return DeviceArray(obj)
     if isinstance(obj, np.generic):
         return DeviceArray(np.asarray(obj))
-    if isinstance(obj, tuple):
-        return tuple(_to_device(o) for o in obj)
-    if isinstance(obj, list):
+    if kind is tuple:
+        return tuple([_to_device(o) for o in obj])
+    if kind is list:
         return [_to_device(o) for o in obj]
     return obj
 
 
 def _call_on_device(fn, args, kwargs):
     """fn(*args, **kwargs) with device inputs unwrapped (host arrays refused), outputs wrapped."""
-    return _to_device(fn(*_to_host_args(args), **_to_host_args(kwargs)))
+    _operation()
+    return _to_device(fn(*_to_host_args(args), **(_to_host_args(kwargs) if kwargs else {})))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,11 +171,17 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
         raise TypeError(_IMPLICIT)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        args = []
         for x in inputs:
-            if isinstance(x, (np.ndarray, list)) and not isinstance(x, DeviceArray):
+            if type(x) is DeviceArray:
+                args.append(x._data)
+            elif isinstance(x, (np.ndarray, list)):
                 raise _mixing_error(x)
+            else:
+                args.append(x)
         out = kwargs.get("out")
-        result = getattr(ufunc, method)(*_to_host_args(inputs), **_to_host_args(kwargs))
+        _operation()
+        result = getattr(ufunc, method)(*args, **(_to_host_args(kwargs) if kwargs else {}))
         if out is not None:                              # in place: hand back the same objects
             return out[0] if len(out) == 1 else out
         return _to_device(result)
@@ -125,25 +192,32 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
     # -- explicit transfers and syncs ------------------------------------------------------------
     def get(self) -> np.ndarray:
         """Device -> host copy (cupy.ndarray.get)."""
+        _sync()
         return self._data.copy()
 
     def __float__(self):
+        _sync()
         return float(self._data)
 
     def __int__(self):
+        _sync()
         return int(self._data)
 
-    def __index__(self):
-        return self._data.__index__()
-
     def __bool__(self):
+        _sync()
         return bool(self._data)
 
     def __complex__(self):
+        _sync()
         return complex(self._data)
 
     def __format__(self, spec):
+        _sync()
         return format(self._data if self._data.ndim else self._data[()], spec)
+
+    def item(self):
+        _sync()
+        return self._data.item()
 
     # -- container protocol ----------------------------------------------------------------------
     def __len__(self):
@@ -154,15 +228,21 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
             yield _to_device(row)
 
     def __getitem__(self, index):
-        return _to_device(self._data[_to_host_args(index, allow_host_arrays=True)])
+        if _holds_arrays(index):                         # a gather kernel; basic slicing is a view
+            _operation()
+        return _to_device(self._data[_index(index)])
 
     def __setitem__(self, index, value):
-        self._data[_to_host_args(index, allow_host_arrays=True)] = _to_host_args(value)
+        _operation()
+        self._data[_index(index)] = _to_host_args(value)
 
     # -- everything else is NumPy's, wrapped -----------------------------------------------------
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
+        if name not in cupy_names.NDARRAY:
+            raise AttributeError(f"cupy.ndarray has no attribute {name!r} (NumPy's has; CuPy's "
+                                 f"does not)")
         attr = getattr(self._data, name)
         if callable(attr):
             def method(*args, **kwargs):
@@ -178,12 +258,15 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
             raise AttributeError(f"cannot set attribute {name!r} of a DeviceArray")
 
     def tolist(self):
+        _sync()
         return self._data.tolist()
 
     def __repr__(self):
+        _sync()
         return "DeviceArray(" + repr(self._data)[len("array("):]
 
     def __str__(self):
+        _sync()
         return str(self._data)
 
     def __copy__(self):
@@ -199,9 +282,27 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
 ndarray = DeviceArray
 
 
+def _holds_arrays(index) -> bool:
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (DeviceArray, np.ndarray, list)) for p in parts)
+
+
+def _index(index):
+    """An index for the wrapped data: device arrays unwrapped; a host index array is allowed
+    (CuPy copies it to the device: counted)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            _upload(p.nbytes)
+        elif isinstance(p, list):
+            _upload(np.asarray(p).nbytes)
+    return _to_host_args(index, allow_host_arrays=True)
+
+
 def asnumpy(x, dtype=None) -> np.ndarray:
     """Device -> host (cupy.asnumpy): a NumPy array; host data passes through."""
     if isinstance(x, DeviceArray):
+        _sync()
         out = x._data.copy()
     else:
         out = np.asarray(x)
@@ -217,17 +318,28 @@ def asarray(a, dtype=None, order=None):
     if isinstance(a, DeviceArray):
         if dtype is None or np.dtype(dtype) == a.dtype:
             return a
+        _operation()
         return DeviceArray(a._data.astype(dtype))
-    return DeviceArray(np.array(_to_host_args(a, allow_host_arrays=True), dtype=dtype,
-                                order=order or "K", copy=True))
+    return _uploaded(np.array(_to_host_args(a, allow_host_arrays=True), dtype=dtype,
+                              order=order or "K", copy=True))
+
+
+def _uploaded(host: np.ndarray) -> DeviceArray:
+    """Host data copied to the device: counted."""
+    _upload(host.nbytes)
+    return DeviceArray(host)
 
 
 def array(obj, dtype=None, copy=True, order="K", ndmin=0):
     """cupy.array: like asarray, but copies device data too unless copy=False."""
     if isinstance(obj, DeviceArray) and not copy:
         return asarray(obj, dtype)
-    return DeviceArray(np.array(_to_host_args(obj, allow_host_arrays=True), dtype=dtype,
-                                copy=True, order=order, ndmin=ndmin))
+    data = np.array(_to_host_args(obj, allow_host_arrays=True), dtype=dtype, copy=True,
+                    order=order, ndmin=ndmin)
+    if isinstance(obj, DeviceArray):
+        _operation()
+        return DeviceArray(data)
+    return _uploaded(data)
 
 
 asanyarray = asarray
@@ -283,6 +395,9 @@ class _Namespace(types.ModuleType):
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
+        if name not in cupy_names.NAMESPACES.get(self.__name__, ()):
+            raise AttributeError(f"{self.__name__.replace('fakecupy', 'cupy')} has no attribute "
+                                 f"{name!r} (NumPy's namespace has; CuPy's does not)")
         attr = getattr(self._numpy_module, name)
         if isinstance(attr, types.ModuleType):
             wrapped = _Namespace(f"{self.__name__}.{name}", attr)
@@ -320,6 +435,7 @@ class Generator:
         self.bit_generator = _BitGenerator(self._rng.bit_generator)
 
     def _draw(self, method, *args, **kwargs):
+        _operation()
         for x in list(args) + list(kwargs.values()):
             if isinstance(x, np.ndarray) and not isinstance(x, DeviceArray):
                 raise _mixing_error(x)
@@ -407,9 +523,13 @@ def get_array_module(*arrays):
 
 
 def __getattr__(name):
-    """Every other attribute: NumPy's, wrapped (ufuncs, functions, submodules, constants)."""
+    """Every other attribute CuPy has: NumPy's, wrapped (ufuncs, functions, submodules,
+    constants). A name CuPy lacks is an AttributeError, as it would be on a GPU."""
     if name.startswith("__"):
         raise AttributeError(name)
+    if name not in cupy_names.CUPY:
+        raise AttributeError(f"module 'cupy' has no attribute {name!r} (NumPy has it; CuPy "
+                             f"does not)")
     attr = getattr(np, name)
     if isinstance(attr, types.ModuleType):
         wrapped = _Namespace(f"{__name__}.{name}", attr)

@@ -116,6 +116,38 @@ def test_use_cupy_with_a_usable_cupy_switches_everything(monkeypatch):
     assert B.xp is np and type(B.randn(2)) is np.ndarray
 
 
+class _BrokenCuda(types.ModuleType):
+    """A CuPy that sees a GPU but whose first kernel fails with ``error`` (as CuPy reports a
+    missing NVRTC or cuBLAS: at the first elementwise kernel or matrix product)."""
+
+    def __init__(self, error):
+        super().__init__("cupy")
+        self.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+        self.float32 = np.float32
+        self._error = error
+
+    def arange(self, *args, **kwargs):
+        raise self._error
+
+
+@pytest.mark.parametrize("error,missing", [
+    (RuntimeError("CuPy failed to load libnvrtc.so.12: OSError: libnvrtc.so.12: cannot open "
+                  "shared object file: No such file or directory"), "NVRTC"),
+    (ImportError("libcublas.so.12: cannot open shared object file"), "cuBLAS"),
+    (RuntimeError("CUDA_ERROR_ILLEGAL_ADDRESS"), "a test kernel failed"),
+])
+def test_cupy_with_a_broken_cuda_install_names_what_is_missing(monkeypatch, error, missing):
+    """`use` runs a kernel and a product first: a missing CUDA library fails there, named, with
+    the pip line that brings it -- not at the first training step, and not silently on NumPy."""
+    monkeypatch.setitem(sys.modules, "cupy", _BrokenCuda(error))
+    with pytest.raises(RuntimeError) as err:
+        B.use("cupy")
+    message = str(err.value)
+    assert missing in message and str(error) in message
+    assert 'pip install "cupy-cuda12x[ctk]"' in message and "cupy-cuda13x" in message
+    assert B.xp is np and B.name() == "numpy"
+
+
 def test_unknown_backend_raises_value_error():
     with pytest.raises(ValueError, match="'numpy' or 'cupy'"):
         B.use("torch")

@@ -232,6 +232,14 @@ def test_layer_runs_on_device_and_matches_numpy(device, name, training):
 
     B.use("numpy")
     _, host_arrays = run_layer(make, x_host, dy_host, weights, training)
+    if name == "Dropout" and training:       # the device draws its own mask: compare through it
+        kept = device_results["y"] != 0
+        assert 0.4 < kept.mean() < 0.95
+        np.testing.assert_allclose(device_results["y"], np.where(kept, x_host / 0.7, 0),
+                                   rtol=1e-6)
+        np.testing.assert_allclose(device_results["dx"], np.where(kept, dy_host / 0.7, 0),
+                                   rtol=1e-6)
+        return
     for key, host in host_arrays.items():
         np.testing.assert_allclose(device_results[key], host, rtol=1e-5, atol=1e-6,
                                    err_msg=f"{name} {key}")
@@ -273,28 +281,28 @@ def test_losses_on_device(device, name):
     obj = losses.get_objective(name)
     real, fake = B.randn(6, 1), B.randn(4, 1)
     value, grad_real, grad_fake = obj.d_loss(real, fake)
-    assert type(value) is float and on_device(grad_real, grad_fake)
+    assert on_device(value, grad_real, grad_fake) and value.shape == ()   # no sync to a float
     assert grad_real.dtype == np.float32 and grad_fake.shape == (4, 1)
     g_value, g = obj.g_loss(fake)
-    assert type(g_value) is float and on_device(g)
+    assert on_device(g_value, g) and g_value.shape == ()
     real_h, fake_h = B.to_numpy(real), B.to_numpy(fake)
 
     B.use("numpy")
     host_value, _, host_grad_fake = losses.get_objective(name).d_loss(B.asarray(real_h),
                                                                     B.asarray(fake_h))
-    assert value == pytest.approx(host_value, rel=1e-6)
+    assert float(value) == pytest.approx(host_value, rel=1e-6)
     np.testing.assert_allclose(B.to_numpy(grad_fake), host_grad_fake, rtol=1e-6)
-    assert g_value == pytest.approx(losses.get_objective(name).g_loss(B.asarray(fake_h))[0],
-                                    rel=1e-6)
+    assert float(g_value) == pytest.approx(
+        losses.get_objective(name).g_loss(B.asarray(fake_h))[0], rel=1e-6)
 
 
 def test_bce_and_errors_on_device(device):
     logits = B.asarray([[0.5], [-2.0], [3.0]])
     value, grad = losses.bce_with_logits(logits, B.asarray([[1.0], [0.0], [1.0]]))
-    assert type(value) is float and on_device(grad)
+    assert on_device(value, grad) and value.shape == ()
     assert on_device(losses.sigmoid(logits), losses.log_sigmoid(logits))
     bad = B.asarray([[0.5], [float("nan")]])
-    with pytest.raises(ValueError, match="1 non-finite"):
+    with pytest.raises(ValueError, match="logits contain non-finite values"):
         losses.bce_with_logits(bad, 1.0)
     with pytest.raises(ValueError, match="fake_logits"):
         losses.NonSaturating().g_loss(bad)

@@ -246,11 +246,19 @@ def test_dtype_shape_and_value_type(name):
     real = B.randn(6, 1)
     fake = B.randn(3, 1)
     value, grad_real, grad_fake = obj.d_loss(real, fake)
-    assert type(value) is float
+    # a 0-d value in the logits' dtype, left where it was computed (no float(): no device sync)
+    assert value.shape == () and value.dtype == np.float32 and math.isfinite(value)
     assert grad_real.shape == real.shape and grad_fake.shape == fake.shape
     assert grad_real.dtype == np.float32 and grad_fake.dtype == np.float32
     value, g = obj.g_loss(fake)
-    assert type(value) is float and g.shape == fake.shape and g.dtype == np.float32
+    assert value.shape == () and value.dtype == np.float32
+    assert g.shape == fake.shape and g.dtype == np.float32
+    real_value, real_grad = obj.d_loss_real(real)            # the two terms of d_loss
+    fake_value, fake_grad = obj.d_loss_fake(fake)
+    total, grad_real, grad_fake = obj.d_loss(real, fake)
+    assert real_value + fake_value == total
+    np.testing.assert_array_equal(real_grad, grad_real)
+    np.testing.assert_array_equal(fake_grad, grad_fake)
 
 
 def test_one_dimensional_logits_work_too():

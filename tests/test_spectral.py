@@ -212,19 +212,23 @@ def test_runs_on_device_and_matches_numpy(fake, make, shape):
     rng = np.random.default_rng(0)
     x_host = rng.standard_normal(shape).astype(np.float32)
 
-    def run():
-        B.seed(1)
+    def run(state):
         layer = make()
+        layer.load_state_dict(state)          # the same weights and power-iteration vector
         y = layer.forward(B.asarray(x_host))
         dy = B.asarray(np.linspace(-1, 1, y.size, dtype=np.float32).reshape(y.shape))
         dx = layer.backward(dy)
         return [y, dx] + [p.grad for p in layer.parameters()] + [b for _, b in layer.named_buffers()]
 
-    device_arrays = run()
+    B.use("numpy")                            # the weights are drawn on the host ...
+    B.seed(1)
+    state = {k: B.to_numpy(v) for k, v in make().state_dict().items()}
+    B._use_module(fake, "cupy")               # ... and loaded on the device
+    device_arrays = run(state)
     assert all(not isinstance(a, np.ndarray) for a in device_arrays)
     device_results = [B.to_numpy(a) for a in device_arrays]
     B.use("numpy")
-    for on_device, on_host in zip(device_results, run()):
+    for on_device, on_host in zip(device_results, run(state)):
         np.testing.assert_allclose(on_device, on_host, rtol=1e-5, atol=1e-6)
 
 

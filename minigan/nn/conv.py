@@ -91,7 +91,8 @@ def im2col(x, kernel_size, stride=1, padding=0):
     x: (N, C, H, W), any memory layout -> cols: (N*OH*OW, KH*KW*C); row (n, i, j) holds
     x_pad[n, :, s*i:s*i+KH, s*j:s*j+KW] ordered (u, v, c), c fastest.
     One copy into a padded channels-last buffer (skipped when there is no padding and x already
-    is channels-last), then ``sliding_window_view`` and one reshape copy.
+    is channels-last), then a strided view of every window (``as_strided``: unlike CuPy's
+    ``sliding_window_view`` it neither copies nor syncs) and one reshape copy.
     """
     (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
                                     _pair(padding, "padding"))
@@ -105,9 +106,11 @@ def im2col(x, kernel_size, stride=1, padding=0):
     else:
         x_pad = B.xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=x.dtype)
         x_pad[:, ph:ph + h, pw:pw + w, :] = _channels_last(x)         # (N, Hp, Wp, C)
-    windows = B.xp.lib.stride_tricks.sliding_window_view(x_pad, (kh, kw), axis=(1, 2))
-    windows = windows[:, ::sh, ::sw]                                  # (N, OH, OW, C, KH, KW) view
-    return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)   # the copy
+    step_n, step_h, step_w, step_c = x_pad.strides                    # bytes
+    windows = B.xp.lib.stride_tricks.as_strided(                      # (N, OH, OW, KH, KW, C) view
+        x_pad, shape=(n, oh, ow, kh, kw, c),
+        strides=(step_n, sh * step_h, sw * step_w, step_h, step_w, step_c))
+    return windows.reshape(n * oh * ow, kh * kw * c)                  # the copy
 
 
 def col2im(cols, input_shape, kernel_size, stride=1, padding=0):
