@@ -6,17 +6,23 @@ a conditional generator draws the digit it was asked for, and its penultimate fe
 Frechet distance (``minigan.metrics.fid_from_features``) between real and generated images.
 
     clf = train_classifier(images, labels)                  # images (N, 1, 28, 28) in [-1, 1]
+    clf = train_classifier(images, labels, architecture="mlp")   # a second judge, unlike the first
     clf.accuracy(test_images, test_labels)                  # fraction correct
     clf.predict(samples)                                    # (N,) int64 classes
     clf.predict_proba(samples)                              # (N, 10) class probabilities
     clf.features(samples)                                   # (N, 128) penultimate features
 
-The network (28x28 in, 10 logits out; He initialisation for the ReLUs):
+Two networks (28x28 in, 10 logits out; He initialisation for the ReLUs). A judge is a trained
+model with blind spots of its own; two that differ in architecture -- one sees strokes through
+local filters, the other every pixel at once -- disagree most where samples lie off the data,
+and a chapter can take the stricter verdict.
 
-    Conv2d(1->16, k=5, s=2, p=2)  -> ReLU    (N, 16, 14, 14)
-    Conv2d(16->32, k=5, s=2, p=2) -> ReLU    (N, 32, 7, 7)
-    Flatten -> Dense(1568->128)   -> ReLU    (N, 128)       <- features()
-    Dense(128->10)                           (N, 10) logits
+    architecture="conv" (default)            architecture="mlp"
+    Conv2d(1->16, k=5, s=2, p=2) -> ReLU      Flatten -> Dense(784->256) -> ReLU
+    Conv2d(16->32, k=5, s=2, p=2) -> ReLU     Dense(256->128) -> ReLU     (N, 128) <- features()
+    Flatten -> Dense(1568->128) -> ReLU       Dense(128->10)              (N, 10) logits
+                                (N, 128) <- features()
+    Dense(128->10)              (N, 10) logits
 
 It is trained by Adam on the softmax cross-entropy (``minigan.losses``) of the logits l and
 the labels y:
@@ -42,8 +48,20 @@ FEATURE_DIM = 128
 EVAL_CHUNK = 2000           # images per forward pass when predicting
 
 
-def build_network(num_classes: int = NUM_CLASSES) -> Sequential:
+ARCHITECTURES = ("conv", "mlp")
+
+
+def build_network(num_classes: int = NUM_CLASSES, architecture: str = "conv") -> Sequential:
     """The classifier network: (N, 1, 28, 28) -> logits (N, num_classes). See the module doc."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"build_network: architecture must be one of {ARCHITECTURES}, got "
+                         f"{architecture!r}")
+    if architecture == "mlp":
+        return Sequential(
+            Flatten(), Dense(28 * 28, 256, init="he"), ReLU(),                        # (N, 256)
+            Dense(256, FEATURE_DIM, init="he"), ReLU(),                               # (N, 128)
+            Dense(FEATURE_DIM, num_classes),                                          # (N, 10)
+        )
     return Sequential(
         Conv2d(1, 16, kernel_size=5, stride=2, padding=2, init="he"), ReLU(),     # (N, 16, 14, 14)
         Conv2d(16, 32, kernel_size=5, stride=2, padding=2, init="he"), ReLU(),    # (N, 32, 7, 7)
@@ -123,8 +141,10 @@ class DigitClassifier:
 # Training
 
 def train_classifier(images, labels, epochs: int = 3, batch_size: int = 64, lr: float = 1e-3,
-                     seed: int = 0, verbose: bool = False) -> DigitClassifier:
-    """Train the classifier network on (images, labels) with Adam; returns a DigitClassifier.
+                     seed: int = 0, verbose: bool = False,
+                     architecture: str = "conv") -> DigitClassifier:
+    """Train a classifier network (``architecture``: "conv" or "mlp", see the module doc) on
+    (images, labels) with Adam; returns a DigitClassifier.
 
     images: (N, 1, 28, 28) in [-1, 1] (host or backend); labels: (N,) integers 0..9.
     Each epoch visits the examples in a fresh random order, in minibatches of batch_size (the
@@ -142,7 +162,7 @@ def train_classifier(images, labels, epochs: int = 3, batch_size: int = 64, lr: 
     outer_state = B.get_rng_state()
     B.seed(seed)
     try:
-        network = build_network()
+        network = build_network(architecture=architecture)
         optimizer = Adam(network.parameters(), lr=lr, betas=(0.9, 0.999))
         n = x.shape[0]
         for epoch in range(epochs):

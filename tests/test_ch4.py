@@ -2,6 +2,7 @@
 the documents' errata; and a resumed run continues exactly where an uninterrupted one would be,
 whether it stopped at the end of an epoch or was interrupted by Ctrl-C in the middle of one."""
 import os
+import re
 import signal
 
 import numpy as np
@@ -35,8 +36,11 @@ def test_quick_run_of_every_example(quick):
     for key, value in numbers.items():
         if key.endswith("losses_finite"):
             assert value is True, key
-    assert 0 <= numbers["classifier_held_out_accuracy"] <= 1
+    assert 0 <= numbers["judge_conv_test_accuracy"] <= 1
+    assert 0 <= numbers["judge_mlp_test_accuracy"] <= 1
     assert 0 <= numbers["cgan_label_accuracy"] <= 1
+    assert numbers["cgan_label_accuracy"] == min(numbers["cgan_label_accuracy_conv"],
+                                                 numbers["cgan_label_accuracy_mlp"])
     # 4.1: document 003's loop never changes G
     assert numbers["doc003_g_parameter_change"] == 0.0
     # 4.2: document 001's generator makes 16x16 images; 004's leaves [-1, 1] and is 8x8
@@ -113,3 +117,57 @@ def assert_same_checkpoint(path_a, path_b):
         np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
     assert meta_a["rng"] == meta_b["rng"]
     assert meta_a["extra"] == meta_b["extra"]          # iteration, histories, data order, grids
+
+
+# ---------------------------------------------------------------------------------------------
+# MNIST's splits and the two judges, on tiny IDX files written here
+
+def write_tiny_mnist(directory, splits=("train", "test"), n=64):
+    """Uncompressed IDX files under MNIST's names: digit-like blobs whose position is the label."""
+    from minigan.data import idx
+    rng = np.random.default_rng(0)
+    for split in splits:
+        labels = np.arange(n, dtype=np.uint8) % 10
+        images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+        for i, label in enumerate(labels):
+            images[i, 2 + 2 * label:8 + 2 * label, 8:20] = 255      # a bar at a label's height
+        names = idx.FILES[split]
+        idx.write_idx(os.path.join(directory, names[0][:-3]), images)
+        idx.write_idx(os.path.join(directory, names[1][:-3]), labels)
+
+
+def ch4_mnist(tmp_path, data_dir):
+    return ch4(["--quick", "--examples", "dcgan", "--dataset", "mnist", "--data-dir",
+                str(data_dir), "--out", str(tmp_path / "out")])
+
+
+def test_mnist_trains_on_the_training_split_and_judges_on_the_test_split(tmp_path, capsys):
+    write_tiny_mnist(tmp_path)
+    numbers = ch4_mnist(tmp_path, tmp_path)
+    assert numbers["split"].startswith("MNIST training split: 48 images")
+    out = capsys.readouterr().out
+    assert "unavailable" not in out
+    # every epoch line says how long the example and the chapter have left
+    assert re.search(r"\[dcgan\] epoch 1/2 .*\(about \d+ s left for dcgan, \d+ s for the "
+                     r"chapter\)", out)
+    for judge in ("conv", "mlp"):                     # two judges, each scored on the test split
+        assert 0 <= numbers[f"judge_{judge}_test_accuracy"] <= 1
+    assert numbers["dcgan_min_class_fraction"] == min(numbers["dcgan_min_class_fraction_conv"],
+                                                      numbers["dcgan_min_class_fraction_mlp"])
+
+
+def test_without_the_training_split_mnist_falls_back_to_the_test_split_saying_so(
+        tmp_path, capsys, monkeypatch):
+    from minigan.data import idx
+
+    def no_network(kind, name, directory):
+        raise idx.DownloadError(f"could not download {name} (no network)")
+
+    monkeypatch.setattr(idx, "_download", no_network)
+    write_tiny_mnist(tmp_path, splits=("test",))
+    numbers = ch4_mnist(tmp_path, tmp_path)
+    lines = [line for line in capsys.readouterr().out.splitlines()
+             if line.startswith("MNIST's training split is unavailable")]
+    assert len(lines) == 1 and "training on the test split's first 48 images" in lines[0]
+    assert "DownloadError" in lines[0]
+    assert numbers["split"].startswith("MNIST test split")
