@@ -39,6 +39,7 @@ from minigan.losses import get_objective, sigmoid
 from minigan.metrics import (class_histogram, fid_from_features,
                              precision_recall_density_coverage)
 from minigan.models import (conditional_discriminator, conditional_generator,
+                            projection_discriminator,
                             dcgan_discriminator, dcgan_generator, dense_discriminator,
                             dense_generator)
 from minigan.nn import (BatchNorm2d, ConvTranspose2d, Dense, LeakyReLU, ReLU, Reshape,
@@ -509,10 +510,12 @@ def _train_step_figure(path, runs, iterations):
 
 # %% 4.4 The conditional GAN
 def cgan_example(setup, unconditional_accuracy=None) -> dict:
-    """DCGAN with the label concatenated to z and fed to D as ten constant maps."""
+    """DCGAN with the label concatenated to z; D sees it as ten constant maps (``concat``) or
+    projects it onto its image features (``projection``, Miyato & Koyama, 2018)."""
     B.seed(setup.seed + 4)
     G = conditional_generator(LATENT_DIM, NUM_CLASSES)
-    D = conditional_discriminator(NUM_CLASSES, dropout=0.3)
+    D = (projection_discriminator(NUM_CLASSES, dropout=0.3) if setup.conditioning == "projection"
+         else conditional_discriminator(NUM_CLASSES, dropout=0.3))
     gan = GAN(G, D, B.asarray(setup.images), latent_dim=LATENT_DIM, batch_size=setup.batch_size,
               objective="non-saturating", lr_g=LR, lr_d=LR,
               labels=setup.labels, num_classes=NUM_CLASSES)
@@ -604,6 +607,9 @@ parser.add_argument("--epochs", type=chapter.positive_int, default=None,
 parser.add_argument("--num-images", type=chapter.positive_int, default=None,
                     help=f"training images (default {NUM_IMAGES}; --quick: "
                          f"{QUICK['num_images']})")
+parser.add_argument("--conditioning", choices=("projection", "concat"), default="projection",
+                    help="how the cGAN's D sees the label: projected onto its features "
+                         "(default) or as ten input maps (the documents' way)")
 parser.add_argument("--resume", action="store_true",
                     help="continue each example from its checkpoint in --out (one without "
                          "starts fresh; none at all is an error)")
@@ -659,7 +665,7 @@ judges = train_judges(data, QUICK["classifier_epochs"] if quick else CLASSIFIER_
                       args.seed)
 setup = Setup(
     images=images, labels=labels, out=out, seed=args.seed, resume=args.resume,
-    judges=judges, epochs=epochs, score_samples=score_samples,
+    judges=judges, epochs=epochs, score_samples=score_samples, conditioning=args.conditioning,
     batch_size=batch_size, steps_per_epoch=len(images) // batch_size,
     reference_features={name: None if quick else clf.features(data.test_images)
                         for name, clf, _ in judges},

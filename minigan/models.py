@@ -17,6 +17,9 @@ documents' ``from_logits=True`` asks for. Images are (N, 1, 28, 28).
     conditional_discriminator(num_classes=10)
         a conditional GAN (Mirza & Osindero, 2014): the DCGAN pair, with the label fed to both
         players by concatenation (``minigan.conditioning``)
+    projection_discriminator(num_classes=10)
+        its discriminator with the label projected onto the image features instead
+        (Miyato & Koyama, 2018; ``minigan.nn.Projection``)
 
 How the label reaches the players (concatenation) is ``minigan.conditioning``'s.
 """
@@ -26,7 +29,7 @@ import math
 
 from minigan.conditioning import NUM_CLASSES
 from minigan.nn import (BatchNorm1d, BatchNorm2d, Conv2d, ConvTranspose2d, Dense, Dropout,
-                        Flatten, LeakyReLU, ReLU, Reshape, Sequential, Sigmoid, Tanh)
+                        Flatten, LeakyReLU, Projection, ReLU, Reshape, Sequential, Sigmoid, Tanh)
 from minigan.nn.init import dcgan_init
 
 IMAGE_SHAPE = (1, 28, 28)
@@ -126,6 +129,20 @@ def conditional_generator(latent_dim: int = LATENT_DIM, num_classes: int = NUM_C
                           channels=(128, 64)) -> Sequential:
     """The DCGAN generator over [z, onehot(y)]: (N, latent_dim + num_classes) -> (N, 1, 28, 28)."""
     return dcgan_generator(latent_dim + num_classes, channels)
+
+
+def projection_discriminator(num_classes: int = NUM_CLASSES, channels=(64, 128),
+                             dropout: float = 0.3) -> Projection:
+    """The DCGAN discriminator's convolutions as the features of a projection discriminator
+    (Miyato & Koyama, 2018): (N, 1 + num_classes, 28, 28) image and label maps -> (N, 1).
+
+        phi: Conv2d(1 -> c0, 4, 2, 1) -> LeakyReLU(0.2) [-> Dropout]
+             -> Conv2d(c0 -> c1, 4, 2, 1) -> LeakyReLU(0.2) [-> Dropout] -> Flatten  (c1*7*7)
+        logit = w . phi(x) + b + v_y . phi(x)
+    """
+    body = dcgan_discriminator(1, channels, dropout=dropout)
+    features = Sequential(*body.layers[:-1])                  # all but the final Dense
+    return Projection(features, channels[1] * 7 * 7, num_classes, image_channels=1)
 
 
 def conditional_discriminator(num_classes: int = NUM_CLASSES, channels=(64, 128),

@@ -13,5 +13,6 @@ from minigan.nn.minibatch import MinibatchStdDev  # noqa: F401
 from minigan.nn.module import Module, Parameter, Sequential  # noqa: F401
 from minigan.nn.norm import BatchNorm1d, BatchNorm2d  # noqa: F401
 from minigan.nn.pack import Pack  # noqa: F401
+from minigan.nn.projection import Projection  # noqa: F401
 from minigan.nn.shape import Flatten, Reshape  # noqa: F401
 from minigan.nn.spectral import SpectralNorm  # noqa: F401

@@ -1,0 +1,77 @@
+"""The projection discriminator (Miyato & Koyama, 2018): the label enters D's output by an inner
+product with the image's features, not as extra input channels.
+
+    logit(x, y) = w . phi(x) + b  +  v_y . phi(x)          phi: a feature Module, (N, F)
+
+where v_y is row y of a learned class embedding V (K, F). The first term asks "is x a real
+image?", the second "is x a real image *of class y*?": a sample drawn as the wrong digit is
+rejected through the second term, which concatenating the label to D's input leaves D to find.
+
+The input is a conditional GAN's discriminator input as minigan.conditioning builds it: the
+image and K constant label maps, (N, C + K, H, W); the label is read off the maps (their value
+at pixel (0, 0) is onehot(y)). So a Projection drops in wherever a concatenation discriminator
+was, and GAN needs no change.
+
+Backward, with g = dL/dlogit (N, 1), h = phi(image), e = onehot(y) V = v_y:
+
+    dL/dw = h^T g,  dL/db = sum g                  (the Dense head)
+    dL/dV = onehot(y)^T (g * h)                    (each class row from its own samples)
+    dL/dh = g w^T + g * e                          -> phi.backward -> dL/d(image)
+    dL/d(label maps) = 0                           (the labels are data, not a function of G)
+"""
+from __future__ import annotations
+
+from minigan import arguments
+from minigan import backend as B
+from minigan.nn.dense import Dense
+from minigan.nn.module import Module, Parameter
+
+
+class Projection(Module):
+    """(N, C + K, H, W) image and label maps -> logits (N, 1) = w.phi(x) + b + v_y.phi(x).
+
+    features: a Module mapping (N, C, H, W) images to (N, num_features); image_channels: C;
+    num_classes: K. The embedding V (K, num_features) starts at N(0, 0.02^2) (DCGAN's
+    initialisation) and the head Dense(num_features, 1) as Dense does.
+    """
+
+    def __init__(self, features: Module, num_features: int, num_classes: int,
+                 image_channels: int = 1):
+        super().__init__()
+        if not isinstance(features, Module):
+            raise TypeError(f"Projection: features must be a minigan Module, got "
+                            f"{type(features).__name__}")
+        self.num_features = arguments.integer(num_features, "num_features", "Projection", 1)
+        self.num_classes = arguments.integer(num_classes, "num_classes", "Projection", 1)
+        self.image_channels = arguments.integer(image_channels, "image_channels", "Projection", 1)
+        self.features = features
+        self.head = Dense(num_features, 1)
+        self.V = Parameter(0.02 * B.randn(num_classes, num_features))
+        self.cache = None
+
+    def forward(self, x):
+        c, k = self.image_channels, self.num_classes
+        self._check_input(x, (None, c + k, None, None))
+        onehot = x[:, c:, 0, 0]                                   # (N, K): the label maps' value
+        h = self.features.forward(x[:, :c])                       # (N, F)
+        if h.ndim != 2 or h.shape[1] != self.num_features:
+            raise ValueError(f"Projection: features gave shape {tuple(h.shape)}, expected "
+                             f"(N, {self.num_features}); end them with Flatten")
+        embedded = onehot @ self.V.data                           # (N, F): v_y
+        logits = self.head.forward(h) + (h * embedded).sum(axis=1, keepdims=True)
+        self.cache = (x.shape, onehot, h, embedded)
+        return self._output(logits)
+
+    def backward(self, dout):
+        self._check_dy(dout)
+        shape, onehot, h, embedded = self.cache
+        dh = self.head.backward(dout)                             # g w^T, and dw, db
+        dh += dout * embedded                                     # + g * v_y
+        self.V.grad += onehot.T @ (dout * h)                      # (K, F)
+        dx = B.xp.zeros(shape, dtype=dout.dtype)
+        dx[:, :self.image_channels] = self.features.backward(dh)
+        return dx
+
+    def __repr__(self) -> str:
+        return (f"Projection(num_features={self.num_features}, num_classes={self.num_classes}, "
+                f"image_channels={self.image_channels})")
