@@ -34,16 +34,8 @@ def dcgan(conditional: bool) -> GAN:
                batch_size=BATCH, lr_g=2e-4, lr_d=2e-4)
 
 
-@pytest.fixture
-def device():
-    B._use_module(fakecupy, "cupy")
-    B.seed(0)
-    yield
-    B.use("numpy")
-
-
 @pytest.mark.parametrize("conditional", [False, True], ids=["dcgan", "cgan"])
-def test_one_iteration_makes_no_sync_and_uploads_under_64_kb(device, conditional):
+def test_one_iteration_makes_no_sync_and_uploads_under_64_kb(fake, conditional):
     gan = dcgan(conditional)
     gan.step()                       # the first iteration sets up buffers (once per run)
     gan.step()                       # an epoch boundary: 128 examples, two batches
@@ -63,7 +55,7 @@ def test_one_iteration_makes_no_sync_and_uploads_under_64_kb(device, conditional
     assert all(np.isfinite(history[key]).all() for key in history)
 
 
-def test_training_with_logging_reads_only_at_the_log_lines(device, capsys):
+def test_training_with_logging_reads_only_at_the_log_lines(fake, capsys):
     gan = dcgan(False)
     counters = fakecupy.reset_counters()
     gan.train(4, log_every=2)                         # log lines after iterations 2 and 4
@@ -71,7 +63,7 @@ def test_training_with_logging_reads_only_at_the_log_lines(device, capsys):
     assert capsys.readouterr().out.count("iter ") == 2
 
 
-def test_divergence_on_the_device_names_the_iteration_and_player_when_read(device):
+def test_divergence_on_the_device_names_the_iteration_and_player_when_read(fake):
     """NaN data at the 3rd real batch: nothing is read during the steps, and the flush at the
     end of train() reports the discriminator step of iteration 3."""
     draws = []
@@ -96,7 +88,7 @@ def test_divergence_on_the_device_names_the_iteration_and_player_when_read(devic
                                       "g_loss": gan.history["g_loss"][-1]}
 
 
-def test_the_double_refuses_what_cupy_lacks(device):
+def test_the_double_refuses_what_cupy_lacks(fake):
     """Names CuPy does not have fail on the double as they would on a GPU."""
     with pytest.raises(AttributeError, match="errstate"):
         fakecupy.errstate
