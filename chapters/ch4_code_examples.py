@@ -19,7 +19,9 @@ Run:  python chapters/ch4_code_examples.py [--quick] [--dataset digits|mnist] [-
 MNIST: ``--dataset mnist --data-dir DIR`` reads the IDX files there (downloading them if absent):
 the models train on the training split (its first --num-images images) and are judged against the
 test split. Where the training split is absent and cannot be downloaded, they train on the test
-split, and the run says so in one line.
+split, and the run says so in one line. The cGAN's D projects the label onto its features
+(Miyato & Koyama, 2018): on MNIST 85.1% -> 91.3% of samples drawn as asked (worst digit 67.7% ->
+79.8%) against concatenation, by the stricter of two judges (4.4 below).
 Or open it as a notebook and run its cells in order (the settings cell takes the same options;
 the cells above it only define).
 """
@@ -175,6 +177,12 @@ def judged_numbers(prefix, verdict) -> dict:
     if "label_accuracy" in verdict:
         numbers[f"{prefix}_label_accuracy"] = verdict["label_accuracy"]
         numbers[f"{prefix}_min_digit_accuracy"] = verdict["min_digit_accuracy"]
+        numbers[f"{prefix}_target_met"] = bool(
+            verdict["label_accuracy"] >= TARGET_LABEL_ACCURACY
+            and verdict["min_digit_accuracy"] >= TARGET_MIN_DIGIT_ACCURACY)
+    else:
+        numbers[f"{prefix}_target_met"] = bool(verdict["min_class_fraction"]
+                                               >= MIN_CLASS_FRACTION)
     for name, judge in verdict["judges"].items():
         for key in ("min_class_fraction", "label_accuracy", "min_digit_accuracy", "confidence",
                     "fid", "precision", "recall", "density", "coverage"):
@@ -759,6 +767,17 @@ if "train_step" in args.examples:
 #     [y = k] (``minigan.models.condition_noise`` / ``condition_images``). Erratum: document 004's
 #     generator takes ``labels`` and never uses them; such a generator draws the requested digit
 #     one time in ten (measured with the unconditional DCGAN of 4.2).
+#     Concatenation leaves D to discover what the label maps mean, and on MNIST it does so only in
+#     part: the default D here is a projection discriminator (Miyato & Koyama, 2018;
+#     ``minigan.nn.Projection``), logit = w.phi(x) + b + v_y.phi(x), which asks "a real image of
+#     digit y?" directly. Measured, 10 epochs (1,560 iterations), seed 0, the stricter judge:
+#
+#         D sees the label as        MNIST (its test split, 10k)      built-in digits (10k)
+#         ten input maps (concat)    85.1% as asked, worst digit 67.7%   96.6%, worst 89.8%
+#         projection (default)       91.3% as asked, worst digit 79.8%   96.4%, worst 92.0%
+#
+#     (targets: >= 90%, every digit >= 75%; FID of the CNN judge's features 57.7 -> 42.0 on
+#     MNIST). ``--conditioning concat`` runs the documents' way.
 
 # %% Run 4.4 The conditional GAN
 if "cgan" in args.examples:
