@@ -17,7 +17,7 @@ stale -- a test enforces the rule.)
                                  based generator, minigan.device_random)
     B.get_rng_state(), B.set_rng_state(state)   for checkpoints
     B.check(ok, error)           raise error() unless ok; deferred on a device inside
-    B.deferred_checks()          (a training iteration), read later with B.read_checks()
+    B.deferred_checks()          (a training iteration); GAN.flush() reads them later
     B.asarray(x)                 host data -> active backend, in the active float dtype
     B.to_numpy(x)                active backend -> numpy.ndarray (for plots, files, printing)
     B.np                         host NumPy, for host-side work (data files, metrics, plots)
@@ -159,7 +159,7 @@ def precision(d):
 # and whose state (two ints) saves and restores exactly. Both are seeded by ``seed``; the same
 # seed gives different numbers on the two backends, the same numbers run after run on each.
 
-_device_rng = None           # the device generator, created lazily by _generator()
+_device_rng = None           # the device generator, created lazily by device_rng()
 
 
 def seed(s: int) -> None:
@@ -294,23 +294,14 @@ def check(ok, error) -> None:
 def deferred_checks():
     """``with B.deferred_checks() as checks:`` -- on a device backend, the ``check`` calls made in
     the block append their (ok, error) pairs to ``checks`` instead of reading ``ok``; on the host
-    they are read at once and ``checks`` stays empty. Read them with ``read_checks(checks)``."""
+    they are read at once and ``checks`` stays empty. ``GAN.flush`` reads a training run's
+    checks in one transfer (xp.stack of the verdicts)."""
     global _deferred
     outer, _deferred = _deferred, []
     try:
         yield _deferred
     finally:
         _deferred = outer
-
-
-def read_checks(checks) -> None:
-    """Read the verdicts of deferred ``checks`` in one transfer; raise the first failed one."""
-    if not checks:
-        return
-    verdicts = to_numpy(xp.stack([ok for ok, _ in checks]))
-    for passed, (_, error) in zip(verdicts, checks):
-        if not passed:
-            raise error()
 
 
 # ---------------------------------------------------------------------------------------------
