@@ -67,7 +67,7 @@ def test_a_generator_makes_no_more_dimensions_than_its_latent_space(quick):
 
 
 def test_figures_written_and_backend_restored(quick):
-    assert len(quick["figures"]) == 5
+    assert len(quick["figures"]) == 6
     for path in quick["figures"]:
         assert os.path.getsize(path) > 10_000
     assert B.name() == "numpy" and B.dtype() == np.float32
@@ -127,3 +127,21 @@ def test_regimes_of_made_up_runs():
     assert regime(run([8, 0], [0.5, 0.0])) == "collapsed"      # piled up off the modes
     assert regime(run([8, 8], [0.5, 0.5], median_radius=3.0)) == "diverged"
     assert regime(run([], [], diverged=True)) == "diverged" and arrival(run([], [])) is None
+
+
+def test_dcgan_learning_rate_grid_gives_every_pair_a_regime(quick):
+    rates = ch6["QUICK"]["dcgan_lr_grid"]
+    assert sum(quick[f"dcgan_lr_grid_{regime}"] for regime in ch6["REGIMES"]) == len(rates) ** 2
+    for lr in rates:
+        assert quick[f"dcgan_lr_equal_{lr:.1e}_fd"] > 0
+
+
+def test_dcgan_regimes_of_made_up_runs():
+    def run(fd, rarest, diverged=False):
+        return {"fd": fd, "rarest_digit": rarest, "diverged": diverged}
+    regime, threshold = ch6["dcgan_regime"], ch6["DCGAN_CONVERGED_FD"]
+    assert regime(run([90.0, threshold], [0.0, 0.05])) == "converged"
+    assert regime(run([90.0, threshold + 1], [0.0, 0.05])) == "slow"
+    assert regime(run([5.0, 5.0], [0.05, 0.02])) == "collapsed"     # sharp, but a digit gone
+    assert regime(run([], [], diverged=True)) == "diverged"
+    assert regime(run([5.0], [0.05], diverged=True)) == "diverged"
