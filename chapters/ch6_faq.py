@@ -657,19 +657,24 @@ def learning_rate_study(settings, seed):
             "seconds": time.perf_counter() - start}
 
 
+def print_rate_grid(title, grid, rates, cell, width):
+    """Print ``title`` and the lr_G x lr_D table of ``grid`` (rows lr_G, columns lr_D): each
+    run's regime letter and ``cell(run)``, in columns ``width`` characters wide."""
+    print(title)
+    print("lr_G \\ lr_D " + "".join(f"{lr:>{width}.1e}" for lr in rates))
+    for lr_g in rates:
+        cells = [f"{REGIMES[grid[(lr_g, lr_d)]['regime']]} {cell(grid[(lr_g, lr_d)])}"
+                 for lr_d in rates]
+        print(f"{lr_g:>11.1e} " + "".join(f"{c:>{width}}" for c in cells))
+
+
 def print_learning_rate_study(study):
     rates = study["rates"]
-    print("Q4: regime after training (rows lr_G, columns lr_D; C converged, S slow, M mode "
-          "collapse, D diverged), modes covered / precision / recall")
-    print("lr_G \\ lr_D " + "".join(f"{lr:>18.1e}" for lr in rates))
-    for lr_g in rates:
-        cells = []
-        for lr_d in rates:
-            run = study["grid"][(lr_g, lr_d)]
-            mode_count = run["modes"][-1] if run["modes"] else 0
-            cells.append(f"{REGIMES[run['regime']]} {mode_count}/8 "
-                         f"{run['precision']:.2f}/{run['recall']:.2f}")
-        print(f"{lr_g:>11.1e} " + "".join(f"{c:>18}" for c in cells))
+    print_rate_grid("Q4: regime after training (rows lr_G, columns lr_D; C converged, S slow, "
+                    "M mode collapse, D diverged), modes covered / precision / recall",
+                    study["grid"], rates,
+                    lambda run: f"{run['modes'][-1] if run['modes'] else 0}/8 "
+                                f"{run['precision']:.2f}/{run['recall']:.2f}", 18)
     for lr, runs in study["diagonal"].items():
         arrivals = [iterations_to_converge(r) for r in runs]
         print(f"lr_G = lr_D = {lr:.1e}: converged at iteration "
@@ -898,17 +903,10 @@ def figure_dcgan_learning_rates(path, study):
 
 
 def print_dcgan_learning_rate_study(study):
-    rates = study["rates"]
-    print("Q4 on the DCGAN: regime (rows lr_G, columns lr_D), FD to held-out digits / share of "
-          "the rarest digit")
-    print("lr_G \\ lr_D " + "".join(f"{lr:>16.1e}" for lr in rates))
-    for lr_g in rates:
-        cells = []
-        for lr_d in rates:
-            run = study["grid"][(lr_g, lr_d)]
-            cells.append(f"{REGIMES[run['regime']]} " + (
-                f"{run['fd'][-1]:.1f}/{run['rarest_digit'][-1]:.2f}" if run["fd"] else "-"))
-        print(f"{lr_g:>11.1e} " + "".join(f"{c:>16}" for c in cells))
+    print_rate_grid("Q4 on the DCGAN: regime (rows lr_G, columns lr_D), FD to held-out digits / "
+                    "share of the rarest digit", study["grid"], study["rates"],
+                    lambda run: f"{run['fd'][-1]:.1f}/{run['rarest_digit'][-1]:.2f}"
+                                if run["fd"] else "-", 16)
 
 
 # %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
