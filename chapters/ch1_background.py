@@ -10,8 +10,9 @@ import os
 
 import numpy as np
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import chapter, plot
+from minigan import plot
 from minigan.data import Gaussian1D, Mixture1D
 from minigan.densities import images, latent_quadrature, push_forward
 from minigan.metrics import jensen_shannon
@@ -133,7 +134,7 @@ parser = chapter.make_parser(TITLE, "ch1_background")
 parser.add_argument("--samples", type=chapter.positive_int, default=None,
                     help=f"samples drawn from each generator (default {SAMPLES}, "
                          f"{QUICK_SAMPLES} with --quick)")
-args = chapter.parse_args(parser, notebook="")
+args = chapter.parse_args(parser)
 samples = args.samples or (QUICK_SAMPLES if args.quick else SAMPLES)
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
 
@@ -175,4 +176,4 @@ for key, r in zip(("untrained", "affine", "two_layer"), results):
     numbers.update({f"jsd_{key}": r["jsd"], f"mean_{key}": r["sample_mean"],
                     f"std_{key}": r["sample_std"], f"target_mean_{key}": r["target_mean"],
                     f"target_std_{key}": r["target_std"]})
-result = chapter.report(numbers, figures)
+result = chapter.report(numbers, figures, args)

@@ -12,8 +12,9 @@ import os
 
 import numpy as np
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import chapter, plot
+from minigan import plot
 from minigan.data import Mixture1D
 from minigan.densities import (gaussian_pdf, images, latent_quadrature, mass_interval,
                                optimal_discriminator, push_forward)
@@ -145,7 +146,7 @@ parser.add_argument("--d-steps", type=chapter.positive_int, default=None,
                          f"{QUICK_D_STEPS} with --quick)")
 parser.add_argument("--g-steps", type=chapter.positive_int, default=G_STEPS,
                     help=f"generator steps in part 2 (default {G_STEPS})")
-args = chapter.parse_args(parser, notebook="")
+args = chapter.parse_args(parser)
 d_steps = args.d_steps or (QUICK_D_STEPS if args.quick else D_STEPS)
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
 data = Mixture1D(DATA_MEANS, (DATA_STD, DATA_STD))
@@ -241,4 +242,4 @@ numbers = {
     "g_mean_after": mean_after, "g_std_after": std_after, "d_peak": d_peak,
     "d_fake_after_g_alone": d_fake_after, "d_fake_after_d_retrained": d_fake_repaired,
 }
-result = chapter.report(numbers, figures)
+result = chapter.report(numbers, figures, args)

@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import chapter, plot
+from minigan import plot
 from minigan.data import Gaussian1D
 from minigan.densities import (at_points, gaussian_pdf, images, latent_quadrature,
                                log_optimal_discriminator, optimal_discriminator, push_forward)
@@ -244,7 +245,7 @@ def _saturation(path, initial_models, data):
 parser = chapter.make_parser(TITLE, "ch3_algorithm")
 parser.add_argument("--iterations", type=chapter.positive_int, default=None,
                     help=f"generator steps (default {ITERATIONS}, {QUICK_ITERATIONS} with --quick)")
-args = chapter.parse_args(parser, notebook="")
+args = chapter.parse_args(parser)
 iterations = args.iterations or (QUICK_ITERATIONS if args.quick else ITERATIONS)
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
@@ -375,7 +376,7 @@ numbers = {
                                 for it in checkpoints),
     **saturation,
 }
-result = chapter.report(numbers, figures)
+result = chapter.report(numbers, figures, args)
 result["checkpoints"] = {it: {k: states[it][k] for k in ("v_trained", "v_star", "theorem1",
                                                          "jsd", "gap", "mean", "std")}
                          for it in checkpoints}

@@ -43,8 +43,9 @@ import time
 
 import numpy as np
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import chapter, plot
+from minigan import plot
 from minigan.classifier import train_classifier
 from minigan.data import load_digits, load_mnist
 from minigan.gan import GAN

@@ -40,6 +40,7 @@ import warnings
 
 import numpy as np
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
 from minigan import checkpoint, plot
 from minigan.chapter import ROOT, make_parser, non_negative_int, parse_args, report, show, start

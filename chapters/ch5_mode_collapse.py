@@ -63,8 +63,9 @@ import time
 
 import numpy as np
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import chapter, plot
+from minigan import plot
 from minigan import mode_collapse as mc
 from minigan.metrics import mode_coverage
 
@@ -228,7 +229,7 @@ parser.add_argument("--rows", nargs="+", choices=tuple(ROWS), default=None, meta
 parser.add_argument("--workers", type=chapter.positive_int, default=None,
                     help="processes training trials at once (default: the number of cores, "
                          "1 with --quick)")
-args = chapter.parse_args(parser, notebook="--quick")
+args = chapter.parse_args(parser)
 out = chapter.start(args)
 budgets = budgets_for(args)
 rows = (tuple(args.rows) if args.rows else QUICK_ROWS if args.quick else
@@ -448,4 +449,4 @@ if not args.quick and not args.paper and {"GAN", "PacGAN2"} <= set(rows):
         print(f"  {'holds' if holds else 'FAILS'}: {claim}")
     numbers["claims_hold"] = all(claims.values())
 
-result = chapter.report(numbers, figures)
+result = chapter.report(numbers, figures, args)

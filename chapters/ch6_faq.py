@@ -17,8 +17,9 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 
+from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import chapter, plot
+from minigan import plot
 from minigan.classifier import train_classifier
 from minigan.data import Grid, Ring, load_digits
 from minigan.flops import dense_flops, matmul_peak

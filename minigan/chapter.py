@@ -71,7 +71,25 @@ import runpy
 import shlex
 import sys
 
-from minigan import backend as B
+
+def _launched_as_chapter_script() -> bool:
+    """True when this process was started as ``python chapters/<name>.py``."""
+    chapters = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "chapters")
+    return bool(sys.argv and sys.argv[0]) and \
+        os.path.dirname(os.path.abspath(sys.argv[0])) == chapters
+
+
+try:
+    from minigan import backend as B
+except (ValueError, TypeError, RuntimeError) as _error:
+    # A bad MINIGAN_BACKEND / MINIGAN_DTYPE: a chapter script stops with one line and status 2,
+    # as for a bad command-line option (every chapter imports this module first); anywhere else
+    # the import fails with the error itself.
+    if _launched_as_chapter_script():
+        print(f"{os.path.basename(sys.argv[0])}: error: {_error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    raise
 from minigan.checkpoint import CheckpointError
 from minigan.data.idx import ChecksumError, DownloadError, IDXFormatError
 
@@ -130,16 +148,25 @@ def make_parser(doc: str, name: str) -> argparse.ArgumentParser:
     summary = (doc or name).strip().splitlines()[0]
     parser = argparse.ArgumentParser(prog=f"{name}.py", description=summary)
     parser.add_argument("--quick", action="store_true",
-                        help="a short run of a few seconds (used by the tests)")
+                        help="a smoke test: a short run that checks the code runs (its numbers "
+                             "are not the text's; written to runs/<chapter>-quick)")
     parser.add_argument("--seed", type=non_negative_int, default=0,
                         help="seed of minigan's random generator (default 0)")
     parser.add_argument("--backend", choices=BACKENDS, default="numpy",
                         help="array backend (default numpy; cupy needs a CUDA GPU)")
     parser.add_argument("--dtype", choices=DTYPES, default="float32",
                         help="floating dtype of parameters and data (default float32)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "runs", name),
-                        help=f"folder for the figures (default runs/{name})")
+    parser.add_argument("--out", default=None,
+                        help=f"folder for the figures (default runs/{name}, or "
+                             f"runs/{name}-quick with --quick)")
     return parser
+
+
+def default_out(name: str, quick: bool) -> str:
+    """Where chapter ``name`` writes when --out is not given: runs/<name> for the full run,
+    runs/<name>-quick for a --quick one, so that a smoke test never overwrites what the full run
+    measured (nor is read as it)."""
+    return os.path.join(ROOT, "runs", name + ("-quick" if quick else ""))
 
 
 def running_as_script(parser: argparse.ArgumentParser) -> bool:
@@ -149,9 +176,12 @@ def running_as_script(parser: argparse.ArgumentParser) -> bool:
 
 
 def parse_args(parser: argparse.ArgumentParser, argv=None,
-               notebook: str = "") -> argparse.Namespace:
+               notebook: str = "--quick") -> argparse.Namespace:
     """The chapter's settings: ``argv`` if given, else the command line when run as a script,
     else ``notebook`` followed by the environment variable MINIGAN_ARGS (see the module doc).
+
+    In a notebook's kernel the settings default to ``--quick`` (a smoke test of seconds to a
+    minute), and one printed line says how to run the full experiment instead.
 
     Adds the checks argparse cannot make itself: CuPy available, --out a folder that can be
     written (nothing is created yet), --data-dir an existing folder. The arguments are kept
@@ -159,10 +189,19 @@ def parse_args(parser: argparse.ArgumentParser, argv=None,
     ``args._script`` says whether this is a script run.
     """
     script = argv is None and running_as_script(parser)
+    explicit = argv is not None
     if argv is None:
         argv = (sys.argv[1:] if script else
                 shlex.split(notebook) + shlex.split(os.environ.get(ARGS_VARIABLE, "")))
     args = parser.parse_args(argv)
+    if not script and not explicit and args.quick:
+        name = parser.prog[:-3] if parser.prog.endswith(".py") else parser.prog
+        print(f"Settings: --quick, a smoke test (its numbers check that the code runs; they "
+              f"are not the text's). For the full run set notebook = \"\" in this cell, or "
+              f"run `python chapters/{name}.py`.", flush=True)
+    if args.out is None:
+        name = parser.prog[:-3] if parser.prog.endswith(".py") else parser.prog
+        args.out = default_out(name, args.quick)
     if args.backend != "numpy":
         previous = B.name()
         try:
@@ -223,7 +262,81 @@ def start(args) -> str:
     B.seed(args.seed)
     if getattr(args, "_script", False):
         sys.excepthook = _script_hook(args, sys.excepthook)
+    from minigan import plot
+    plot.set_banner(SMOKE_TEST if is_quick(args) else None)
+    write_run_record(args, finished=False)
     return args.out
+
+
+# ---------------------------------------------------------------------------------------------
+# Quick and full runs, kept apart
+
+#: The file in a chapter's output folder that says which run wrote it.
+RUN_RECORD = "run.json"
+#: What a --quick run says in place of a verdict on the text's targets.
+NOT_JUDGED = "not judged in --quick"
+#: The line a --quick run's report and figures carry.
+SMOKE_TEST = "--quick: a smoke test; its numbers check that the code runs, not what the text claims"
+
+
+def is_quick(args) -> bool:
+    """True for a --quick run (a smoke test)."""
+    return bool(getattr(args, "quick", False))
+
+
+def write_run_record(args, finished: bool) -> str:
+    """Write ``run.json`` into args.out: the chapter, quick or full, the seed, the command and
+    whether the run finished. A chapter that reads another chapter's output reads it back
+    (``read_run_record``) to name the run it read and to refuse a quick one for a judged claim."""
+    import json
+    path = os.path.join(args.out, RUN_RECORD)
+    record = {"chapter": getattr(args, "_prog", "")[:-3], "quick": is_quick(args),
+              "seed": getattr(args, "seed", None), "command": rerun_command(args),
+              "finished": bool(finished)}
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=1)
+    os.replace(temporary, path)
+    return path
+
+
+def read_run_record(folder: str):
+    """The run record (a dict, see ``write_run_record``) of a chapter's output folder; None if
+    the folder has none (written by no chapter run, or by an older minigan)."""
+    import json
+    path = os.path.join(folder, RUN_RECORD)
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as e:
+        raise ValueError(f"{path}: not a readable run record ({e})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("quick"), bool):
+        raise ValueError(f"{path}: not a run record (expected an object with 'quick')")
+    return record
+
+
+def describe_run(folder: str) -> str:
+    """One phrase naming the run that wrote ``folder``: its command, quick or full."""
+    record = read_run_record(folder)
+    if record is None:
+        return f"{folder} (no {RUN_RECORD}: which run wrote it is unknown)"
+    kind = "a --quick smoke test" if record["quick"] else "a full run"
+    state = "" if record.get("finished") else ", unfinished"
+    return f"{folder} ({kind}{state}: {record.get('command', '?')})"
+
+
+def judge(args, met) -> object:
+    """A target's verdict: ``bool(met)`` in a full run; NOT_JUDGED in a --quick one (a smoke
+    test's numbers say nothing about the text's targets)."""
+    return NOT_JUDGED if is_quick(args) else bool(met)
+
+
+def title(args, text: str) -> str:
+    """A figure title: ``text`` in a full run; in a --quick run, ``text`` under a first line
+    saying it is a smoke test (so no quick figure states the full run's conclusions)."""
+    return f"[--quick smoke test, not the text's result]\n{text}" if is_quick(args) else text
 
 
 def resumable(args, checkpoints: dict) -> dict:
@@ -298,12 +411,17 @@ def session(args):
         B.set_dtype(previous_dtype)
 
 
-def report(numbers: dict, figures: list) -> dict:
+def report(numbers: dict, figures: list, args=None) -> dict:
     """Print the measured numbers and the figure paths, one per line, after a blank line.
 
-    Returns the numbers with the figure paths added under "figures": what a chapter keeps in
-    ``result`` (the tests read it)."""
+    With ``args``: a --quick run's report opens with SMOKE_TEST, and the run record in args.out
+    is marked finished. Returns the numbers with the figure paths added under "figures": what a
+    chapter keeps in ``result`` (the tests read it)."""
     print()
+    if args is not None:
+        if is_quick(args):
+            print(f"  {SMOKE_TEST}")
+        write_run_record(args, finished=True)
     width = max(len(k) for k in numbers) if numbers else 0
     for key, value in numbers.items():
         shown = f"{value:.6g}" if isinstance(value, float) else str(value)
@@ -346,4 +464,6 @@ def run(name: str, argv=()) -> dict:
         sys.argv, sys.excepthook = saved[0], saved[1]
         B.use(saved[2])
         B.set_dtype(saved[3])
+        from minigan import plot
+        plot.set_banner(None)
     return namespace["result"]

@@ -46,13 +46,38 @@ def new_figure(ncols: int = 1, nrows: int = 1, size=(5.0, 4.0), **subplot_kw):
     return fig, axes
 
 
+#: A line written across the bottom of every figure saved while it is set (``set_banner``): a
+#: chapter's --quick run sets it, so that no smoke test's figure passes for the full run's.
+_banner = None
+
+
+def set_banner(text) -> None:
+    """Write ``text`` (a str) in red across the bottom of every figure saved from now on; None
+    stops it. ``minigan.chapter.start`` sets it for a --quick run."""
+    global _banner
+    if text is not None and not isinstance(text, str):
+        raise TypeError(f"plot.set_banner: text must be a str or None, got "
+                        f"{type(text).__name__}")
+    _banner = text or None
+
+
+def _layout(fig) -> None:
+    """tight_layout, leaving room at the bottom for the banner when one is set."""
+    if _banner is None:
+        fig.tight_layout()
+        return
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.text(0.5, 0.01, _banner, ha="center", va="bottom", color="tab:red", fontsize=8,
+             wrap=True)
+
+
 def save(fig, path, dpi: int = 100) -> str:
     """Write fig to ``path`` (creating its folder) and return the path as a string."""
     path = os.fspath(path)
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
-    fig.tight_layout()
+    _layout(fig)
     fig.savefig(path, dpi=dpi)
     return path
 
@@ -313,6 +338,8 @@ def gan_lab_gif(path, frames, history=None, fps: int = 4, dpi: int = 70) -> str:
     arrow_scale = gradient_arrow_scale(frames)
     fig, axes = new_figure(2 if history is not None else 1, 1, (4.6, 4.2))
     writer = PillowWriter(fps=fps)
+    if _banner is not None:
+        fig.text(0.5, 0.01, _banner, ha="center", va="bottom", color="tab:red", fontsize=7)
     with writer.saving(fig, path, dpi):
         for frame in frames:
             for ax in axes[0]:
@@ -320,7 +347,7 @@ def gan_lab_gif(path, frames, history=None, fps: int = 4, dpi: int = 70) -> str:
             draw_gan_lab(axes[0, 0], frame, arrow_scale)
             if history is not None:
                 draw_losses(axes[0, 1], history, upto=frame["iteration"])
-            fig.tight_layout()
+            fig.tight_layout(rect=(0, 0.05, 1, 1) if _banner is not None else None)
             writer.grab_frame()
     return path
 
@@ -368,13 +395,15 @@ def save_gif(path, frames, draw, fps: int = 8, size=(5.0, 3.6), dpi: int = 80,
         os.makedirs(folder, exist_ok=True)
     fig, axes = new_figure(*(panels or (1, 1)), size)
     writer = PillowWriter(fps=fps)
+    if _banner is not None:
+        fig.text(0.5, 0.01, _banner, ha="center", va="bottom", color="tab:red", fontsize=7)
     with writer.saving(fig, path, dpi):
         for frame in frames:
             for ax in axes.flat:
                 ax.clear()
             draw(axes if panels else axes[0, 0], frame)
-            if panels:
-                fig.tight_layout()
+            if panels or _banner is not None:
+                fig.tight_layout(rect=(0, 0.05, 1, 1) if _banner is not None else None)
             writer.grab_frame()
     return path
 
