@@ -13,16 +13,16 @@ Both updates are written as losses to minimise (``minigan.losses``); any objecti
 used. In code, one discriminator step is
 
     D.zero_grad()
-    real_logits = D.forward(x);  D.backward(grad_real)   # gradients add up in D's parameters
-    fake_logits = D.forward(G.forward(z));  D.backward(grad_fake)
+    real_logits = D.forward(x);  D.backward(grad_real_logits)   # gradients add up in D's parameters
+    fake_logits = D.forward(G.forward(z));  D.backward(grad_fake_logits)
     d_optimizer.step()
 
 and one generator step is
 
     G.zero_grad()
     fake = G.forward(z);  logits = D.forward(fake)
-    grad_fake = D.backward(grad_logits)  # dL/d(fake); it also adds into D's .grad, harmlessly:
-    G.backward(grad_fake)                # D.zero_grad() clears it before D's next step
+    grad_fake = D.backward(grad_logits)  # dL/d(fake samples); it also adds into D's .grad,
+    G.backward(grad_fake)                # harmlessly: D.zero_grad() clears it before D's next step
     g_optimizer.step()
 
 so no "freeze D" trick is needed: backward never changes weights, only optimizers do, and
@@ -267,8 +267,8 @@ class GAN:
         fake_labels = self.sample_labels(m) if self.conditional else None
         fake = self.generator.forward(self.generator_input(z, fake_labels))          # (m, ...)
         fake_logits = D.forward(self.discriminator_input(fake, fake_labels))         # (m, 1)
-        fake_loss, grad_fake = self._d_loss_fake(real_logits, fake_logits)
-        D.backward(grad_fake)
+        fake_loss, grad_fake_logits = self._d_loss_fake(real_logits, fake_logits)
+        D.backward(grad_fake_logits)
         self.d_optimizer.step()
         return real_loss + fake_loss, real_logits, fake_logits
 
@@ -284,8 +284,8 @@ class GAN:
         the whole d_loss (the real term is then counted here, not in _d_loss_real)."""
         if hasattr(self.objective, "d_loss_fake"):
             return self.objective.d_loss_fake(fake_logits)
-        value, _, grad_fake = self.objective.d_loss(real_logits, fake_logits)
-        return value, grad_fake
+        value, _, grad_fake_logits = self.objective.d_loss(real_logits, fake_logits)
+        return value, grad_fake_logits
 
     def _check_logits(self, logits) -> None:
         """D must give one number per example (per pack with PacGAN's Pack): (k, 1) or (k,)."""

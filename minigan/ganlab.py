@@ -31,7 +31,8 @@ The generator's gradient. G's parameters move by dL_G/dtheta = sum_i (dx_i/dthet
 so dL_G/dx_i is the pull the discriminator exerts on sample i; the step moves the samples along
 -dL_G/dx_i as far as G can follow. It is computed exactly as ``GAN.g_step`` does, without G:
 
-    logits = D.forward(x);  L_G, dlogits = objective.g_loss(logits);  dL_G/dx = D.backward(dlogits)
+    logits = D.forward(x);  L_G, grad_logits = objective.g_loss(logits)
+    dL_G/dx = D.backward(grad_logits)
 
 L_G is the batch MEAN of the objective's generator loss, so the gradient of one sample is 1/N of
 that sample's own; with D layers that couple the batch (minibatch standard deviation, packing)
@@ -85,8 +86,8 @@ def generator_gradient(discriminator: Module, x, objective="non-saturating"):
     try:
         with discriminator.eval_mode():
             logits = discriminator.forward(x)
-            _, dlogits = objective.g_loss(logits)
-            return discriminator.backward(dlogits)
+            _, grad_logits = objective.g_loss(logits)
+            return discriminator.backward(grad_logits)
     finally:
         for p, grad in zip(parameters, saved):
             p.grad[...] = grad

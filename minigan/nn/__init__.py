@@ -1,4 +1,4 @@
-"""Layers with hand-derived backward passes. Each module: forward(x), backward(dout), parameters().
+"""Layers with hand-derived backward passes. Each module: forward(x), backward(dy), parameters().
 
     from minigan import nn
     G = nn.Sequential(nn.Dense(100, 256), nn.LeakyReLU(0.2), nn.Dense(256, 784), nn.Tanh())

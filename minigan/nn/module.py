@@ -40,7 +40,7 @@ class Parameter:
 
 
 class Module(ABC):
-    """Base class. Subclasses implement forward(x) and backward(dout) (abstract: a subclass
+    """Base class. Subclasses implement forward(x) and backward(dy) (abstract: a subclass
     without them cannot be instantiated).
 
     Parameters are found by walking attributes: every ``Parameter`` attribute and every child
@@ -60,8 +60,8 @@ class Module(ABC):
         """The layer's output for input x; caches what backward needs."""
 
     @abstractmethod
-    def backward(self, dout):
-        """dL/d(input) from dout = dL/d(output); accumulates parameter gradients in .grad."""
+    def backward(self, dy):
+        """dL/d(input) from dy = dL/d(output); accumulates parameter gradients in .grad."""
 
     def __call__(self, x):
         return self.forward(x)
@@ -258,13 +258,13 @@ class Sequential(Module):
                 raise type(e)(f"Sequential layer {i}: {e}") from e
         return x
 
-    def backward(self, dout):
+    def backward(self, dy):
         for i in range(len(self.layers) - 1, -1, -1):
             try:
-                dout = self.layers[i].backward(dout)
+                dy = self.layers[i].backward(dy)
             except (ValueError, TypeError, RuntimeError) as e:
                 raise type(e)(f"Sequential layer {i}: {e}") from e
-        return dout
+        return dy
 
     def __getitem__(self, i):
         return self.layers[i]

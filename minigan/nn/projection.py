@@ -62,13 +62,13 @@ class Projection(Module):
         self.cache = (x.shape, onehot, h, embedded)
         return self._output(logits)
 
-    def backward(self, dout):
-        self._check_dy(dout)
+    def backward(self, dy):
+        self._check_dy(dy)
         shape, onehot, h, embedded = self.cache
-        dh = self.head.backward(dout)                             # g w^T, and dw, db
-        dh += dout * embedded                                     # + g * v_y
-        self.V.grad += onehot.T @ (dout * h)                      # (K, F)
-        dx = B.xp.zeros(shape, dtype=dout.dtype)
+        dh = self.head.backward(dy)                             # g w^T, and dw, db
+        dh += dy * embedded                                     # + g * v_y
+        self.V.grad += onehot.T @ (dy * h)                      # (K, F)
+        dx = B.xp.zeros(shape, dtype=dy.dtype)
         dx[:, :self.image_channels] = self.features.backward(dh)
         return dx
 

@@ -116,9 +116,9 @@ class SpectralNorm(Module):
         finally:
             weight.data = original
 
-    def backward(self, dout):
-        """dout: dL/d(output) -> dL/dx; adds dL/dW (see the class docstring) into layer.W.grad."""
-        self._check_dy(dout)
+    def backward(self, dy):
+        """dy: dL/d(output) -> dL/dx; adds dL/dW (see the class docstring) into layer.W.grad."""
+        self._check_dy(dy)
         weight = self.layer.W
         if self._grad_sn is None or self._grad_sn.shape != weight.data.shape:
             self._grad_sn = B.xp.zeros_like(weight.data)
@@ -126,7 +126,7 @@ class SpectralNorm(Module):
         original_data, original_grad = weight.data, weight.grad
         weight.data, weight.grad = self.W_sn, self._grad_sn
         try:
-            dx = self.layer.backward(dout)
+            dx = self.layer.backward(dy)
             grad_sn = weight.grad                                   # G = dL/dW_sn, shaped like W
         finally:
             weight.data, weight.grad = original_data, original_grad
