@@ -57,11 +57,6 @@ HISTORY = [
 # best-known successes are images; text, being discrete, does not pass gradients through sampling
 # (chapter 6).
 
-# %% A short history (corrected where document 000 §1 errs)
-for year, what, who, erratum in HISTORY:
-    print(f"  {year}  {what:<28} {who}" + (f"   [erratum: {erratum}]" if erratum else ""))
-
-
 # %% [markdown]
 # A generative model is something we can SAMPLE from. A GAN's generator is a plain function
 # G: R^d -> R^n. Feed it noise z ~ p_z (a standard normal here) and its outputs x = G(z) are samples
@@ -129,14 +124,18 @@ def describe(name, G, latent_dim, target, samples):
             "target_mean": float(target.mean[0]), "target_std": float(np.sqrt(target.cov[0, 0]))}
 
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+# %% Settings: as a script, the command line; in a notebook, `notebook` ("" for the full run)
 parser = chapter.make_parser(TITLE, "ch1_background")
 parser.add_argument("--samples", type=chapter.positive_int, default=None,
                     help=f"samples drawn from each generator (default {SAMPLES}, "
                          f"{QUICK_SAMPLES} with --quick)")
-args = chapter.parse_args(parser)
+args = chapter.parse_args(parser, notebook="--quick")
 samples = args.samples or (QUICK_SAMPLES if args.quick else SAMPLES)
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
+
+# %% A short history (corrected where document 000 §1 errs)
+for year, what, who, erratum in HISTORY:
+    print(f"  {year}  {what:<28} {who}" + (f"   [erratum: {erratum}]" if erratum else ""))
 
 # %% The three generators, measured: p_g by quadrature, the JSD to the target, drawn samples
 gaussian = Gaussian1D(*GAUSSIAN)

@@ -139,14 +139,14 @@ def _g_alone_figure(path, p_data, p_g_before, d_fixed, p_g_after, d_repaired, g_
     return plot.save(fig, path)
 
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+# %% Settings: as a script, the command line; in a notebook, `notebook` ("" for the full run)
 parser = chapter.make_parser(TITLE, "ch2_core_concepts")
 parser.add_argument("--d-steps", type=chapter.positive_int, default=None,
                     help=f"discriminator steps in part 1 (default {D_STEPS}, "
                          f"{QUICK_D_STEPS} with --quick)")
 parser.add_argument("--g-steps", type=chapter.positive_int, default=G_STEPS,
                     help=f"generator steps in part 2 (default {G_STEPS})")
-args = chapter.parse_args(parser)
+args = chapter.parse_args(parser, notebook="--quick")
 d_steps = args.d_steps or (QUICK_D_STEPS if args.quick else D_STEPS)
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
 data = Mixture1D(DATA_MEANS, (DATA_STD, DATA_STD))

@@ -241,11 +241,11 @@ def _saturation(path, initial_models, data):
             "g_grad_norm_nonsaturating": norms["non-saturating"]}
 
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--quick")
+# %% Settings: as a script, the command line; in a notebook, `notebook` ("" for the full run)
 parser = chapter.make_parser(TITLE, "ch3_algorithm")
 parser.add_argument("--iterations", type=chapter.positive_int, default=None,
                     help=f"generator steps (default {ITERATIONS}, {QUICK_ITERATIONS} with --quick)")
-args = chapter.parse_args(parser)
+args = chapter.parse_args(parser, notebook="--quick")
 iterations = args.iterations or (QUICK_ITERATIONS if args.quick else ITERATIONS)
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
