@@ -108,6 +108,14 @@ EXPECTED_FAILURES = (DownloadError, ChecksumError, IDXFormatError, CheckpointErr
                      FileNotFoundError, PermissionError)
 
 
+class OutputFolderError(OSError):
+    """The output folder (--out) cannot be created or written: a read-only file system, a full
+    disk. A chapter script reports it in one line with exit status 2."""
+
+
+EXPECTED_FAILURES = EXPECTED_FAILURES + (OutputFolderError,)
+
+
 # ---------------------------------------------------------------------------------------------
 # Command line
 
@@ -202,6 +210,8 @@ def parse_args(parser: argparse.ArgumentParser, argv=None,
     if args.out is None:
         name = parser.prog[:-3] if parser.prog.endswith(".py") else parser.prog
         args.out = default_out(name, args.quick)
+    elif not args.out.strip() or "\0" in args.out:
+        parser.error(f"argument --out: expected a folder name, got {args.out!r}")
     if args.backend != "numpy":
         previous = B.name()
         try:
@@ -256,15 +266,19 @@ def start(args) -> str:
     """Use args.backend, args.dtype and args.seed from here on; returns the output folder
     (created). As a script, Ctrl-C then ends the run with exit status 130 and the command that
     continues it instead of a traceback (after GAN.train has saved what it could)."""
-    os.makedirs(args.out, exist_ok=True)
+    if getattr(args, "_script", False):
+        sys.excepthook = _script_hook(args, sys.excepthook)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        write_run_record(args, finished=False)
+    except OSError as e:
+        raise OutputFolderError(f"--out {args.out}: cannot write there "
+                                f"({e.strerror or e}); give a writable folder") from None
     B.use(args.backend)
     B.set_dtype(args.dtype)
     B.seed(args.seed)
-    if getattr(args, "_script", False):
-        sys.excepthook = _script_hook(args, sys.excepthook)
     from minigan import plot
     plot.set_banner(SMOKE_TEST if is_quick(args) else None)
-    write_run_record(args, finished=False)
     return args.out
 
 
