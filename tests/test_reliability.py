@@ -18,6 +18,7 @@ do not match their checksum (test_idx). This file adds the rest:
     Ctrl-C during a download leaves no partial file
 """
 import math
+import glob
 import os
 import signal
 import subprocess
@@ -586,8 +587,17 @@ def test_a_bad_environment_variable_stops_a_chapter_script_in_one_line(tmp_path)
     r = run_script([script, "--quick", "--out", str(tmp_path)], MINIGAN_BACKEND="bogus")
     _expect_one_line(r, "ch1_background.py: error: environment variable MINIGAN_BACKEND='bogus'",
                      "expected 'numpy' or 'cupy'")
-    r = run_script(["-c", "import minigan"], MINIGAN_BACKEND="bogus")   # a library user
-    assert r.returncode == 1 and "Traceback" in r.stderr and "ValueError" in r.stderr
+    # A library user: the first import of the backend (every module of minigan that computes
+    # imports it) fails with the error itself, naming the variable.
+    for statement in ("import minigan.backend", "from minigan import nn", "import minigan.gan"):
+        r = run_script(["-c", statement], MINIGAN_BACKEND="bogus")
+        assert r.returncode == 1 and "Traceback" in r.stderr and "ValueError" in r.stderr
+        assert "MINIGAN_BACKEND='bogus'" in r.stderr
+    # Every chapter imports minigan.chapter first, so that it can say this in one line.
+    for path in sorted(glob.glob(os.path.join(chapter.ROOT, "chapters", "ch*.py"))):
+        with open(path, encoding="utf-8") as f:
+            imports = [line for line in f if line.startswith(("from minigan", "import minigan"))]
+        assert imports and imports[0].startswith("from minigan import chapter"), path
 
 
 def test_a_damaged_data_file_stops_a_chapter_script_in_one_line(tmp_path):
