@@ -348,8 +348,12 @@ def test_the_command_line_in_both_languages(tmp_path, capsys):
     assert "1 of 1 passed" in capsys.readouterr().out
     assert main(["check", "--dir", ws]) == 1
     assert "1 of 17 passed" in capsys.readouterr().out
-    assert main(["hint", "batchnorm"]) == 0 and "grad_beta" in capsys.readouterr().out
-    assert main(["hint", "batchnorm", "--lang", "zh"]) == 0 and "提示" in capsys.readouterr().out
+    assert main(["hint", "batchnorm"]) == 0
+    out = capsys.readouterr().out
+    assert "1. grad_beta" in out and "2." not in out and "hint batchnorm 2" in out
+    assert main(["hint", "batchnorm", "3", "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert "3. 利用" in out and "下一条" not in out
 
 
 @pytest.mark.parametrize("argv", [["check", "nosuch", "--dir", "."], ["hint"], ["frobnicate"],
@@ -365,3 +369,32 @@ def test_python_dash_m_runs(tmp_path):
     run = subprocess.run([sys.executable, "-m", "minigan.exercises", "check", "--dir",
                           str(tmp_path), "dense"], env=env, capture_output=True, text=True)
     assert run.returncode == 1 and "不存在" in run.stdout
+
+
+def test_half_done_wrong_signature_and_stale_forward_are_reported():
+    def todo(*args):
+        raise NotImplementedError
+    verdict = check(BY_NAME["dense"], learner("dense", backward=todo))
+    assert verdict.status == "not_implemented" and "`backward`" in verdict.lines[0]
+    verdict = check(BY_NAME["dense"], learner("dense", forward=lambda x, W, b: x @ W,
+                                              backward=todo))
+    assert verdict.status == "wrong" and verdict.lines[0].startswith("`y`")
+    verdict = check(BY_NAME["dense"], learner("dense", backward=lambda x, W, g: None))
+    assert verdict.status == "error"
+    assert "def backward(x, W, b, grad_y):" in verdict.lines[0]
+    # a forward that keeps its first answer: right on the inputs, but not a function of them
+    # -- only the finite differences of the learner's own forward can catch it
+    remembered = []
+
+    def forward(x):
+        remembered.append(np.tanh(x))
+        return remembered[0]
+    verdict = check(BY_NAME["tanh"], learner("tanh", forward=forward))
+    assert verdict.status == "wrong" and verdict.hint == "fd_mismatch"
+    assert "finite differences of your own `forward`" in verdict.lines[0]
+
+
+def test_checking_works_on_the_cupy_double_and_leaves_it_active(fake):
+    assert check(BY_NAME["dropout"], learner("dropout")).passed
+    assert check(BY_NAME["adam_step"], learner("adam_step")).passed
+    assert B.name() == "cupy" and B.xp is fake

@@ -42,7 +42,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "check":
             sub.add_argument("names", nargs="*", metavar="NAME",
                              help="exercise names or numbers (default: all)")
-    commands.add_parser("hint", help="hints for one exercise").add_argument("name", metavar="NAME")
+    sub = commands.add_parser("hint", help="hints for one exercise, gentle first")
+    sub.add_argument("name", metavar="NAME")
+    sub.add_argument("level", nargs="?", type=int, default=1,
+                     help="how many hints to show (default 1; they get more explicit)")
     for sub in commands.choices.values():
         sub.add_argument("--lang", choices=messages.LANGUAGES, default=argparse.SUPPRESS)
     return parser
@@ -93,13 +96,15 @@ def _check(folder: str, names: list, lang: str) -> int:
     return 0 if passed == len(exercises) else 1
 
 
-def _hint(name: str, lang: str) -> int:
+def _hint(name: str, level: int, lang: str) -> int:
     exercise = _exercise(name, lang)
     words = messages.exercise_text(exercise.name, lang)
     print(messages.text("hints_header", lang, number=exercise.number, name=exercise.name,
                         title=words["title"]))
-    for i, text in enumerate(words["hints"], 1):
+    for i, text in enumerate(words["hints"][:max(1, level)], 1):
         print(f"  {i}. {text}")
+    if level < len(words["hints"]):
+        print(messages.text("more_hints", lang, name=exercise.name, level=max(1, level) + 1))
     return 0
 
 
@@ -107,18 +112,25 @@ def main(argv=None) -> int:
     """Run the command line ``argv`` (default: sys.argv[1:]) and return its exit status."""
     try:
         args = _parser().parse_args(argv)
-        lang = messages.language(args.lang)
+        try:
+            lang = messages.language(args.lang)
+        except ValueError as e:                     # MINIGAN_LANG set to something unknown
+            raise UsageError(str(e)) from None
         if args.command == "list":
             return _list(lang)
         if args.command == "init":
             return _init(args.dir, lang)
         if args.command == "check":
             return _check(args.dir, args.names, lang)
-        return _hint(args.name, lang)
-    except (UsageError, ValueError) as e:
+        return _hint(args.name, args.level, lang)
+    except UsageError as e:
         print(f"python -m minigan.exercises: error: {e}", file=sys.stderr)
         return 2
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:                          # `... check | head`: stop quietly
+        sys.stdout = None
+        sys.exit(1)

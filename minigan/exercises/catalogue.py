@@ -38,6 +38,9 @@ np = B.np
 
 @dataclasses.dataclass
 class Exercise:
+    """One exercise (see the module docstring for the fields); ``filename`` is its file in the
+    learner's workspace, ``outputs`` the learner's outputs in the order they are compared."""
+
     number: int
     name: str
     functions: tuple
@@ -79,9 +82,9 @@ def _sigmoid(x):
     return nn.functional.sigmoid(x, np)
 
 
-def _layer(layer, case, params, inputs=("x",)):
+def _layer(layer, case, params):
     """Run a minigan layer forward then backward on a case -> {"y", "grad_x", params' grads}."""
-    y = layer.forward(*[case[name] for name in inputs])
+    y = layer.forward(case["x"])
     grad_x = layer.backward(case["grad_y"])
     out = {"y": y, "grad_x": grad_x}
     out.update({name: p.grad for name, p in params.items()})

@@ -212,8 +212,11 @@ def _call(learner, name, args, case, path, lang):
         raise
     except Exception as e:
         line, code = _learner_frame(e, path)
-        raise _Stop("error", [messages.text("exception", lang, function=name,
-                                            error=f"{type(e).__name__}: {e}",
+        error = f"{type(e).__name__}: {e}"
+        if line is None:                    # raised by the call itself: a wrong signature
+            raise _Stop("error", [messages.text("exception_in_call", lang, function=name,
+                                                error=error, args=", ".join(args))]) from None
+        raise _Stop("error", [messages.text("exception", lang, function=name, error=error,
                                             path=path or "?", line=line, code=code)]) from None
     for a, value in zip(args, inputs):
         if isinstance(value, np.ndarray) and not np.array_equal(value, case[a], equal_nan=True):
@@ -257,6 +260,8 @@ def _compare(ex, learner, case, output, got_all, want, where, path, lang):
         got = np.asarray(got_all[output])
     except Exception:
         got = np.asarray(None, dtype=object)
+    if want.ndim == 0 and got.size == 1:           # a loss returned as a (1,) array is fine
+        got = got.reshape(())
     if got.dtype.kind not in "biuf":
         raise _Stop("wrong", [messages.text("not_numeric", lang, output=output,
                                             got=type(got_all[output]).__name__)])

@@ -56,6 +56,10 @@ UI = {
                          "zh": "{path} 中没有定义函数 `{function}({args})`"},
     "exception": {"en": "`{function}` raised {error}\n    at {path}, line {line}: {code}",
                   "zh": "`{function}` 抛出异常 {error}\n    位置：{path} 第 {line} 行：{code}"},
+    "exception_in_call": {"en": "`{function}` could not be called: {error}; its signature "
+                                "must be `def {function}({args}):`",
+                          "zh": "无法调用 `{function}`：{error}；它的签名应为 "
+                                "`def {function}({args}):`"},
     "bad_return": {"en": "`{function}` must return {count} values ({names}), got {got}",
                    "zh": "`{function}` 应返回 {count} 个值（{names}），实际得到 {got}"},
     "not_numeric": {"en": "`{output}` must be a NumPy array or a number, got {got}",
@@ -112,7 +116,9 @@ UI = {
     "list_header": {"en": "The exercises (check one with `check NAME`, all with `check`):",
                     "zh": "全部练习（`check NAME` 检查一题，`check` 检查全部）："},
     "hints_header": {"en": "Hints for {number:02d} {name} -- {title}:",
-                     "zh": "{number:02d} {name}（{title}）的提示："},
+                     "zh": "{number:02d} {name}：{title}——提示："},
+    "more_hints": {"en": "(the next hint: python -m minigan.exercises hint {name} {level})",
+                   "zh": "（下一条提示：python -m minigan.exercises hint {name} {level} --lang zh）"},
     "file_header": {"en": "Exercise {number} -- {title}\n\nWhere: {where}",
                     "zh": "练习 {number}：{title}\n\n出处：{where}"},
     "file_footer": {"en": "Check:  python -m minigan.exercises check {name} --dir {workspace}\n"
