@@ -191,11 +191,11 @@ def _check_case(ex, learner, case, where, path, lang):
     for output, wrt in ex.gradients.items():
         rel, index, numeric = _finite_differences(ex, learner, case, output, got, wrt, path, lang)
         if not rel <= ex.tolerance:
-            value = got[output].reshape(-1)[index] if got[output].size else float("nan")
+            analytic = np.asarray(got[output], dtype=np.float64)
             raise _Stop("wrong", [messages.text(
                 "fd_mismatch", lang, output=output, case=where, function=_producer(ex),
-                rel=rel, index=_index(index, got[output].shape), got=value,
-                numeric=numeric.reshape(-1)[index])] + [_hint_line("fd_mismatch", lang, {})],
+                rel=rel, index=_index(index, analytic.shape), got=analytic.reshape(-1)[index],
+                numeric=numeric.reshape(-1)[index]), _hint_line("fd_mismatch", lang, {})],
                 "fd_mismatch")
 
 
