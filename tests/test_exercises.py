@@ -258,7 +258,8 @@ def test_a_template_holds_signature_shapes_and_chapter(lang):
     compile(text, "05_batchnorm.py", "exec")
     words = messages.exercise_text("batchnorm", lang)
     assert "def backward(x, gamma, beta, grad_y):" in text and "raise NotImplementedError" in text
-    assert words["where"] in text and "(N, F)" in text and "chapters/ch4_code_examples.py" in text
+    assert words["title"] in text and "(N, F)" in text and words["task"] in text
+    assert "chapters/ch4_code_examples.py" in text and "minigan/nn/norm.py" in text
 
 
 def test_the_workspace_is_never_overwritten(tmp_path):

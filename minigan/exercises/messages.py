@@ -123,12 +123,12 @@ UI = {
                     "zh": "练习 {number}：{title}\n\n出处：{where}"},
     "file_footer": {"en": "Check:  python -m minigan.exercises check {name} --dir {workspace}\n"
                           "Hints:  python -m minigan.exercises hint {name}\n"
-                          "Inputs are float64 NumPy arrays; return float64 arrays (plain NumPy, "
-                          "no minigan).",
+                          "Inputs are float64 NumPy arrays; return what the docstrings say, real "
+                          "numbers\nin float64 (plain NumPy, no minigan).",
                     "zh": "检查：python -m minigan.exercises check {name} --dir {workspace} "
                           "--lang zh\n提示：python -m minigan.exercises hint {name} --lang zh\n"
-                          "输入是 float64 的 NumPy 数组；请返回 float64 数组（只用 NumPy，不用 "
-                          "minigan）。"},
+                          "输入是 float64 的 NumPy 数组；按函数文档返回结果，实数用 float64（只用 "
+                          "NumPy，不用 minigan）。"},
 }
 
 
@@ -465,9 +465,9 @@ EXERCISES = {
         "en": {"title": "the backward pass of Dropout (a fixed mask)",
                "where": f"Chapter 4, section 4.2 DCGAN, D's Dropout(0.3) ({_CH4}); "
                         f"minigan/nn/dropout.py",
-               "task": "Inverted dropout: y = x * mask / (1 - p), mask[i] = 1 where x[i] is kept "
-                       "(probability 1 - p), 0 where dropped.\nThe mask is given (the one minigan "
-                       "draws). Return y, and grad_x from grad_y.",
+               "task": "Inverted dropout: y = x * mask / (1 - p), mask[i] = 1 where x[i] is kept\n"
+                       "(probability 1 - p), 0 where dropped. The mask is given (the one minigan "
+                       "draws).\nReturn y, and grad_x from grad_y.",
                "forward": "x: (N, ...), mask: (N, ...) of 0.0 / 1.0, p: float -> y: (N, ...)",
                "backward": "grad_y: (N, ...) -> grad_x: (N, ...)",
                "hints": ["For a fixed mask, y is linear in x.",
@@ -486,9 +486,9 @@ EXERCISES = {
                "where": f"Chapter 4, section 4.2 DCGAN, D's convolutions ({_CH4}); "
                         f"minigan/nn/conv.py",
                "task": "y[n, o, i, j] = b[o] + sum_{c,u,v} W[o, c, u, v] x_pad[n, c, s i + u, "
-                       "s j + v]  (a cross-correlation),\n"
-                       "x: (N, C_in, H, W), W: (C_out, C_in, k, k), b: (C_out,), stride s, zero "
-                       "padding p -> y: (N, C_out, OH, OW),\nOH = (H + 2p - k) // s + 1.  "
+                       "s j + v]\n(a cross-correlation), x: (N, C_in, H, W), W: (C_out, C_in, "
+                       "k, k), b: (C_out,),\nstride s, zero padding p -> y: (N, C_out, OH, OW), "
+                       "OH = (H + 2p - k) // s + 1.\n"
                        "Suggested route: write im2col (one receptive field per row),\n"
                        "then y = cols @ W.reshape(C_out, -1).T; backward is two products and "
                        "col2im, im2col's adjoint.",
@@ -523,10 +523,10 @@ EXERCISES = {
                "where": f"Chapter 4, section 4.2 DCGAN, G's transposed convolutions ({_CH4}); "
                         f"minigan/nn/conv.py",
                "task": "The transposed convolution is the adjoint of Conv2d: its forward is a "
-                       "convolution's input gradient.\nx: (N, C_in, H, W), W: (C_in, C_out, k, k) "
-                       "(PyTorch's layout), b: (C_out,) -> y: (N, C_out, H_out, W_out),\nH_out = "
-                       "(H - 1) s - 2 p + k.  Each input pixel spreads x[n, c, i, j] W[c, o] over "
-                       "the k x k patch\nat (s i - p, s j - p) of the output, overlaps adding up. "
+                       "convolution's\ninput gradient. x: (N, C_in, H, W), W: (C_in, C_out, k, k) "
+                       "(PyTorch's layout),\nb: (C_out,) -> y: (N, C_out, H_out, W_out), H_out = "
+                       "(H - 1) s - 2 p + k.\nEach input pixel spreads x[n, c, i, j] W[c, o] over "
+                       "the k x k patch at (s i - p, s j - p)\nof the output, overlaps adding up. "
                        "Return y, and the three gradients.",
                "forward": "x: (N, C_in, H, W), W: (C_in, C_out, k, k), b: (C_out,), stride, "
                           "padding: int -> y: (N, C_out, H_out, W_out)",
@@ -540,8 +540,8 @@ EXERCISES = {
         "zh": {"title": "ConvTranspose2d 的前向与反向",
                "where": f"第 4 章 4.2 DCGAN，生成器的转置卷积（{_CH4}）；minigan/nn/conv.py",
                "task": "转置卷积是 Conv2d 的伴随：它的前向就是卷积对输入的梯度。\nx: (N, C_in, H, W)，"
-                       "W: (C_in, C_out, k, k)（PyTorch 的布局），b: (C_out,) -> y: (N, C_out, H_out, "
-                       "W_out)，\nH_out = (H - 1) s - 2 p + k。每个输入像素把 x[n, c, i, j] W[c, o] "
+                       "W: (C_in, C_out, k, k)（PyTorch 的布局），b: (C_out,)\n-> y: (N, C_out, H_out, "
+                       "W_out)，H_out = (H - 1) s - 2 p + k。每个输入像素把 x[n, c, i, j] W[c, o] "
                        "铺到输出中\n位于 (s i - p, s j - p) 的 k x k 区域，重叠处相加。返回 y 和三个梯度。",
                "forward": "x: (N, C_in, H, W), W: (C_in, C_out, k, k), b: (C_out,), stride, "
                           "padding: int -> y: (N, C_out, H_out, W_out)",
@@ -557,7 +557,7 @@ EXERCISES = {
                "where": f"Chapter 4, section 4.3 The train step: BCE from logits ({_CH4}); "
                         f"minigan/losses.py",
                "task": "loss = mean_i [ -t_i log s_i - (1 - t_i) log(1 - s_i) ], s = sigmoid(l), "
-                       "over all n entries.\nlogits l and targets t in [0, 1]: same shape (N, 1). "
+                       "over all n entries.\nlogits l and targets t in [0, 1]: same shape (N, 1).\n"
                        "Return (loss, dloss/dl), stable for |l| up to 60.",
                "bce_with_logits": "logits: (N, 1), targets: (N, 1) -> (value: float, "
                                   "grad_logits: (N, 1))",
@@ -598,7 +598,7 @@ EXERCISES = {
         "en": {"title": "one step of Adam",
                "where": f"Chapter 4, section 4.2 DCGAN, Adam(2e-4, betas (0.5, 0.999)) ({_CH4}); "
                         f"minigan/optim.py",
-               "task": "m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  m_hat = m / (1 - b1^t), "
+               "task": "m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;\nm_hat = m / (1 - b1^t), "
                        "v_hat = v / (1 - b2^t);\nparam = param - lr m_hat / (sqrt(v_hat) + eps).  "
                        "t is this step's number (1 on the first step).\nReturn the new (param, m, "
                        "v); do not change the inputs.",
@@ -641,9 +641,10 @@ EXERCISES = {
         "en": {"title": "V(D*, G) = -log 4 + 2 JSD, numerically",
                "where": "Chapter 3, Theorem 1 (chapters/ch3_algorithm.py); minigan/metrics.py",
                "task": "Densities p_data, p_g sampled at the centres of grid cells of width dx "
-                       "(they may be 0 somewhere).\nCompute JSD(p_data || p_g) = 1/2 KL(p_data || "
-                       "m) + 1/2 KL(p_g || m), m = (p_data + p_g) / 2, in nats, and\nV(D*, G) = "
-                       "integral p_data log D* + p_g log(1 - D*) dx, each as a sum times dx. "
+                       "(0 in places).\nCompute, each as a sum times dx,\n"
+                       "    JSD(p_data || p_g) = 1/2 KL(p_data || m) + 1/2 KL(p_g || m), "
+                       "m = (p_data + p_g) / 2 (nats),\n"
+                       "    V(D*, G) = integral p_data log D* + p_g log(1 - D*) dx.\n"
                        "The check: V = -log 4 + 2 JSD.",
                "jensen_shannon": "p_data, p_g: (K,), dx: float -> JSD: float",
                "value_at_optimum": "p_data, p_g: (K,), dx: float -> V(D*, G): float",
@@ -665,11 +666,11 @@ EXERCISES = {
         "en": {"title": "the Dirac-GAN's vector field",
                "where": f"Chapter 5, section 1 Instability: the Dirac-GAN ({_CH5}); "
                         f"minigan/dirac.py",
-               "task": "p_data = delta_0, G(z) = theta, D(x) = sigmoid(psi x).  D minimises "
-                       "softplus(-psi*0) + softplus(psi theta);\nG minimises log(1 - "
+               "task": "p_data = delta_0, G(z) = theta, D(x) = sigmoid(psi x).\nD minimises "
+                       "softplus(-psi*0) + softplus(psi theta); G minimises\nlog(1 - "
                        "sigmoid(psi theta)) (\"minimax\") or -log sigmoid(psi theta) "
                        "(\"non-saturating\").\nReturn the gradient-descent field v = "
-                       "(-dL_G/dtheta, -dL_D/dpsi), elementwise over arrays theta, psi.",
+                       "(-dL_G/dtheta, -dL_D/dpsi), elementwise over theta, psi.",
                "vector_field": "theta, psi: (K,), objective: 'minimax' | 'non-saturating' -> "
                                "(v_theta: (K,), v_psi: (K,))",
                "hints": ["d softplus(u)/du = sigmoid(u).",
@@ -677,7 +678,7 @@ EXERCISES = {
                          "sigmoid(+-theta psi) psi."]},
         "zh": {"title": "Dirac-GAN 的向量场",
                "where": f"第 5 章第 1 节 不稳定性：Dirac-GAN（{_CH5}）；minigan/dirac.py",
-               "task": "p_data = delta_0，G(z) = theta，D(x) = sigmoid(psi x)。D 最小化 "
+               "task": "p_data = delta_0，G(z) = theta，D(x) = sigmoid(psi x)。\nD 最小化 "
                        "softplus(-psi*0) + softplus(psi theta)；\nG 最小化 log(1 - sigmoid(psi theta))"
                        "（\"minimax\"）或 -log sigmoid(psi theta)（\"non-saturating\"）。\n返回梯度下降"
                        "向量场 v = (-dL_G/dtheta, -dL_D/dpsi)，对数组 theta、psi 逐元素计算。",
@@ -712,8 +713,8 @@ EXERCISES = {
         "en": {"title": "the high-quality test of mode coverage",
                "where": f"Chapter 5, study 2: The metric ({_MC}); minigan/metrics.py",
                "task": "A sample is high quality if it lies within num_std * std of its nearest "
-                       "centre; it then counts for that centre.\nsamples: (N, 2), centres: (M, 2). "
-                       "Return the (N,) boolean mask and the (M,) integer counts per centre.",
+                       "centre;\nit then counts for that centre. samples: (N, 2), centres: (M, 2)."
+                       "\nReturn the (N,) boolean mask and the (M,) integer counts per centre.",
                "high_quality": "samples: (N, 2), centres: (M, 2), std, num_std: float -> "
                                "(high_quality: (N,) bool, counts: (M,) int)",
                "hints": ["Distances (N, M) by broadcasting: samples[:, None] - centres[None].",

@@ -18,8 +18,9 @@ from minigan.exercises.catalogue import EXERCISES
 def template(exercise, lang: str, folder: str) -> str:
     """The text of a fresh file for ``exercise`` (valid Python; every function unimplemented)."""
     words = messages.exercise_text(exercise.name, lang)
+    where = words["where"].replace("; ", ";\n       ").replace("；", "；\n      ")
     header = messages.text("file_header", lang, number=exercise.number, title=words["title"],
-                           where=words["where"])
+                           where=where)
     footer = messages.text("file_footer", lang, name=exercise.name, workspace=folder)
     parts = [f'"""{header}\n\n{words["task"]}\n\n{footer}\n"""\nimport numpy as np\n']
     for name, args, _ in exercise.functions:
