@@ -123,10 +123,12 @@ def _dense_reference(c):
 
 
 def _dense_forward(x, W, b):
+    """x: (N, in), W: (in, out), b: (out,) -> y: (N, out)"""
     return x @ W + b
 
 
 def _dense_backward(x, W, b, grad_y):
+    """grad_y: (N, out) -> grad_x: (N, in), grad_W: (in, out), grad_b: (out,)"""
     return grad_y @ W.T, x.T @ grad_y, grad_y.sum(axis=0)
 
 
@@ -254,10 +256,12 @@ def _bn_normalised(c, axis, ddof=0):
 
 
 def _bn_forward(x, gamma, beta):
+    """x: (N, F), gamma, beta: (F,) -> y: (N, F), batch statistics"""
     return gamma * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + BN_EPS) + beta
 
 
 def _bn_backward(x, gamma, beta, grad_y):
+    """grad_y: (N, F) -> grad_x: (N, F), grad_gamma: (F,), grad_beta: (F,)"""
     m = x.shape[0]
     inv_std = 1 / np.sqrt(x.var(axis=0) + BN_EPS)
     xhat = (x - x.mean(axis=0)) * inv_std
@@ -398,6 +402,7 @@ def _rows(a):
 
 
 def _conv_forward(x, W, b, stride, padding):
+    """x: (N, C_in, H, W), W: (C_out, C_in, k, k), b: (C_out,) -> y: (N, C_out, OH, OW)"""
     n, _, h, w = x.shape
     c_out, _, k, _ = W.shape
     oh, ow = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
@@ -406,6 +411,7 @@ def _conv_forward(x, W, b, stride, padding):
 
 
 def _conv_backward(x, W, b, grad_y, stride, padding):
+    """grad_y: (N, C_out, OH, OW) -> grad_x, grad_W, grad_b shaped like x, W, b"""
     c_out, _, k, _ = W.shape
     dy = _rows(grad_y)                                                 # (N*OH*OW, C_out)
     grad_W = (dy.T @ _im2col(x, k, stride, padding)).reshape(W.shape)
@@ -414,6 +420,7 @@ def _conv_backward(x, W, b, grad_y, stride, padding):
 
 
 def _convt_forward(x, W, b, stride, padding):
+    """x: (N, C_in, H, W), W: (C_in, C_out, k, k), b: (C_out,) -> y: (N, C_out, H_out, W_out)"""
     n, c_in, h, w = x.shape
     _, c_out, k, _ = W.shape
     out_h, out_w = (h - 1) * stride - 2 * padding + k, (w - 1) * stride - 2 * padding + k
@@ -422,6 +429,7 @@ def _convt_forward(x, W, b, stride, padding):
 
 
 def _convt_backward(x, W, b, grad_y, stride, padding):
+    """grad_y: (N, C_out, H_out, W_out) -> grad_x, grad_W, grad_b shaped like x, W, b"""
     n, c_in, h, w = x.shape
     k = W.shape[2]
     cols = _im2col(grad_y, k, stride, padding)                         # (N*H*W, C_out*k*k)
@@ -484,6 +492,7 @@ def _bce_wrt_probability(c):
 
 
 def _bce(logits, targets):
+    """logits, targets: (N, 1) -> mean BCE, grad_logits: (N, 1)"""
     value = np.mean(np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits))))
     return value, (_sigmoid(logits) - targets) / logits.size
 
@@ -504,6 +513,7 @@ def _saturating(c):
 
 
 def _g_loss(fake_logits):
+    """fake_logits: (N, 1) -> -mean log sigmoid(l), grad_fake: (N, 1)"""
     value = np.mean(np.log1p(np.exp(-np.abs(fake_logits))) - np.minimum(fake_logits, 0))
     return value, (_sigmoid(fake_logits) - 1) / fake_logits.size
 
@@ -562,6 +572,7 @@ def _adam_variant(c, correct=True, eps_inside=False, t_shift=0):
 
 
 def _adam_step(param, grad, m, v, t, lr, beta1, beta2, eps):
+    """param, grad, m, v: one shape -> the new (param, m, v)"""
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad ** 2
     m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
@@ -603,6 +614,7 @@ def _dstar_variant(c, pdf):
 
 
 def _dstar(x, mu_data, sigma_data, mu_g, sigma_g):
+    """x: (K,) -> D*(x): (K,)"""
     def pdf(mu, sigma):
         return np.exp(-0.5 * ((x - mu) / sigma) ** 2) / (sigma * np.sqrt(2 * np.pi))
     return pdf(mu_data, sigma_data) / (pdf(mu_data, sigma_data) + pdf(mu_g, sigma_g))
@@ -659,6 +671,7 @@ def _plogq(p, q):
 
 
 def _jsd(p_data, p_g, dx):
+    """p_data, p_g: (K,) densities on a grid of step dx -> JSD in nats"""
     m = (p_data + p_g) / 2
     kl_pm = (_plogq(p_data, p_data) - _plogq(p_data, m)).sum() * dx
     kl_qm = (_plogq(p_g, p_g) - _plogq(p_g, m)).sum() * dx
@@ -666,6 +679,7 @@ def _jsd(p_data, p_g, dx):
 
 
 def _value_at_optimum(p_data, p_g, dx):
+    """p_data, p_g: (K,) -> V(D*, G) = sum of p_data log D* + p_g log(1 - D*), times dx"""
     total = p_data + p_g
     safe = np.where(total > 0, total, 1.0)
     return ((_plogq(p_data, p_data / safe) + _plogq(p_g, p_g / safe)).sum() * dx)
@@ -709,6 +723,7 @@ def _dirac_swapped(c, got, want):
 
 
 def _dirac_field(theta, psi, objective):
+    """theta, psi: (K,) -> (v_theta, v_psi): (K,) each, minus the players' gradients"""
     s = _sigmoid(theta * psi if objective == "minimax" else -theta * psi)
     return s * psi, -_sigmoid(theta * psi) * theta
 
@@ -756,6 +771,7 @@ def _trace_sqrt(s1, s2):
 
 
 def _frechet(mu1, sigma1, mu2, sigma2):
+    """mu: (D,), sigma: (D, D) -> squared Frechet distance"""
     diff = mu1 - mu2
     return diff @ diff + np.trace(sigma1 + sigma2) - 2 * _trace_sqrt(sigma1, sigma2)
 
@@ -814,6 +830,7 @@ def _mode_all_counts(c, got, want):
 
 
 def _high_quality(samples, centres, std, num_std):
+    """samples: (N, 2), centres: (M, 2) -> mask: (N,) bool, counts: (M,) int"""
     d = np.linalg.norm(samples[:, None, :] - centres[None, :, :], axis=2)       # (N, M)
     good = d.min(axis=1) <= num_std * std
     return good, np.bincount(d.argmin(axis=1)[good], minlength=len(centres))
@@ -854,10 +871,12 @@ def _pack_interleaved(c):
 
 
 def _pack_forward(x, m):
+    """x: (N, F) -> (N // m, m F)"""
     return x.reshape(x.shape[0] // m, m * x.shape[1])
 
 
 def _pack_backward(x, m, grad_y):
+    """grad_y: (N // m, m F) -> grad_x: (N, F)"""
     return grad_y.reshape(x.shape)
 
 
