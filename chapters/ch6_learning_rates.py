@@ -19,9 +19,10 @@
 #
 # The default run measures both on the toy GAN of Q1 on the 8-Gaussian ring
 # (``minigan.learning_rates``): a 5 x 5 grid of (lr_G, lr_D), the diagonal lr_G = lr_D and beta1
-# 0.5 vs 0.9 over three seeds, and Adam's step size against lr and the betas. It took 110 s on
-# 2 cores (seed 0); ``--quick`` (a smoke test) 4 s. ``--dcgan-grid`` adds the same grid on
-# chapter 4's DCGAN (16 runs; 703 s measured on 2 cores), printing its estimated cost first.
+# 0.5 vs 0.9 over three seeds, and Adam's step size against lr and the betas: an estimated 2
+# minutes on 2 cores (short runs scaled up); ``--quick``, a smoke test, took 3-5 s.
+# ``--dcgan-grid`` adds the same grid on chapter 4's DCGAN (16 runs; 703 s measured on 2 cores),
+# printing its estimated cost first.
 #
 # Run:  python chapters/ch6_learning_rates.py [--quick] [--dcgan-grid] [--seed S] [--out DIR]
 
