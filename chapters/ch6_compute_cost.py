@@ -1,8 +1,8 @@
 # %% [markdown]
 # # Chapter 6, Q2 -- how much compute does a GAN need?
 #
-# Mirrors section 6 of the documents (附录常见问题与解答): 000 §6 ("more, because training is
-# more complex") and 003 §6 Q1 ("use a higher learning rate, more GPUs and more complex networks
+# Mirrors section 6 of the documents (附录常见问题与解答): 000 §6 ("more, because training
+# is more complex") and 003 §6 Q1 ("use a higher learning rate, more GPUs and more complex networks
 # to speed training up"). The other questions of chapter 6: ``ch6_gan_vs_vae.py`` (Q1),
 # ``ch6_limits.py`` (Q3), ``ch6_learning_rates.py`` (Q4).
 #
@@ -35,8 +35,8 @@ from minigan import compute_cost
 
 TITLE = "Chapter 6, Q2 -- how much compute does a GAN need? A training step timed"
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "")
-args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_compute_cost"))
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` ("" for the full run)
+args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_compute_cost"), notebook="--quick")
 settings = compute_cost.QUICK if args.quick else compute_cost.Settings()
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures

@@ -40,8 +40,8 @@ from minigan.data import Grid, Ring
 
 TITLE = "Chapter 6, Q1 -- how do GANs differ from VAEs? The same layers, data and steps"
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "")
-args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_gan_vs_vae"))
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` ("" for the full run)
+args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_gan_vs_vae"), notebook="--quick")
 settings = gv.QUICK if args.quick else gv.Settings()
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures

@@ -1,8 +1,8 @@
 # %% [markdown]
 # # Chapter 6, Q4 -- how should the learning rate be adjusted while training a GAN?
 #
-# Mirrors section 6 of the documents (附录常见问题与解答): 004 §6.2 ("use Adam and tune its
-# beta1, beta2 and epsilon to get different learning rates") and 003 §6 Q1 ("a higher learning
+# Mirrors section 6 of the documents (附录常见问题与解答): 004 §6.2 ("use Adam and tune
+# its beta1, beta2 and epsilon to get different learning rates") and 003 §6 Q1 ("a higher learning
 # rate speeds training up"). The other questions of chapter 6: ``ch6_gan_vs_vae.py`` (Q1),
 # ``ch6_compute_cost.py`` (Q2), ``ch6_limits.py`` (Q3).
 #
@@ -37,12 +37,12 @@ from minigan import learning_rates as lr
 TITLE = "Chapter 6, Q4 -- how should the learning rate be adjusted? lr_G, lr_D and Adam's betas"
 DCGAN_GRID_MEASURED = "703 s for the 16 runs on 2 cores (seed 0)"
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "")
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` ("" for the full run)
 parser = chapter.make_parser(TITLE, "ch6_learning_rates")
 parser.add_argument("--dcgan-grid", action="store_true",
                     help=f"also run the learning-rate grid on chapter 4's DCGAN (measured: "
                          f"{DCGAN_GRID_MEASURED}; the estimate for this run is printed first)")
-args = chapter.parse_args(parser)
+args = chapter.parse_args(parser, notebook="--quick")
 settings = lr.QUICK if args.quick else lr.Settings()
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures

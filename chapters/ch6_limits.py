@@ -32,8 +32,8 @@ from minigan import latent_limits
 
 TITLE = "Chapter 6, Q3 -- can a GAN generate any data? What G(latent space) can hold"
 
-# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "")
-args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_limits"))
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` ("" for the full run)
+args = chapter.parse_args(chapter.make_parser(TITLE, "ch6_limits"), notebook="--quick")
 settings = latent_limits.QUICK if args.quick else latent_limits.Settings()
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures

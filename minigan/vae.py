@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import math
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.data.batches import Batches
 from minigan.losses import sigmoid, softplus
@@ -85,13 +86,12 @@ def reconstruction_loss(f, x, likelihood: str = "gaussian", observation_std: flo
     if likelihood not in LIKELIHOODS:
         raise ValueError(f"reconstruction_loss: likelihood must be one of {LIKELIHOODS}, got "
                          f"{likelihood!r}")
-    if not observation_std > 0:
-        raise ValueError(f"reconstruction_loss: observation_std must be positive, got "
-                         f"{observation_std!r}")
+    observation_std = arguments.real(observation_std, "observation_std", "reconstruction_loss",
+                                     0, low_open=True)
     n = x.shape[0]
     scale = 1.0 / n                                             # the batch mean's 1/N
     if likelihood == "gaussian":
-        s2 = float(observation_std) ** 2
+        s2 = observation_std ** 2
         grad_f = f - x
         value = (grad_f * grad_f).sum() * (scale / (2 * s2)) + 0.5 * (x.size // n) * math.log(
             2 * math.pi * s2)
@@ -136,8 +136,7 @@ def negative_elbo(outputs, x, likelihood: str = "gaussian", observation_std: flo
                         f"{type(outputs).__name__}"
                         + (f" of length {len(outputs)}" if isinstance(outputs, (tuple, list))
                            else ""))
-    if not beta >= 0:
-        raise ValueError(f"negative_elbo: beta must be >= 0, got {beta!r}")
+    beta = arguments.real(beta, "beta", "negative_elbo", 0)
     f, mu, logvar = outputs
     reconstruction, grad_f = reconstruction_loss(f, x, likelihood, observation_std)
     kl, grad_mu, grad_logvar = gaussian_kl(mu, logvar)
@@ -182,10 +181,9 @@ class VAE(Module):
             raise ValueError(f"VAE: latent_dim must be a positive int, got {latent_dim!r}")
         if likelihood not in LIKELIHOODS:
             raise ValueError(f"VAE: likelihood must be one of {LIKELIHOODS}, got {likelihood!r}")
-        if not observation_std > 0:
-            raise ValueError(f"VAE: observation_std must be positive, got {observation_std!r}")
-        if not beta >= 0:
-            raise ValueError(f"VAE: beta must be >= 0, got {beta!r}")
+        observation_std = arguments.real(observation_std, "observation_std", "VAE", 0,
+                                         low_open=True)
+        beta = arguments.real(beta, "beta", "VAE", 0)
         self.encoder = encoder
         self.decoder = decoder
         self.latent_dim = latent_dim

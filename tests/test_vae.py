@@ -156,8 +156,12 @@ def test_loss_errors_name_the_culprit():
         gaussian_kl(B.randn(4, 2), B.randn(4, 3))
     with pytest.raises(TypeError, match=r"negative_elbo: outputs must be the VAE's"):
         negative_elbo(f, x)
-    with pytest.raises(ValueError, match="negative_elbo: beta"):
+    with pytest.raises(ValueError, match="negative_elbo: beta must be >= 0"):
         negative_elbo((f, B.randn(4, 2), B.randn(4, 2)), x, beta=-1.0)
+    with pytest.raises(ValueError, match="reconstruction_loss: observation_std must be positive"):
+        reconstruction_loss(f, x, "gaussian", 0.0)
+    with pytest.raises(TypeError, match="VAE: observation_std must be a number"):
+        small_vae(observation_std="wide")
 
 
 # ---------------------------------------------------------------------------------------------
