@@ -320,7 +320,7 @@ def train(vae: VAE, data, num_iterations: int, batch_size: int = 128, optimizer=
 
         def sample(n):
             return data[batches.next(n)]
-    losses, checks = [], []          # 0-d arrays, and the optimizer's deferred finite checks
+    losses, checks = [], []          # 0-d arrays; (iteration, ok, error) of deferred checks
     for iteration in range(1, num_iterations + 1):
         batch = sample(batch_size)
         with B.deferred_checks() as step_checks:     # on a device: kept, read at the end
@@ -330,7 +330,7 @@ def train(vae: VAE, data, num_iterations: int, batch_size: int = 128, optimizer=
             vae.backward(grad_outputs)
             optimizer.step()
         losses.append(loss)
-        checks += step_checks
+        checks += [(iteration, ok, error) for ok, error in step_checks]
         if log_every and (iteration % log_every == 0 or iteration == num_iterations):
             _read(losses[-1:], checks)
             print(f"iter {iteration:>6d}/{num_iterations}  loss {float(loss):.4f}", flush=True)
@@ -338,12 +338,16 @@ def train(vae: VAE, data, num_iterations: int, batch_size: int = 128, optimizer=
 
 
 def _read(losses, checks) -> list:
-    """The losses as Python floats and the verdicts of the deferred checks, in one transfer from
-    the device; raises the first failed check's error."""
+    """The losses as Python floats, and the verdicts of the deferred checks, in one transfer
+    from the device; raises for the first check that failed (a gradient holding NaN or Inf)."""
     if not losses:
         return []
-    values = B.to_numpy(B.xp.stack(losses + [ok.astype(losses[0].dtype) for ok, _ in checks]))
-    for verdict, (_, error) in zip(values[len(losses):], checks):
+    values = B.to_numpy(B.xp.stack(losses + [ok.astype(losses[0].dtype)
+                                             for _, ok, _ in checks]))
+    for verdict, (iteration, _, error) in zip(values[len(losses):], checks):
         if not verdict:
-            raise error()
+            found = error()
+            raise FloatingPointError(
+                f"vae.train: at iteration {iteration} a gradient held NaN or Inf (read after "
+                f"the step on the device)" + (f": {found}" if found is not None else ""))
     return values[:len(losses)].tolist()

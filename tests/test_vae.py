@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from minigan import backend as B
+from minigan.gan_vs_vae import elbo_gradient_errors
 from minigan.gradcheck import check_function, check_module
 from minigan.losses import bce_with_logits
 from minigan.nn.activations import LeakyReLU, Tanh
@@ -27,25 +28,6 @@ def small_vae(likelihood="gaussian", latent_dim=2, beta=1.0, observation_std=0.7
     decoder = Sequential(Dense(latent_dim, 5), Tanh(), Dense(5, 6), Reshape(1, 2, 3))
     return VAE(encoder, decoder, latent_dim, likelihood=likelihood,
                observation_std=observation_std, beta=beta)
-
-
-def elbo_errors(vae, x, seed=0):
-    """check_function of L = negative_elbo(vae.forward(x), target) against x (through the
-    encoder; the target is a separate copy) and against every parameter, eps fixed by
-    reseeding before every pass. {"input": err, "<param name>": err, ...}"""
-    target = x.copy()
-
-    def loss_and_grad_x():
-        B.seed(seed)
-        vae.zero_grad()
-        value, grad_outputs = vae.loss(vae.forward(x), target)
-        return value, vae.backward(grad_outputs)
-
-    errors = {"input": check_function(lambda _: loss_and_grad_x(), x)}
-    for name, p in vae.named_parameters():
-        errors[name] = check_function(lambda _, p=p: (loss_and_grad_x()[0], p.grad.copy()),
-                                      p.data)
-    return errors
 
 
 def assert_gradients_ok(errors):
@@ -203,7 +185,7 @@ def test_whole_loss_gradient_check(likelihood, beta):
         B.seed(1)
         vae = small_vae(likelihood, beta=beta)
         x = B.rand(4, 1, 2, 3) * 0.8 + 0.1        # in (0.1, 0.9): valid Bernoulli targets
-        assert_gradients_ok(elbo_errors(vae, x))
+        assert_gradients_ok(elbo_gradient_errors(vae, x))
 
 
 def test_gradient_check_with_batchnorm_and_leaky_relu_encoder():
@@ -215,7 +197,7 @@ def test_gradient_check_with_batchnorm_and_leaky_relu_encoder():
         encoder = Sequential(Dense(3, 6, bias=False), BatchNorm1d(6), LeakyReLU(0.2), Dense(6, 4))
         decoder = Sequential(Dense(2, 6), Tanh(), Dense(6, 3))
         vae = VAE(encoder, decoder, 2, observation_std=0.5)
-        errors = elbo_errors(vae, B.randn(5, 3))
+        errors = elbo_gradient_errors(vae, B.randn(5, 3))
         assert max(errors.values()) < TOLERANCE, errors
 
 
@@ -242,7 +224,7 @@ def test_gradient_check_catches_a_wrong_gradient(wrong):
         B.seed(3)
         right = small_vae()
         vae = wrong(right.encoder, right.decoder, 2, observation_std=0.7)
-        errors = elbo_errors(vae, B.randn(4, 1, 2, 3))
+        errors = elbo_gradient_errors(vae, B.randn(4, 1, 2, 3))
         assert max(errors.values()) > 1e-3, errors
 
 
@@ -384,5 +366,26 @@ def test_training_reads_nothing_back_until_the_end():
         gaussian = small_vae("gaussian")
         _, grad_outputs = gaussian.loss(gaussian.forward(x), x)
         assert isinstance(gaussian.backward(grad_outputs), fakecupy.ndarray)
+    finally:
+        B.use("numpy")
+
+
+@pytest.mark.parametrize("device", [False, True])
+def test_training_on_non_finite_data_stops_with_the_iteration(device):
+    """A NaN in the data makes every gradient NaN: on the host the optimizer refuses the step at
+    once; on a device the deferred check is read at the end and names the iteration."""
+    import fakecupy
+    from minigan.optim import NonFiniteGradientError
+    if device:
+        B._use_module(fakecupy, "cupy")
+    try:
+        B.seed(0)
+        vae = small_vae()
+        x = B.randn(8, 1, 2, 3)
+        x[0, 0, 0, 0] = float("nan")
+        expected = ((FloatingPointError, r"vae.train: at iteration 1 a gradient held NaN")
+                    if device else (NonFiniteGradientError, "NaN or Inf"))
+        with pytest.raises(expected[0], match=expected[1]):
+            train(vae, x, num_iterations=3, batch_size=8)
     finally:
         B.use("numpy")
