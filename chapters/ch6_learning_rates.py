@@ -32,7 +32,7 @@ import time
 
 from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import gan_vs_vae as gv
-from minigan import learning_rates as lr
+from minigan import learning_rates
 
 TITLE = "Chapter 6, Q4 -- how should the learning rate be adjusted? lr_G, lr_D and Adam's betas"
 DCGAN_GRID_MEASURED = "703 s for the 16 runs on 2 cores (seed 0)"
@@ -43,7 +43,7 @@ parser.add_argument("--dcgan-grid", action="store_true",
                     help=f"also run the learning-rate grid on chapter 4's DCGAN (measured: "
                          f"{DCGAN_GRID_MEASURED}; the estimate for this run is printed first)")
 args = chapter.parse_args(parser, notebook="--quick")
-settings = lr.QUICK if args.quick else lr.Settings()
+settings = learning_rates.QUICK if args.quick else learning_rates.Settings()
 start = time.perf_counter()
 out = chapter.start(args)            # backend, dtype and seed set; the folder for the figures
 figures = []
@@ -81,9 +81,10 @@ figures = []
 # mode-collapse table has it as the row "GAN + two time-scales" (chapters/ch5_mode_collapse.py).
 
 # %%
-study = lr.learning_rate_study(settings, args.seed)
-print(lr.format_study(study))
-figures.append(chapter.show(lr.figure(os.path.join(out, "learning_rates.png"), study)))
+study = learning_rates.learning_rate_study(settings, args.seed)
+print(learning_rates.format_study(study))
+figures.append(chapter.show(learning_rates.figure(os.path.join(out, "learning_rates.png"),
+                                                  study)))
 
 # %% [markdown]
 # ## The same grid on chapter 4's DCGAN (``--dcgan-grid``)
@@ -110,14 +111,14 @@ figures.append(chapter.show(lr.figure(os.path.join(out, "learning_rates.png"), s
 dcgan_study = None
 if args.dcgan_grid:
     judge = gv.digit_judge(gv.QUICK if args.quick else gv.Settings(), args.seed)
-    estimate = lr.estimate_dcgan_seconds(settings, judge, args.seed)
+    estimate = learning_rates.estimate_dcgan_seconds(settings, judge, args.seed)
     print(f"--dcgan-grid: {len(settings.dcgan_rates) ** 2} runs of {settings.dcgan_iterations} "
           f"iterations, about {estimate:.0f} s here (from a timed probe; the full grid "
           f"measured {DCGAN_GRID_MEASURED})", flush=True)
-    dcgan_study = lr.dcgan_learning_rate_study(settings, judge, args.seed)
-    print(lr.format_dcgan_study(dcgan_study))
-    figures.append(chapter.show(lr.figure_dcgan(os.path.join(out, "learning_rates_dcgan.png"),
-                                                dcgan_study)))
+    dcgan_study = learning_rates.dcgan_learning_rate_study(settings, judge, args.seed)
+    print(learning_rates.format_dcgan_study(dcgan_study))
+    figures.append(chapter.show(learning_rates.figure_dcgan(
+        os.path.join(out, "learning_rates_dcgan.png"), dcgan_study)))
 else:
     print(f"The DCGAN grid is not part of the default run ({DCGAN_GRID_MEASURED}); add "
           f"--dcgan-grid to run it.")
