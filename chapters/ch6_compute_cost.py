@@ -21,7 +21,7 @@
 # The default run times a step of a dense GAN and a dense VAE on 784-d data for hidden widths
 # 64 to 1,024 and batches 16, 64 and 256 (median of 5 steps each) on the active backend, and on
 # CuPy beside NumPy where a GPU is available (``minigan.compute_cost``): an estimated 10 s on 2
-# cores (short runs scaled up); ``--quick``, a smoke test, took 3 s.
+# cores (short runs scaled up); ``--quick``, a smoke test, took 3-5 s.
 #
 # Run:  python chapters/ch6_compute_cost.py [--quick] [--seed S] [--backend numpy|cupy] [--out DIR]
 

@@ -26,7 +26,7 @@
 # The default run trains a GAN and a VAE of the same widths for the same steps on two 2D
 # mixtures (3,000 steps each) and on the built-in digits (2,000 steps each); the machinery is
 # ``minigan.gan_vs_vae``: an estimated 1 minute on 2 cores (short runs scaled up); ``--quick``,
-# a smoke test, took 10-20 s on 2 cores shared with other work.
+# a smoke test, took 9-20 s on 2 cores shared with other work.
 #
 # Run:  python chapters/ch6_gan_vs_vae.py [--quick] [--seed S] [--out DIR]
 

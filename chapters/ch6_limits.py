@@ -19,7 +19,7 @@
 # The default run trains Q1's toy GAN (two hidden layers of 128, Adam(1e-3)) for 2,500 steps with
 # a 1D and an 8D latent space on the ring and a 1D and a 2D one on the square
 # (``minigan.latent_limits``): an estimated 25 s on 2 cores (short runs scaled up); ``--quick``,
-# a smoke test, took 3 s.
+# a smoke test, took 2-3 s.
 #
 # Run:  python chapters/ch6_limits.py [--quick] [--seed S] [--out DIR]
 
