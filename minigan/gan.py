@@ -63,6 +63,7 @@ from minigan import arguments
 from minigan import backend as B
 from minigan import training
 from minigan.conditioning import condition_images, condition_noise, image_gradient
+from minigan.data.batches import Batches
 from minigan.losses import OBJECTIVE_NAMES, get_objective, sigmoid
 from minigan.nn.module import Module
 from minigan.optim import Adam
@@ -160,9 +161,8 @@ class GAN:
         self.iteration = 0
         self._history = {key: [] for key in HISTORY_KEYS}
         self._pending = []              # on a device: (iteration, numbers, checks) not yet read
-        self.epoch = 0
-        self.data_order = None          # permutation of the data for the current epoch
-        self.data_position = 0          # index into data_order of the next example
+        # the shuffled pass over the data: epoch, data_order, data_position (properties below)
+        self._batches = Batches(0 if self.data is None else self.data.shape[0])
 
     @staticmethod
     def _optimizer(player, optimizer, lr, module):
@@ -236,15 +236,35 @@ class GAN:
                                     f"a {type(x).__name__}")
                                  + "; it must return an array of n examples along axis 0")
             return x, None
-        num_examples = self.data.shape[0]
-        if self.data_order is None or self.data_position + n > num_examples:
-            if self.data_order is not None:
-                self.epoch += 1
-            self.data_order = B.permutation(num_examples)
-            self.data_position = 0
-        index = self.data_order[self.data_position:self.data_position + n]
-        self.data_position += n
+        index = self._batches.next(n)
         return self.data[index], None if self.labels is None else self.labels[index]
+
+    @property
+    def epoch(self) -> int:
+        """Completed passes over the training data (``minigan.data.batches.Batches``)."""
+        return self._batches.epoch
+
+    @epoch.setter
+    def epoch(self, value):
+        self._batches.epoch = value
+
+    @property
+    def data_order(self):
+        """The permutation of the training data of the current epoch (None before the first)."""
+        return self._batches.order
+
+    @data_order.setter
+    def data_order(self, value):
+        self._batches.order = value
+
+    @property
+    def data_position(self) -> int:
+        """Index into data_order of the next training example."""
+        return self._batches.position
+
+    @data_position.setter
+    def data_position(self, value):
+        self._batches.position = value
 
     # -- one iteration of Algorithm 1 ---------------------------------------------------------
     def d_step(self):

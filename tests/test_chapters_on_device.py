@@ -19,7 +19,8 @@ from minigan import backend as B
 from minigan import chapter
 
 ALL = ["ch1_background", "ch2_core_concepts", "ch3_algorithm", "ch4_code_examples",
-       "ch5_challenges", "ch5_mode_collapse", "ch6_faq"]
+       "ch5_challenges", "ch5_mode_collapse", "ch6_gan_vs_vae", "ch6_compute_cost",
+       "ch6_limits", "ch6_learning_rates"]
 DEFAULT = ["ch1_background", "ch2_core_concepts", "ch4_code_examples"]
 CHAPTERS = ALL if os.environ.get("MINIGAN_DEVICE_CHAPTERS", "").lower() == "all" else DEFAULT
 

@@ -41,7 +41,8 @@ from minigan.nn.shape import Reshape
 
 WORKER = resume_worker.__file__
 CHAPTERS = ("ch1_background", "ch2_core_concepts", "ch3_algorithm", "ch4_code_examples",
-            "ch5_challenges", "ch5_mode_collapse", "ch6_faq")
+            "ch5_challenges", "ch5_mode_collapse", "ch6_gan_vs_vae", "ch6_compute_cost",
+            "ch6_limits", "ch6_learning_rates")
 
 
 def tiny_gan(seed=0, real=None, objective="non-saturating") -> GAN:
@@ -352,7 +353,7 @@ BAD_ARGUMENTS = [(name, argv, "--backend") for name in CHAPTERS
     ("ch4_code_examples", ["--dataset", "mnist", "--data-dir", "{tmp}/no/such/folder"],
      "--data-dir"),
     ("ch5_mode_collapse", ["--seeds", "0"], "--seeds"),
-    ("ch6_faq", ["--seed", "-4"], "--seed"),
+    ("ch6_gan_vs_vae", ["--seed", "-4"], "--seed"),
 ] + [(name, ["--out", "{tmp}/a_file/figures"], "--out") for name in CHAPTERS]
 
 
