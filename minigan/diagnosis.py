@@ -110,15 +110,16 @@ COLLAPSE_COVERAGE = 0.5
 COLLAPSE_PRECISION = 0.5
 #: Samples or data needed for the collapse check: fewer than 20 give no meaningful neighbours.
 MIN_SAMPLES = 20
-#: A Wasserstein critic is unbounded when its outputs' median magnitude is 3x that of the first
-#: window ...
+#: A Wasserstein critic is unbounded when its outputs' median magnitude over the window is 3x
+#: that over the first iterations (a fifth of the window) ...
 CRITIC_GROWTH = 3.0
 #: ... and still growing: 10 % more in the second half of the window than in the first. A
 #: Lipschitz critic's outputs level off once the distance it measures stops growing; an
 #: unconstrained one's grow with its weights.
 CRITIC_STILL_GROWING = 1.1
-#: A Wasserstein run is near equilibrium when -D's loss (the estimate of W) fell to a quarter of
-#: its peak (medians over windows): the distance it measures closed by three quarters.
+#: A Wasserstein run is near equilibrium when -D's loss (the estimate of W; its median over the
+#: window) fell to a quarter of its peak (the highest median over chunks of a fifth of the
+#: window): the distance it measures closed by three quarters.
 WASSERSTEIN_CLOSED = 0.25
 
 
@@ -437,14 +438,16 @@ def _wasserstein(make, h, recent, median, samples, data):
     np = B.np
     n, w = len(h["d_loss"]), len(recent["d_loss"])
     magnitude = (np.abs(h["d_real"]) + np.abs(h["d_fake"])) / 2                     # (n,)
-    first = float(np.median(magnitude[:w]))
+    chunk = max(MIN_ITERATIONS, w // 5)                   # the first iterations; peaks below
+    first = float(np.median(magnitude[:chunk]))
     last = float(np.median(magnitude[-w:]))
     growth = last / first if first > 0 else math.inf
     halves = (float(np.median(magnitude[-w:-(w // 2)])), float(np.median(magnitude[-(w // 2):])))
     growing = halves[1] / halves[0] if halves[0] > 0 else math.inf
     if growth > CRITIC_GROWTH and growing > CRITIC_STILL_GROWING:
         return make.critic_unbounded([
-            Evidence("critic |output| now / in the first window", growth, ">", CRITIC_GROWTH),
+            Evidence("critic |output| now / in the first iterations", growth, ">",
+                     CRITIC_GROWTH),
             Evidence("critic |output|, 2nd / 1st half of the window", growing, ">",
                      CRITIC_STILL_GROWING)], last)
     if samples is not None:
@@ -455,8 +458,9 @@ def _wasserstein(make, h, recent, median, samples, data):
     if oscillation is not None:
         return make.oscillating(*oscillation)
     estimate = -h["d_loss"]                                           # mean f(x) - mean f(G(z))
-    medians = [float(np.median(estimate[i:i + w])) for i in range(0, n - w + 1, max(1, w // 2))]
-    peak, now = max(medians + [float(np.median(estimate[-w:]))]), float(np.median(estimate[-w:]))
+    now = float(np.median(estimate[-w:]))
+    peak = max([float(np.median(estimate[i:i + chunk]))
+                for i in range(0, n - chunk + 1, max(1, chunk // 2))] + [now])
     if now < 0 and -now > G_FOOLS_MARGIN * max(last, 1e-12):
         return make.g_fools_d(Evidence("median critic gap f(x) - f(G(z))", now, "<", 0.0),
                               Evidence("critic |output|", last, ">", 0.0))
@@ -554,7 +558,8 @@ class _Verdicts:
                        f"{reference.d_loss_equilibrium:.3g}): what p_g = p_data gives. A D "
                        f"that stopped learning reads the same -- look at the samples")
         return self._make(EQUILIBRIUM, evidence, message, "nothing; check samples (pass "
-                          "samples= and data= to diagnose)", "theorem1")
+                          "samples= and data= to diagnose)",
+                          "losses" if self.name == "wasserstein" else "theorem1")
 
     def learning(self, evidence, median):
         if self.name == "wasserstein":
@@ -564,7 +569,8 @@ class _Verdicts:
         else:
             message = (f"D is ahead (D(x) {median['d_real']:.3g}, D(G(z)) "
                        f"{median['d_fake']:.3g}) but not overpowering: G is still pulled")
-        return self._make(LEARNING, evidence, message, "train on", "theorem1")
+        return self._make(LEARNING, evidence, message, "train on",
+                          "losses" if self.name == "wasserstein" else "theorem1")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -721,14 +727,18 @@ REGIME_COLOURS = {TOO_EARLY: "0.85", DIVERGING: "black", D_OVERPOWERS_G: "tab:re
 
 def figure(path, runs, title=None) -> str:
     """One row per run of ``cause``: its losses and its mean D outputs per iteration, the
-    background coloured by the diagnosis of the history so far (its timeline), and the final
-    diagnosis (with samples) written on it. Writes ``path`` and returns it."""
+    background coloured by the diagnosis of the history so far (its timeline), the final
+    diagnoses (from the numbers alone; with samples) written above. Writes ``path`` (PNG) and
+    returns it."""
+    import os
+
     from minigan import plot                                # matplotlib only when drawing
     np = B.np
     runs = list(runs)
     if not runs:
         raise ValueError("figure: no runs to draw")
-    fig, axes = plot.new_figure(2, len(runs), (5.2, 2.3))
+    fig, axes = plot.new_figure(2, len(runs), (5.2, 2.2))
+    labels = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
     for row, run in enumerate(runs):
         h = run["history"]
         steps = np.arange(1, len(h["d_loss"]) + 1)
@@ -739,25 +749,28 @@ def figure(path, runs, title=None) -> str:
                 ax.axvspan(previous, iteration, color=REGIME_COLOURS[verdict.regime], alpha=0.15,
                            linewidth=0)
                 previous = iteration
-            labels = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)",
-                      "d_fake": "D(G(z))"}
             for key in keys:
                 ax.plot(steps, h[key], linewidth=0.9, label=labels[key])
             ax.legend(fontsize="x-small", loc="upper right")
             ax.tick_params(labelsize="x-small")
-        verdict = run["diagnosis"]
-        axes[row, 0].set_title(f"{run['name']}: {run['experiment'].cause}", fontsize="small",
-                               loc="left")
-        axes[row, 1].set_title(f"diagnosis: {verdict.title}", fontsize="small", loc="left",
-                               color=REGIME_COLOURS[verdict.regime])
-    axes[-1, 0].set_xlabel("iteration (background: the diagnosis so far)")
-    axes[-1, 1].set_xlabel("iteration")
+        alone, with_samples = run["diagnosis"], run["with_samples"]
+        axes[row, 0].set_title(f"{run['name']}   numbers alone: {alone.title}",
+                               fontsize="small", loc="left", color=REGIME_COLOURS[alone.regime])
+        axes[row, 1].set_title(f"with samples: {with_samples.title}", fontsize="small",
+                               loc="left", color=REGIME_COLOURS[with_samples.regime])
+    axes[-1, 0].set_xlabel("iteration (background: the diagnosis of the numbers so far)",
+                           fontsize="small")
+    axes[-1, 1].set_xlabel("iteration", fontsize="small")
     handles = [plot_patch(REGIME_COLOURS[r], TITLES[r]) for r in REGIMES if r != DIVERGING]
     fig.legend(handles=handles, loc="lower center", ncol=4, fontsize="x-small")
     if title:
         fig.suptitle(title)
-    fig.subplots_adjust(bottom=0.1)
-    return plot.save(fig, path)
+    fig.tight_layout(rect=(0, 0.045, 1, 1))
+    path = os.fspath(path)
+    if os.path.dirname(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
 
 
 def plot_patch(colour, label):

@@ -1,5 +1,5 @@
 """minigan.diagnosis: made-up histories of every regime, each regime caused on purpose, the
-diagnosis GAN.train prints."""
+diagnosis GAN.train prints, and the chapter "What do my losses mean?" in --quick mode."""
 import math
 
 import numpy as np
@@ -175,7 +175,7 @@ def test_wasserstein_critic_numbers():
     assert grow.regime == dg.CRITIC_UNBOUNDED and grow.alarm
     growth = evidence(grow, "critic |output| now")
     magnitude = (np.abs(grow_h["d_real"]) + np.abs(grow_h["d_fake"])) / 2
-    assert growth.value == pytest.approx(np.median(magnitude[-300:]) / np.median(magnitude[:300]))
+    assert growth.value == pytest.approx(np.median(magnitude[-300:]) / np.median(magnitude[:60]))
     assert growth.threshold == dg.CRITIC_GROWTH
     still = evidence(grow, "critic |output|, 2nd")
     assert still.value == pytest.approx(np.median(magnitude[-150:]) / np.median(magnitude[-300:-150]))
@@ -185,10 +185,10 @@ def test_wasserstein_critic_numbers():
     closing_h = made_up(gap / 2, -gap / 2, -gap, gap / 2)
     closing = dg.diagnose(closing_h, "wasserstein")
     assert closing.regime == dg.EQUILIBRIUM
-    ratio = evidence(closing, "estimate of W now")        # window medians: now / the first's
+    ratio = evidence(closing, "estimate of W now")   # the window's median / the first chunk's
     estimate = -np.asarray(closing_h["d_loss"])
-    assert ratio.value == pytest.approx(np.median(estimate[-300:]) / np.median(estimate[:300]))
-    assert ratio.value == pytest.approx(0.226 / 1.05, abs=0.02)
+    assert ratio.value == pytest.approx(np.median(estimate[-300:]) / np.median(estimate[:60]))
+    assert ratio.value == pytest.approx(0.226 / 1.75, abs=0.02)
     assert ratio.threshold == dg.WASSERSTEIN_CLOSED
     # a clipped critic: grown early, then level -- not unbounded
     level = 1 - np.exp(-20 * t)
@@ -272,3 +272,38 @@ def test_a_short_healthy_run_raises_no_alarm():
     assert run["diagnosis"].regime == dg.EQUILIBRIUM
     assert run["with_samples"].regime == dg.EQUILIBRIUM
     assert not any(verdict.alarm for iteration, verdict in run["timeline"] if iteration > 100)
+
+
+# ---------------------------------------------------------------------------------------------
+# The chapter: every regime caused on purpose, diagnosed as intended
+
+def test_chapter_causes_each_regime_and_diagnoses_it(quick_run):
+    out, numbers = quick_run("ch6_losses")
+    assert numbers["figures"]
+    for path in numbers["figures"]:
+        assert path.startswith(str(out))
+    for name, experiment in dg.EXPERIMENTS.items():
+        assert numbers[f"{name}_regime"] == experiment.expected, name
+        assert numbers[f"{name}_with_samples"] == experiment.expected_with_samples, name
+    assert numbers["saturating_d_fake"] < dg.D_WINS_OUTPUT
+    assert numbers["high-rate_period"] > 10
+    assert numbers["collapsing_spread_ratio"] < dg.COLLAPSE_SPREAD
+    assert numbers["healthy_alarms"] == 0
+
+
+def test_chapter_runs_as_a_notebook_and_measures_what_the_script_does(tmp_path, monkeypatch,
+                                                                      quick_run):
+    from notebook import cells, run_as_notebook
+    sources = cells("ch6_losses")
+    assert len(sources) >= 5
+    for number, source in enumerate(sources, 1):
+        compile(source, f"<ch6_losses cell {number}>", "exec")
+    namespace = run_as_notebook("ch6_losses", f"--quick --out {tmp_path}", monkeypatch)
+    monkeypatch.undo()
+    notebook = namespace["result"]
+    assert namespace["args"].quick and not namespace["args"]._script
+    _, script = quick_run("ch6_losses")
+    assert sorted(script) == sorted(notebook)
+    for key, value in script.items():
+        if key not in ("figures", "seconds"):
+            assert repr(notebook[key]) == repr(value), key
