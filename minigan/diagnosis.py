@@ -27,6 +27,7 @@ critic whose outputs keep growing is not held Lipschitz (``critic unbounded``).
                                                               evidence, advice, chapter)
     timeline(history, objective, every)                    -> [(iteration, Diagnosis)]
     Monitor(objective)                                      GAN.train's printed diagnosis
+    python -m minigan.diagnosis CHECKPOINT ...              a saved run's diagnosis over time
     cause(name)                                             a regime caused on purpose (toy 1D)
     figure(path, runs)                                      curves with the diagnosis marked
 
@@ -38,12 +39,14 @@ makes anyway, so nothing more is read from a device.
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import math
 import operator
 
 from minigan import arguments
 from minigan import backend as B
+from minigan import checkpoint
 from minigan.metrics import precision_recall_density_coverage
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -149,6 +152,20 @@ REFERENCES = {
     "hinge": Reference(-1.0, 1.0, 2.0, 0.0),
     "wasserstein": None,
 }
+
+def reference(objective):
+    """The Reference of ``objective`` (a name or an Objective): for the cross-entropy games with
+    one-sided label smoothing s (``objective.label_smoothing``) D's target on the data is 1 - s,
+    its equilibrium output (1 - s) / 2 and its loss there BCE((1-s)/2; 1-s) + BCE((1-s)/2; 0)."""
+    name = objective_name(objective)
+    smoothing = float(getattr(objective, "label_smoothing", 0.0) or 0.0)
+    if name not in ("minimax", "non-saturating") or smoothing == 0.0:
+        return REFERENCES[name]
+    real, half = 1.0 - smoothing, (1.0 - smoothing) / 2
+    d_loss = -(real * math.log(half) + smoothing * math.log(1 - half)) - math.log(1 - half)
+    g_loss = -math.log(half) if name == "non-saturating" else math.log(1 - half)
+    return Reference(0.0, real, d_loss, g_loss)
+
 
 CHAPTERS = {
     "theorem1": "chapter 3 (chapters/ch3_algorithm.py), Theorem 1: D* = 1/2 and D's loss log 4 "
@@ -343,7 +360,7 @@ def diagnose(history, objective="non-saturating", samples=None, data=None) -> Di
     np = B.np
     w = window_size(n)
     window = (n - w + 1, n)
-    make = _Verdicts(name, window)
+    make = _Verdicts(name, window, reference(objective))
 
     finite = np.all(np.isfinite(np.stack([h[k] for k in HISTORY_KEYS])), axis=0)   # (n,)
     if not finite.all():
@@ -357,13 +374,13 @@ def diagnose(history, objective="non-saturating", samples=None, data=None) -> Di
 
     recent = {k: v[-w:] for k, v in h.items()}
     median = {k: float(np.median(v)) for k, v in recent.items()}
-    reference = REFERENCES[name]
-    if reference is None:
+    ref = reference(objective)
+    if ref is None:
         return _wasserstein(make, h, recent, median, samples, data)
 
-    fake, real = reference.scaled(median["d_fake"]), reference.scaled(median["d_real"])
-    loss_eq = reference.d_loss_equilibrium
-    fake_e = Evidence("median D(G(z))", median["d_fake"], "<", reference.unscaled(D_WINS_OUTPUT))
+    fake, real = ref.scaled(median["d_fake"]), ref.scaled(median["d_real"])
+    loss_eq = ref.d_loss_equilibrium
+    fake_e = Evidence("median D(G(z))", median["d_fake"], "<", ref.unscaled(D_WINS_OUTPUT))
     loss_e = Evidence("median D loss", median["d_loss"], "<", D_WINS_LOSS * loss_eq)
     if fake < D_WINS_OUTPUT and median["d_loss"] < D_WINS_LOSS * loss_eq:
         return make.d_overpowers_g(fake_e, loss_e, median)
@@ -378,13 +395,13 @@ def diagnose(history, objective="non-saturating", samples=None, data=None) -> Di
         return make.oscillating(*oscillation)
 
     margin = Evidence("median D(G(z)) - median D(x)", median["d_fake"] - median["d_real"], ">",
-                      G_FOOLS_MARGIN * (reference.real_target - reference.fake_target))
+                      G_FOOLS_MARGIN * (ref.real_target - ref.fake_target))
     if fake - real > G_FOOLS_MARGIN and median["d_loss"] > loss_eq:
         return make.g_fools_d(margin, Evidence("median D loss", median["d_loss"], ">", loss_eq))
 
-    near = [Evidence(f"|median {label} - {reference.unscaled(0.5):g}|",
-                     abs(median[key] - reference.unscaled(0.5)), "<=",
-                     EQUILIBRIUM_OUTPUT * (reference.real_target - reference.fake_target))
+    near = [Evidence(f"|median {label} - {ref.unscaled(0.5):g}|",
+                     abs(median[key] - ref.unscaled(0.5)), "<=",
+                     EQUILIBRIUM_OUTPUT * (ref.real_target - ref.fake_target))
             for key, label in (("d_real", "D(x)"), ("d_fake", "D(G(z))"))]
     near.append(Evidence("|median D loss / equilibrium - 1|", abs(median["d_loss"] / loss_eq - 1),
                          "<=", EQUILIBRIUM_LOSS))
@@ -475,8 +492,8 @@ def _wasserstein(make, h, recent, median, samples, data):
 class _Verdicts:
     """The message, advice and chapter of each regime, for one objective and window."""
 
-    def __init__(self, name: str, window):
-        self.name, self.window = name, window
+    def __init__(self, name: str, window, reference):
+        self.name, self.window, self.reference = name, window, reference
 
     def _make(self, regime, evidence, message, advice, chapter):
         return Diagnosis(regime, message, tuple(evidence), advice, CHAPTERS[chapter],
@@ -511,7 +528,7 @@ class _Verdicts:
             message = ("D tells every sample from the data (its loss near 0); G still gets a "
                        "gradient but loses ground (G's loss "
                        f"{median['g_loss']:.3g}, at equilibrium "
-                       f"{REFERENCES[self.name].g_loss_equilibrium:.3g})")
+                       f"{self.reference.g_loss_equilibrium:.3g})")
             advice = ("a weaker or slower D: lower lr_d, fewer D steps (d_steps), "
                       "one-sided label smoothing, or a larger G")
             chapter = "saturation"
@@ -552,7 +569,7 @@ class _Verdicts:
             message = ("the critic's estimate of the Wasserstein distance has mostly closed: "
                        "p_g is near p_data")
         else:
-            reference = REFERENCES[self.name]
+            reference = self.reference
             message = (f"D cannot tell the samples from the data (D(x) {median['d_real']:.3g}, "
                        f"D(G(z)) {median['d_fake']:.3g}, D loss {median['d_loss']:.3g} vs "
                        f"{reference.d_loss_equilibrium:.3g}): what p_g = p_data gives. A D "
@@ -593,7 +610,8 @@ class Monitor:
 
     def __init__(self, objective):
         try:
-            self.objective = objective_name(objective)
+            objective_name(objective)
+            self.objective = objective
         except ValueError:
             self.objective = None
         self.history = []                     # [(iteration, Diagnosis)]
@@ -777,3 +795,65 @@ def plot_patch(colour, label):
     """A legend entry: a patch of ``colour`` named ``label``."""
     from matplotlib.patches import Patch
     return Patch(facecolor=colour, alpha=0.3, label=label)
+
+
+# ---------------------------------------------------------------------------------------------
+# A saved run
+
+def history_from_checkpoint(path) -> dict:
+    """The history {"d_loss", "g_loss", "d_real", "d_fake": [float]} of a run saved by
+    GAN.save_checkpoint (models, optimizers and random state are not touched)."""
+    extra = checkpoint.load(path, {}, {}, rng=False)
+    if not isinstance(extra, dict) or not isinstance(extra.get("gan"), dict) \
+            or "history" not in extra["gan"]:
+        raise ValueError(f"history_from_checkpoint: {path} was not written by "
+                         f"GAN.save_checkpoint (no gan/history in its extra)")
+    return {key: [float(v) for v in values] for key, values in extra["gan"]["history"].items()}
+
+
+def replay(history, objective="non-saturating", every: int = 0):
+    """(Monitor, lines): what GAN.train with log_every=every (default: a tenth of the run)
+    would have printed for this history, and the monitor holding the diagnoses."""
+    h = _history_arrays(history)
+    n = len(h["d_loss"])
+    every = arguments.integer(every, "every", "replay", minimum=0) or max(1, n // 10)
+    monitor, lines = Monitor(objective), []
+    for i in sorted(set(range(every, n + 1, every)) | ({n} if n else set())):
+        line = monitor.update({k: v[:i] for k, v in h.items()}, i)
+        if line:
+            lines.append(f"iteration {i}:{line[len('  diagnosis:'):]}")
+    return monitor, lines
+
+
+def main(argv=None) -> int:
+    """python -m minigan.diagnosis CHECKPOINT ... [--objective NAME] [--label-smoothing S]"""
+    parser = argparse.ArgumentParser(
+        prog="python -m minigan.diagnosis",
+        description="Diagnose saved GAN runs (checkpoints of GAN.save_checkpoint) from their "
+                    "histories: when the regime changed, and the verdict at the end.")
+    parser.add_argument("checkpoints", nargs="+", help="checkpoint files (.npz)")
+    parser.add_argument("--objective", default="non-saturating", choices=tuple(REFERENCES),
+                        help="the objective the run trained with (default non-saturating)")
+    parser.add_argument("--label-smoothing", type=float, default=0.0,
+                        help="D's one-sided label smoothing, if it had one (e.g. 0.1)")
+    parser.add_argument("--every", type=int, default=0,
+                        help="diagnose every that many iterations (default: a tenth of the run)")
+    args = parser.parse_args(argv)
+    from minigan.losses import get_objective
+    try:
+        objective = get_objective(args.objective, args.label_smoothing)
+    except ValueError as e:
+        parser.error(str(e))
+    for path in args.checkpoints:
+        history = history_from_checkpoint(path)
+        monitor, lines = replay(history, objective, args.every)
+        print(f"{path}: {len(history['d_loss'])} iterations")
+        for line in lines:
+            print(f"  {line}")
+        summary = monitor.summary()
+        print("  " + (summary or "no diagnosis (no iterations)").replace("\n", "\n  "))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

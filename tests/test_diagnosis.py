@@ -307,3 +307,32 @@ def test_chapter_runs_as_a_notebook_and_measures_what_the_script_does(tmp_path, 
     for key, value in script.items():
         if key not in ("figures", "seconds"):
             assert repr(notebook[key]) == repr(value), key
+
+
+def test_label_smoothing_moves_the_equilibrium():
+    """With real targets 1 - s, D* = (1 - s) p_data / (p_data + p_g): 0.45 at equilibrium for
+    s = 0.1, and D's loss there BCE(0.45; 0.9) + BCE(0.45; 0) = 1.3764."""
+    from minigan.losses import get_objective
+    objective = get_objective("non-saturating", label_smoothing=0.1)
+    ref = dg.reference(objective)
+    expected = -(0.9 * math.log(0.45) + 0.1 * math.log(0.55)) - math.log(0.55)
+    assert ref.d_loss_equilibrium == pytest.approx(expected) and ref.real_target == 0.9
+    h = made_up(0.45, 0.45, expected, -math.log(0.45))
+    d = dg.diagnose(h, objective)
+    assert d.regime == dg.EQUILIBRIUM
+    assert evidence(d, "|median D(x) - 0.45|").value == pytest.approx(
+        abs(window_median(h, "d_real") - 0.45))
+
+
+def test_a_saved_run_is_diagnosed_from_its_checkpoint(tmp_path, capsys):
+    gan = _small_gan(lr_g=1e-4, lr_d=5e-3, d_steps=1)
+    gan.train(200)
+    path = tmp_path / "run.npz"
+    gan.save_checkpoint(path)
+    history = dg.history_from_checkpoint(path)
+    assert history == {k: list(v) for k, v in gan.history.items()}
+    assert dg.main([str(path), "--every", "100"]) == 0
+    out = capsys.readouterr().out
+    assert f"{path}: 200 iterations" in out
+    assert "iteration 100: D overpowering G" in out
+    assert "diagnosis at iteration 200 (100-200 D overpowering G)" in out
