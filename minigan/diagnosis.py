@@ -27,6 +27,7 @@ critic whose outputs keep growing is not held Lipschitz (``critic unbounded``).
                                                               evidence, advice, chapter)
     timeline(history, objective, every)                    -> [(iteration, Diagnosis)]
     Monitor(objective)                                      GAN.train's printed diagnosis
+    replay(history, objective, every)                       what GAN.train would have printed
     python -m minigan.diagnosis CHECKPOINT ...              a saved run's diagnosis over time
     cause(name)                                             a regime caused on purpose (toy 1D)
     figure(path, runs)                                      curves with the diagnosis marked
@@ -152,6 +153,7 @@ REFERENCES = {
     "hinge": Reference(-1.0, 1.0, 2.0, 0.0),
     "wasserstein": None,
 }
+
 
 def reference(objective):
     """The Reference of ``objective`` (a name or an Objective): for the cross-entropy games with
@@ -360,7 +362,8 @@ def diagnose(history, objective="non-saturating", samples=None, data=None) -> Di
     np = B.np
     w = window_size(n)
     window = (n - w + 1, n)
-    make = _Verdicts(name, window, reference(objective))
+    ref = reference(objective)
+    make = _Verdicts(name, window, ref)
 
     finite = np.all(np.isfinite(np.stack([h[k] for k in HISTORY_KEYS])), axis=0)   # (n,)
     if not finite.all():
@@ -374,7 +377,6 @@ def diagnose(history, objective="non-saturating", samples=None, data=None) -> Di
 
     recent = {k: v[-w:] for k, v in h.items()}
     median = {k: float(np.median(v)) for k, v in recent.items()}
-    ref = reference(objective)
     if ref is None:
         return _wasserstein(make, h, recent, median, samples, data)
 
