@@ -7,7 +7,8 @@
 # losses do not fall to zero when training goes well: the two players pull against each other,
 # and what the numbers mean follows from the theory of the earlier chapters.
 #
-# This FAQ entry (section 6 of the documents, 附录常见问题与解答) answers it with experiments.
+# This FAQ entry (section 6 of the documents, 附录常见问题与解答) answers it with
+# experiments.
 # ``minigan.diagnosis`` reads a run's history -- D's loss, G's loss, D(x) = mean D on the data
 # and D(G(z)) = mean D on the samples, per iteration -- over a recent window, with medians, and
 # names the regime the run is in, the numbers it rests on and the thresholds they were compared
@@ -54,6 +55,9 @@ out = chapter.start(args)
 num_seeds = args.seeds or (1 if args.quick else DEFAULT_SEEDS)
 start = time.perf_counter()
 runs = {}
+if args.quick:
+    print("--quick: a smoke test -- every experiment once, from --seed; the full run also "
+          f"tallies each over {DEFAULT_SEEDS} seeds")
 
 # %% [markdown]
 # ## A healthy run: the numbers of Theorem 1

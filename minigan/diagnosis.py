@@ -365,8 +365,8 @@ def diagnose(history, objective="non-saturating", samples=None, data=None) -> Di
     ref = reference(objective)
     make = _Verdicts(name, window, ref)
 
-    finite = np.all(np.isfinite(np.stack([h[k] for k in HISTORY_KEYS])), axis=0)   # (n,)
-    if not finite.all():
+    if not all(np.isfinite(h[k]).all() for k in HISTORY_KEYS):
+        finite = np.all(np.isfinite(np.stack([h[k] for k in HISTORY_KEYS])), axis=0)   # (n,)
         first = int(np.flatnonzero(~finite)[0]) + 1
         return make.diverging(Evidence("first iteration with NaN/Inf", first, ">=", 1))
     if samples is not None and not np.isfinite(B.to_numpy(samples)).all():
@@ -616,29 +616,50 @@ class Monitor:
             self.objective = objective
         except ValueError:
             self.objective = None
-        self.history = []                     # [(iteration, Diagnosis)]
+        self.verdicts = []                     # [(iteration, Diagnosis)]
+        self._arrays = None                   # the history so far as host arrays, kept so
+                                              # that each update converts only what is new
+
+    def _history(self, history) -> dict:
+        """``history`` as {key: (n,) float64 array}, converting only the new entries (all of
+        them if the history is not a continuation of the last one, e.g. a checkpoint loaded)."""
+        np = B.np
+        have = 0 if self._arrays is None else len(self._arrays["d_loss"])
+        n = len(history["d_loss"])
+        if have and (n < have or any(history[k][have - 1] != self._arrays[k][-1]
+                                     for k in HISTORY_KEYS)):
+            have = 0
+        if have == 0:
+            self._arrays = {k: np.zeros(0) for k in HISTORY_KEYS}
+        self._arrays = {k: np.concatenate([self._arrays[k],
+                                           np.asarray(history[k][have:], dtype=np.float64)])
+                        for k in HISTORY_KEYS}
+        return self._arrays
 
     def update(self, history, iteration: int):
+        """Diagnose ``history`` (GAN.history) at ``iteration``; the line to print if the regime
+        changed (not for "too early"), else None."""
         if self.objective is None:
             return None
-        verdict = diagnose(history, self.objective)
-        changed = not self.history or self.history[-1][1].regime != verdict.regime
-        self.history.append((iteration, verdict))
+        verdict = diagnose(self._history(history), self.objective)
+        changed = not self.verdicts or self.verdicts[-1][1].regime != verdict.regime
+        self.verdicts.append((iteration, verdict))
         if not changed or verdict.regime == TOO_EARLY:
             return None
         return f"  diagnosis: {verdict.line()}"
 
     def summary(self):
-        if self.objective is None or not self.history:
+        """The regimes met so far (iteration spans) and the last verdict in full; None if none."""
+        if self.objective is None or not self.verdicts:
             return None
-        spans, start = [], None
-        for i, (iteration, verdict) in enumerate(self.history):
-            if i == 0 or verdict.regime != self.history[i - 1][1].regime:
+        spans = []
+        for i, (iteration, verdict) in enumerate(self.verdicts):
+            if i == 0 or verdict.regime != self.verdicts[i - 1][1].regime:
                 spans.append([iteration, iteration, verdict.title])
             spans[-1][1] = iteration
         path = "; ".join(f"{a}-{b} {title}" if a != b else f"{a} {title}"
                          for a, b, title in spans)
-        return f"diagnosis at iteration {self.history[-1][0]} ({path}):\n{self.history[-1][1]}"
+        return f"diagnosis at iteration {self.verdicts[-1][0]} ({path}):\n{self.verdicts[-1][1]}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -654,8 +675,8 @@ class Experiment:
     """One run made to show a regime: chapter 3's G (1 -> 32 tanh -> 1) and D (1 -> h tanh -> h
     tanh -> 1, h = d_hidden) on N(3, 0.5^2), with what is changed to cause ``expected``.
 
-    optimizer "adam" (betas (beta1, 0.999)) or "sgd"; clip: ClippedAdam's weight bound for D
-    (0: none; unused by EXPERIMENTS, kept for trying a Wasserstein critic); pretrain_d: D steps taken alone first, so that D starts out rejecting G."""
+    optimizer "adam" (betas (beta1, 0.999)) or "sgd"; pretrain_d: D steps taken alone first,
+    so that D starts out rejecting G."""
     cause: str
     expected: str                       # the diagnosis from the history alone
     expected_with_samples: str          # ... and with samples against data
@@ -668,7 +689,6 @@ class Experiment:
     optimizer: str = "adam"
     d_hidden: int = 16
     pretrain_d: int = 0
-    clip: float = 0.0
 
 
 EXPERIMENTS = {
@@ -703,7 +723,7 @@ def cause(name: str, seed: int = 0) -> dict:
     from minigan.data import Gaussian1D                 # minigan.gan imports this module's user
     from minigan.gan import GAN
     from minigan.nn import Dense, Sequential, Tanh
-    from minigan.optim import SGD, Adam, ClippedAdam
+    from minigan.optim import SGD, Adam
 
     if name not in EXPERIMENTS:
         raise ValueError(f"cause: name must be one of {', '.join(EXPERIMENTS)}, got {name!r}")
@@ -719,16 +739,14 @@ def cause(name: str, seed: int = 0) -> dict:
         for _ in range(e.pretrain_d):
             alone.d_step()
 
-    def optimizer(module, lr, clip=0.0):
+    def optimizer(module, lr):
         if e.optimizer == "sgd":
             return SGD(module.parameters(), lr=lr)
-        if clip:
-            return ClippedAdam(module.parameters(), clip, lr=lr, betas=(e.beta1, 0.999))
         return Adam(module.parameters(), lr=lr, betas=(e.beta1, 0.999))
 
     gan = GAN(G, D, data.sample, latent_dim=1, objective=e.objective, d_steps=e.d_steps,
               batch_size=BATCH_SIZE, g_optimizer=optimizer(G, e.lr_g),
-              d_optimizer=optimizer(D, e.lr_d, e.clip))
+              d_optimizer=optimizer(D, e.lr_d))
     gan.train(e.iterations, diagnose=False)
     history = {k: list(v) for k, v in gan.history.items()}
     samples = B.to_numpy(gan.sample(NUM_SAMPLES))

@@ -178,7 +178,8 @@ def test_wasserstein_critic_numbers():
     assert growth.value == pytest.approx(np.median(magnitude[-300:]) / np.median(magnitude[:60]))
     assert growth.threshold == dg.CRITIC_GROWTH
     still = evidence(grow, "critic |output|, 2nd")
-    assert still.value == pytest.approx(np.median(magnitude[-150:]) / np.median(magnitude[-300:-150]))
+    assert still.value == pytest.approx(np.median(magnitude[-150:])
+                                        / np.median(magnitude[-300:-150]))
     assert still.threshold == dg.CRITIC_STILL_GROWING
     # the estimate of W, -D loss = f(x) - f(G(z)), falls from 2 to 0.2: closing
     gap = 0.2 + 1.8 * np.exp(-5 * t)
