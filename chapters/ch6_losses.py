@@ -126,11 +126,13 @@ show_run(runs["collapsing"])
 # ## The curves, with the diagnosis marked
 # Left: the losses; right: D(x) and D(G(z)). The background is the diagnosis of the history up
 # to each point (every 50 iterations), as the training loop would print it; the title on the
-# right is the final verdict with the samples.
+# right is the final verdict with the samples. Below them, each run's samples against p_data:
+# the runs whose numbers read "near equilibrium" but whose samples are a spike.
 
 # %%
 figures = [chapter.show(dg.figure(os.path.join(out, "regimes.png"), runs.values(),
-                                  title="What do my losses mean? Each regime caused on purpose"))]
+                                  title="What do my losses mean? Each regime caused on purpose")),
+           chapter.show(dg.samples_figure(os.path.join(out, "samples.png"), runs.values()))]
 
 # %% [markdown]
 # ## Wasserstein and hinge: what a critic's numbers mean instead

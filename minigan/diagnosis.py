@@ -811,6 +811,32 @@ def figure(path, runs, title=None) -> str:
     return path
 
 
+def samples_figure(path, runs) -> str:
+    """One panel per run of ``cause``: a histogram of its samples against the data's density
+    N(3, 0.5^2), titled with the samples' spread over the data's. Writes ``path``, returns it."""
+    from minigan import plot
+    np = B.np
+    runs = list(runs)
+    if not runs:
+        raise ValueError("samples_figure: no runs to draw")
+    fig, axes = plot.new_figure(len(runs), 1, (2.6, 2.2))
+    x = np.linspace(-1.0, DATA_MEAN + 5 * DATA_STD, 400)     # G starts near 0: keep it in view
+    density = np.exp(-0.5 * ((x - DATA_MEAN) / DATA_STD) ** 2) / (DATA_STD * math.sqrt(2 * np.pi))
+    for ax, run in zip(axes[0], runs):
+        samples = np.asarray(run["samples"], dtype=np.float64).reshape(-1)
+        ax.hist(np.clip(samples, x[0], x[-1]), bins=60, range=(x[0], x[-1]), density=True,
+                color="tab:green", alpha=0.6, label="samples")
+        ax.plot(x, density, color="black", linestyle=":", label="p_data")
+        ratio = sample_statistics(run["samples"], run["data"])["spread_ratio"]
+        ax.set_title(f"{run['name']}: spread {ratio:.2f} x data's", fontsize="small",
+                     color=REGIME_COLOURS[run["with_samples"].regime])
+        ax.set_yticks([])
+        ax.tick_params(labelsize="x-small")
+    axes[0, 0].legend(fontsize="x-small")
+    fig.suptitle("The samples at the end (colour: the diagnosis with samples)", fontsize="medium")
+    return plot.save(fig, path)
+
+
 def plot_patch(colour, label):
     """A legend entry: a patch of ``colour`` named ``label``."""
     from matplotlib.patches import Patch
