@@ -48,7 +48,6 @@ import operator
 from minigan import arguments
 from minigan import backend as B
 from minigan import checkpoint
-from minigan.metrics import precision_recall_density_coverage
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
 
@@ -332,6 +331,8 @@ def sample_statistics(samples, data) -> dict:
     data_spread = math.sqrt(float(data.var(axis=0).sum()))
     if data_spread == 0.0:
         raise ValueError("diagnose: data has no spread (every example the same)")
+    # minigan.metrics sits above minigan.training, which imports this module: imported here
+    from minigan.metrics import precision_recall_density_coverage
     metrics = precision_recall_density_coverage(data, samples)
     return {"spread_ratio": spread / data_spread, "coverage": metrics["coverage"],
             "precision": metrics["precision"]}
