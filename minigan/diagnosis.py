@@ -587,8 +587,10 @@ class _Verdicts:
                        "critic that separates the samples is no failure here (its gradient "
                        "does not saturate), but the estimate should fall as G learns")
         else:
-            message = (f"D is ahead (D(x) {median['d_real']:.3g}, D(G(z)) "
-                       f"{median['d_fake']:.3g}) but not overpowering: G is still pulled")
+            ahead = median["d_real"] >= median["d_fake"]
+            message = (f"D(x) {median['d_real']:.3g}, D(G(z)) {median['d_fake']:.3g}: "
+                       + ("D is ahead but not overpowering, so G is still pulled" if ahead else
+                          "D lags a little behind G, not yet worse than a coin"))
         return self._make(LEARNING, evidence, message, "train on",
                           "losses" if self.name == "wasserstein" else "theorem1")
 
