@@ -105,8 +105,9 @@ def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint
                 if interrupt_pending():
                     raise KeyboardInterrupt
             gan.flush()                   # on a device: the checks of the last iterations
-            if monitor and monitor.summary():
-                print(monitor.summary(), flush=True)
+            summary = monitor and monitor.summary()
+            if summary:
+                print(summary, flush=True)
         except TrainingDiverged as e:
             if checkpoint_path is None or e.checkpoint_path is not None:
                 raise
