@@ -389,12 +389,15 @@ class GAN:
 
     def train(self, num_iterations: int, callbacks=(), log_every: int = 0,
               checkpoint_path=None, checkpoint_every: int = 0,
-              checkpoint_extra: dict | None = None) -> dict:
+              checkpoint_extra: dict | None = None, diagnose: bool = True) -> dict:
         """Run ``num_iterations`` iterations; returns ``history``.
 
         After each iteration every callback is called as ``callback(gan)`` (use
         ``gan.iteration`` to act every n iterations: plots, snapshots, checkpoints).
-        ``log_every`` > 0 prints a progress line every that many iterations and at the end.
+        ``log_every`` > 0 prints a progress line every that many iterations and at the end;
+        with ``diagnose`` (the default) a line follows when the diagnosis of the run's numbers
+        changes (``minigan.diagnosis``: near equilibrium, D overpowering G, oscillating ...), and
+        a summary ends the run.
 
         With ``checkpoint_path`` the run is saved there (save_checkpoint, with
         ``checkpoint_extra``) every ``checkpoint_every`` iterations (0: never on a schedule), and
@@ -403,7 +406,7 @@ class GAN:
         A NaN or Inf loss raises TrainingDiverged; the checkpoint already written is kept.
         """
         return training.train(self, num_iterations, callbacks, log_every, checkpoint_path,
-                              checkpoint_every, checkpoint_extra)
+                              checkpoint_every, checkpoint_extra, diagnose)
 
     # -- using the models ----------------------------------------------------------------------
     def sample(self, n: int, z=None, labels=None, chunk_size: int = 65536):

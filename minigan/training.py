@@ -30,6 +30,7 @@ import time
 
 from minigan import backend as B
 from minigan import checkpoint
+from minigan import diagnosis
 from minigan.losses import NonFiniteLogitsError
 from minigan.optim import NonFiniteGradientError
 
@@ -61,11 +62,15 @@ class TrainingInterrupted(KeyboardInterrupt):
 # The loop
 
 def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint_path=None,
-          checkpoint_every: int = 0, checkpoint_extra: dict | None = None) -> dict:
+          checkpoint_every: int = 0, checkpoint_extra: dict | None = None,
+          diagnose: bool = True) -> dict:
     """``gan.step()`` ``num_iterations`` times; returns ``gan.history``. See GAN.train.
 
     On a device the loop reads values back (``gan.flush()``) only to log, to save a checkpoint
-    and at the end; callbacks that read ``gan.history`` make a read of their own."""
+    and at the end; callbacks that read ``gan.history`` make a read of their own. With
+    ``log_every`` and ``diagnose``, each progress line is followed by the diagnosis of the run
+    (minigan.diagnosis) when it changed, and the run ends with a summary; it reads the history
+    the progress line has just read."""
     if not isinstance(num_iterations, int) or num_iterations < 0:
         raise ValueError(f"GAN.train: num_iterations must be a non-negative int, got "
                          f"{num_iterations!r}")
@@ -74,6 +79,7 @@ def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint
                          f"{checkpoint_every!r}")
     if checkpoint_every and checkpoint_path is None:
         raise ValueError("GAN.train: checkpoint_every needs a checkpoint_path to save to")
+    monitor = diagnosis.Monitor(gan.objective) if diagnose and log_every else None
     start, first = time.perf_counter(), gan.iteration
     last = first + num_iterations
     in_iteration = False
@@ -93,9 +99,15 @@ def train(gan, num_iterations: int, callbacks=(), log_every: int = 0, checkpoint
                     print(f"iter {gan.iteration:>6d}/{last}  D loss {record['d_loss']:.4f}  "
                           f"G loss {record['g_loss']:.4f}  D(x) {record['d_real']:.3f}  "
                           f"D(G(z)) {record['d_fake']:.3f}  {rate:.0f} it/s", flush=True)
+                    change = monitor and monitor.update(gan.history, gan.iteration)
+                    if change:
+                        print(change, flush=True)
                 if interrupt_pending():
                     raise KeyboardInterrupt
             gan.flush()                   # on a device: the checks of the last iterations
+            summary = monitor and monitor.summary()
+            if summary:
+                print(summary, flush=True)
         except TrainingDiverged as e:
             if checkpoint_path is None or e.checkpoint_path is not None:
                 raise
