@@ -293,24 +293,6 @@ def test_chapter_causes_each_regime_and_diagnoses_it(quick_run):
     assert numbers["healthy_alarms"] == 0
 
 
-def test_chapter_runs_as_a_notebook_and_measures_what_the_script_does(tmp_path, monkeypatch,
-                                                                      quick_run):
-    from notebook import cells, run_as_notebook
-    sources = cells("ch6_losses")
-    assert len(sources) >= 5
-    for number, source in enumerate(sources, 1):
-        compile(source, f"<ch6_losses cell {number}>", "exec")
-    namespace = run_as_notebook("ch6_losses", f"--quick --out {tmp_path}", monkeypatch)
-    monkeypatch.undo()
-    notebook = namespace["result"]
-    assert namespace["args"].quick and not namespace["args"]._script
-    _, script = quick_run("ch6_losses")
-    assert sorted(script) == sorted(notebook)
-    for key, value in script.items():
-        if key not in ("figures", "seconds"):
-            assert repr(notebook[key]) == repr(value), key
-
-
 def test_label_smoothing_moves_the_equilibrium():
     """With real targets 1 - s, D* = (1 - s) p_data / (p_data + p_g): 0.45 at equilibrium for
     s = 0.1, and D's loss there BCE(0.45; 0.9) + BCE(0.45; 0) = 1.3764."""

@@ -14,7 +14,7 @@ from notebook import cells, run_as_notebook
 #: The chapters that follow minigan.chapter's convention (chapter 5 joins when it does).
 CHAPTERS = ["ch1_background", "ch2_core_concepts", "ch3_algorithm", "ch4_code_examples",
             "ch5_challenges", "ch5_mode_collapse", "ch6_gan_vs_vae", "ch6_compute_cost",
-            "ch6_limits", "ch6_learning_rates"]
+            "ch6_limits", "ch6_learning_rates", "ch6_losses"]
 #: Numbers that measure time and so differ between two runs.
 TIMINGS = ("seconds", "_ms", "gflops", "fraction_of_peak", "over_vae", "cost_tables")
 
