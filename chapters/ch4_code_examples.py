@@ -247,7 +247,7 @@ if "cgan" in args.examples:
     for path in runs["cgan"].figures:
         chapter.show(path)
 
-# %% The chapter's main figure, and what was measured
+# %% The chapter's main figure
 records = {name: run.record for name, run in runs.items()}
 figures = [path for run in runs.values() for path in run.figures]
 if any(name in runs for name in dg.TRAINED):
@@ -257,6 +257,8 @@ if any(name in runs for name in dg.TRAINED):
         chapter.title(args, "Section 4's examples rebuilt in minigan, trained on "
                             f"{'built-in digits' if args.dataset == 'digits' else 'MNIST'} "
                             "(samples scored by the stricter of two digit classifiers)"))))
+
+# %% What was measured (every target through chapter.judge: a --quick run judges none)
 numbers = {"dataset": args.dataset, "training_images": len(data.images), "split": data.split,
            "judge_conv_test_accuracy": judges[0].test_accuracy,
            "judge_mlp_test_accuracy": judges[1].test_accuracy}

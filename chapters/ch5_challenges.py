@@ -27,10 +27,11 @@
 #
 # What the default run covers: all three studies (1,000 Dirac-GAN steps per case, the saturation
 # study, a classifier trained on 6,000 digits for the evaluation) and chapter 4's dense GAN and
-# DCGAN scored from chapter 4's full run (runs/ch4_code_examples). Measured on 2 cores (Zen 3):
-# about 1 minute without chapter 4's checkpoints; scoring them adds a few seconds. ``--quick``
-# (a smoke test: shorter runs, a smaller classifier) takes about 15 s and reads chapter 4's
-# quick run (runs/ch4_code_examples-quick) if it is there.
+# DCGAN scored from chapter 4's full run (runs/ch4_code_examples). Measured on 2 cores: 53 s
+# without chapter 4's checkpoints on quiet cores, 90 s while other jobs shared them (most of it
+# the classifier's training); scoring chapter 4's two generators adds about 10 s (13 s measured
+# under load). ``--quick`` (a smoke test: shorter runs, a smaller classifier) takes 9-16 s and
+# reads chapter 4's quick run (runs/ch4_code_examples-quick) if it is there.
 #
 # Outputs (under --out): dirac_gan.png (the main figure), dirac_distance.png, saturation.png,
 # evaluation.png.
@@ -39,6 +40,7 @@
 #           [--out DIR]
 
 # %% Imports
+import os
 import time
 
 from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
@@ -83,12 +85,12 @@ figures = []
 # %% 1. Instability: the Dirac-GAN (minigan.instability)
 dirac = instability.dirac_study(instability.QUICK_STEPS if args.quick else instability.STEPS)
 figures.append(chapter.show(instability.field_figure(
-    f"{out}/dirac_gan.png", dirac,
+    os.path.join(out, "dirac_gan.png"), dirac,
     chapter.title(args, f"Dirac-GAN: direction of the gradient field (grey) and {dirac.steps} "
                         f"SGD steps (red, h = {instability.LR:g}) from {instability.START} "
                         f"towards the equilibrium (star)"))))
 figures.append(chapter.show(instability.distance_figure(
-    f"{out}/dirac_distance.png", dirac,
+    os.path.join(out, "dirac_distance.png"), dirac,
     chapter.title(args, "Distance to the equilibrium of every case and scheme"))))
 print(instability.linear_table(dirac))
 
@@ -105,7 +107,7 @@ print(instability.linear_table(dirac))
 # %% 3. Saturation (minigan.saturation)
 sat = saturation.saturation_study(saturation.QUICK if args.quick else saturation.Settings())
 figures.append(chapter.show(saturation.study_figure(
-    f"{out}/saturation.png", sat,
+    os.path.join(out, "saturation.png"), sat,
     chapter.title(args, "Saturating log(1 - D(G(z))) vs non-saturating -log D(G(z)): gradients "
                         "as D learns to reject G, and training from one start"))))
 print("iterations until mean G(z) is within 2 std of the data mean:",
@@ -134,7 +136,7 @@ ev, classifier_seconds = evaluation.evaluation_study(settings, args.seed)
 ch4 = evaluation.chapter4_scores(ev, ch4_dir, args.quick, args.train_ch4, args.seed,
                                  settings.chapter4_samples)
 figures.append(chapter.show(evaluation.evaluation_figure(
-    f"{out}/evaluation.png", ev, ch4.scores,
+    os.path.join(out, "evaluation.png"), ev, ch4.scores,
     chapter.title(args, "Frechet distance and inception-style score of a digit classifier's "
                         "features"))))
 for message in ev.few_samples_warnings[:1]:     # one per feature set; the same text

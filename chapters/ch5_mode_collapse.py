@@ -54,11 +54,12 @@
 #
 # **What the default run covers**: the four rows PacGAN published (GAN, PacGAN2, PacGAN3,
 # PacGAN4) on both data sets over 2 seeds -- 16 trials, two at a time on 2 cores -- and GAN Lab's
-# views of one ring run: about 15-20 minutes on 2 cores (from the trial times measured for the
-# README: 49-108 s a ring trial, 132-175 s a grid trial on two quiet cores). ``--all-rows`` adds
-# the eight other rows (objectives and remedies); it first trains each added row for
-# 100 iterations here and prints what the added trials will cost on this computer, then trains
-# them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny models, one seed) takes about 10 s.
+# views of one ring run: about 15-20 minutes on 2 quiet cores, estimated from the trial times
+# measured for the README (49-108 s a ring trial, 132-175 s a grid trial, two at a time).
+# ``--all-rows`` adds the eight other rows (objectives and remedies); it first trains each added
+# row for 100 iterations, prints what the added trials will cost on the computer it runs on,
+# then trains them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny models, one seed) took
+# 9-24 s on 2 cores.
 #
 # Run:  python chapters/ch5_mode_collapse.py [--quick] [--seeds N] [--all-rows | --rows ROW ...]
 #           [--paper] [--workers W] [--seed S] [--out DIR]
@@ -243,10 +244,10 @@ parser.add_argument("--workers", type=chapter.positive_int, default=None,
                     help="processes training trials at once (default: the number of cores, "
                          "1 with --quick)")
 args = chapter.parse_args(parser)
-out = chapter.start(args)
-budgets = budgets_for(args)
 if args.all_rows and args.rows:
     parser.error("argument --all-rows: not allowed with --rows (choose one)")
+out = chapter.start(args)
+budgets = budgets_for(args)
 rows = (tuple(args.rows) if args.rows else tuple(ROWS) if args.all_rows else
         QUICK_ROWS if args.quick else DEFAULT_ROWS)
 num_seeds = args.seeds or (1 if args.quick else DEFAULT_SEEDS)
