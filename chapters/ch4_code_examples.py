@@ -30,7 +30,7 @@
 #
 # The judges: 99.7% (CNN) and 99.4% (MLP) on 10,000 fresh built-in digits; 96.9% and 93.6% on
 # 1,000 held-out MNIST images. ``--quick`` is a smoke test (48 images, 2 epochs, 200 samples:
-# about 20 s on 2 cores); it judges no target.
+# 25 s on 2 cores, up to 70 s while other jobs shared them); it judges no target.
 #
 # Outputs (under --out): per trained example a fixed-noise 10x10 sample grid after every epoch
 # (epoch_NNN.png) and their animation (grids.gif), the losses and mean D outputs per iteration
