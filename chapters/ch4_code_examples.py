@@ -268,6 +268,7 @@ if "dense" in runs:
                    dense_target_met=chapter.judge(args, dense.target_met),
                    dense_losses_finite=dense.losses_finite,
                    doc003_g_parameter_change=dense.doc003_g_parameter_change,
+                   doc003_d_real=dense.doc003_d_real, doc003_d_fake=dense.doc003_d_fake,
                    dense_train_seconds=runs["dense"].seconds)
 if "dcgan" in runs:
     dcgan = runs["dcgan"].record
@@ -276,6 +277,7 @@ if "dcgan" in runs:
                    dcgan_losses_finite=dcgan.losses_finite,
                    doc001_generator_output=dcgan.doc001_generator_output,
                    doc004_generator_output=dcgan.doc004_generator_output,
+                   doc004_fraction_outside_unit_range=dcgan.doc004_fraction_outside_unit_range,
                    doc004_unused_labels_accuracy=dcgan.ignored_labels_accuracy,
                    dcgan_train_seconds=runs["dcgan"].seconds)
 if "train_step" in runs:
