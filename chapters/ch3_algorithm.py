@@ -16,12 +16,11 @@ import numpy as np
 
 from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
-from minigan import plot
+from minigan import plot, saturation
 from minigan.data import Gaussian1D
 from minigan.densities import (at_points, gaussian_pdf, images, latent_quadrature,
                                log_optimal_discriminator, optimal_discriminator, push_forward)
 from minigan.gan import GAN
-from minigan.losses import get_objective
 from minigan.metrics import jensen_shannon
 from minigan.nn import Dense, Sequential, Tanh, functional
 
@@ -40,6 +39,7 @@ FIGURE1_ITERATION = 300                 # the "(a) near convergence" state of Fi
 FIGURE1_D_STEPS, FIGURE1_G_STEPS = 300, 10   # panel (b): D alone; panel (c): G alone
 YMAX = 1.6                              # top of the 1D panels (a collapsed p_g is cut off)
 Z_LINES = np.linspace(-2.0, 2.0, 25)    # the noise values drawn as lines z -> G(z)
+SATURATION_D_STEPS = 200                # D trained alone against the initial G
 
 
 # %% [markdown]
@@ -188,59 +188,6 @@ def _theorem1_figure(path, checkpoints, states):
     return plot.save(fig, path)
 
 
-def _saturation(path, initial_models, data):
-    """The two generator losses and their gradients as D(G(z)) -> 0, on paper and on the models.
-
-    Per sample, with D = sigmoid(l): the saturating loss log(1 - D) has |d/dl| = D, the
-    non-saturating loss -log D has |d/dl| = 1 - D (the gradients come from minigan.losses, times
-    the batch size to undo the mean). On the models: the initial G, a D trained alone until it
-    rejects G's samples, and the norm of G's parameter gradient on one batch under each loss.
-    """
-    d_values = np.linspace(1e-3, 1 - 1e-3, 999)                    # D(G(z))
-    logits = B.asarray(np.log(d_values / (1 - d_values))[:, None])  # (999, 1)
-    grads = {name: np.abs(B.to_numpy(get_objective(name).g_loss(logits)[1])).reshape(-1)
-             * len(d_values) for name in ("minimax", "non-saturating")}
-
-    G0, D0 = clone(build_generator, initial_models[0]), clone(build_discriminator,
-                                                                initial_models[1])
-    critic = GAN(G0, D0, data.sample, latent_dim=1, batch_size=BATCH_SIZE, lr_d=LR)
-    for _ in range(200):
-        critic.d_step()                                            # D learns to reject G
-    z = critic.sample_noise(BATCH_SIZE)
-    d_fake = float(B.to_numpy(critic.discriminate(G0.forward(z))).mean())
-    norms = {}
-    for name in ("minimax", "non-saturating"):
-        G0.zero_grad()
-        _, grad_logits = get_objective(name).g_loss(D0.forward(G0.forward(z)))
-        G0.backward(D0.backward(grad_logits))
-        norms[name] = math.sqrt(sum(float((p.grad ** 2).sum()) for p in G0.parameters()))
-
-    fig, axes = plot.new_figure(2, 1, (5.0, 3.8))
-    ax = axes[0, 0]
-    ax.plot(d_values, np.log(1 - d_values), label="saturating: log(1 - D(G(z)))")
-    ax.plot(d_values, -np.log(d_values), label="non-saturating: -log D(G(z))")
-    ax.set_xlabel("D(G(z))")
-    ax.set_ylabel("generator loss (minimised)")
-    ax.legend(fontsize="small")
-    ax = axes[0, 1]
-    ax.plot(d_values, grads["minimax"], label="saturating: D(G(z))")
-    ax.plot(d_values, grads["non-saturating"], label="non-saturating: 1 - D(G(z))")
-    ax.axvline(d_fake, color="gray", linestyle=":",
-               label=f"D trained on the initial G: {d_fake:.3f}")
-    ax.set_xscale("log")
-    ax.set_xlabel("D(G(z))")
-    ax.set_ylabel("|d loss / d logit| per sample")
-    ax.legend(fontsize="small")
-    fig.suptitle("When D rejects the fakes only the non-saturating loss still pulls G")
-    at = int(np.argmin(np.abs(d_values - 0.01)))
-    return {"figure": plot.save(fig, path),
-            "grad_saturating_at_0.01": float(grads["minimax"][at]),
-            "grad_nonsaturating_at_0.01": float(grads["non-saturating"][at]),
-            "initial_d_fake": d_fake,
-            "g_grad_norm_saturating": norms["minimax"],
-            "g_grad_norm_nonsaturating": norms["non-saturating"]}
-
-
 # %% Settings: as a script, the command line; in a notebook, `notebook` ("" for the full run)
 parser = chapter.make_parser(TITLE, "ch3_algorithm")
 parser.add_argument("--iterations", type=chapter.positive_int, default=None,
@@ -343,9 +290,16 @@ figures.append(chapter.show(plot.save_gif(os.path.join(out, "training.gif"), fra
 # fakes -- exactly the situation at the start of training. The paper's remedy, G maximising
 # log D(G(z)) ("non-saturating"), has the same fixed point and gradient -(1 - D(G(z))) there.
 
-# %% Saturating vs non-saturating generator loss
-saturation = _saturation(os.path.join(out, "generator_losses.png"), models[0], data)
-figures.append(chapter.show(saturation.pop("figure")))
+# %% Saturating vs non-saturating generator loss (minigan.saturation, shared with chapter 5)
+G0, D0 = clone(build_generator, models[0][0]), clone(build_discriminator, models[0][1])
+rejection = saturation.reject(G0, D0, data.sample, d_steps=SATURATION_D_STEPS,  # D alone
+                              batch_size=BATCH_SIZE, lr=LR, probe_every=SATURATION_D_STEPS)
+figures.append(chapter.show(saturation.losses_figure(
+    os.path.join(out, "generator_losses.png"), rejection,
+    chapter.title(args, "The two generator losses, and where a D trained against the initial G "
+                        "puts the fakes"))))
+grad_at_0_01 = {name: float(saturation.per_sample_gradient([0.01], name)[0])
+                for name in saturation.LOSSES}
 
 
 # %% [markdown]
@@ -374,7 +328,11 @@ numbers = {
     "max_theorem1_gap": max(states[it]["gap"] for it in checkpoints),
     "max_v_trained_excess": max(states[it]["v_trained"] - states[it]["v_star"]
                                 for it in checkpoints),
-    **saturation,
+    "grad_saturating_at_0.01": grad_at_0_01["minimax"],
+    "grad_nonsaturating_at_0.01": grad_at_0_01["non-saturating"],
+    "initial_d_fake": rejection.d_fake_end,
+    "g_grad_norm_saturating": float(rejection.norms["minimax"][-1]),
+    "g_grad_norm_nonsaturating": float(rejection.norms["non-saturating"][-1]),
 }
 result = chapter.report(numbers, figures, args)
 result["checkpoints"] = {it: {k: states[it][k] for k in ("v_trained", "v_star", "theorem1",

@@ -52,10 +52,19 @@
 #   0.006); with PacGAN's BatchNorm and lr 2e-3 it kept 6 of them. A table of mode counts says
 #   as much about the budget as about the objective -- which is why every row here shares one.
 #
-# Run:  python chapters/ch5_mode_collapse.py [--quick] [--seeds N] [--rows ROW ...] [--paper]
-#           [--workers W] [--seed S] [--out DIR]
+# **What the default run covers**: the four rows PacGAN published (GAN, PacGAN2, PacGAN3,
+# PacGAN4) on both data sets over 2 seeds -- 16 trials, two at a time on 2 cores -- and GAN Lab's
+# views of one ring run: about 15-20 minutes on 2 quiet cores, estimated from the trial times
+# measured for the README (49-108 s a ring trial, 132-175 s a grid trial, two at a time).
+# ``--all-rows`` adds the eight other rows (objectives and remedies); it first trains each added
+# row for 100 iterations, prints what the added trials will cost on the computer it runs on,
+# then trains them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny models, one seed) took
+# 9-24 s on 2 cores.
+#
+# Run:  python chapters/ch5_mode_collapse.py [--quick] [--seeds N] [--all-rows | --rows ROW ...]
+#           [--paper] [--workers W] [--seed S] [--out DIR]
 
-# %%
+# %% Imports and constants
 import dataclasses
 import math
 import os
@@ -80,7 +89,7 @@ DATASETS = ("ring", "grid")
 # spectral normalisation of D -- Miyato et al. 2018, two time-scales -- Heusel et al. 2017,
 # here G learning 4x slower than D, minibatch standard deviation -- Karras et al. 2018).
 
-# %%
+# %% The rows, PacGAN's published numbers, the budgets
 ROWS = {
     "GAN": mc.Setting(),
     "PacGAN2": mc.Setting(pack=2),
@@ -119,7 +128,9 @@ DEFAULT = {"ring": mc.Budget(g_hidden=128, g_layers=3, g_batchnorm=True, d_hidde
                              iterations=12000, schedule="cosine")}
 QUICK = mc.Budget(g_hidden=64, g_layers=2, d_hidden=32, d_layers=2, d_pieces=3, batch=64,
                   lr=3e-3, beta1=0.5, iterations=600, schedule="cosine")
-DEFAULT_SEEDS = 3
+DEFAULT_ROWS = tuple(PUBLISHED)          # the default run: the rows PacGAN published ...
+DEFAULT_SEEDS = 2                        # ... over 2 seeds (--all-rows: every row)
+PROBE_ITERATIONS = 100                   # --all-rows: each added row timed this long first
 NUM_FRAMES, QUICK_FRAMES = 16, 3          # samples kept over training, for the animation
 GANLAB_FRAMES, QUICK_GANLAB_FRAMES = 12, 3   # GAN Lab's views of one ring run, for its animation
 
@@ -215,7 +226,7 @@ def draw_samples(axes, by_key, rows, seed, frame=None):
 # ``<out>/trials``; run the same command again after an interruption and the saved trials are
 # loaded instead of trained (a changed setting or budget is a different trial).
 
-# %%
+# %% Settings: as a script, the command line; in a notebook, edit `notebook` (e.g. "--seeds 3")
 parser = chapter.make_parser(TITLE, "ch5_mode_collapse")
 parser.add_argument("--seeds", type=chapter.positive_int, default=None,
                     help=f"trials (seeds) per row and data set (default {DEFAULT_SEEDS}, "
@@ -224,16 +235,21 @@ parser.add_argument("--paper", action="store_true",
                     help="PacGAN's architecture and budget exactly (hours per trial); the rows "
                          "PacGAN published")
 parser.add_argument("--rows", nargs="+", choices=tuple(ROWS), default=None, metavar="ROW",
-                    help="train only these rows of the table (default: all; with --paper, the "
-                         "rows PacGAN published; with --quick, GAN and PacGAN2)")
+                    help="train only these rows of the table (default: the rows PacGAN "
+                         "published; with --quick, GAN and PacGAN2)")
+parser.add_argument("--all-rows", action="store_true",
+                    help="every row of the table: PacGAN's and the eight objectives and "
+                         "remedies (their cost, measured here, is printed first)")
 parser.add_argument("--workers", type=chapter.positive_int, default=None,
                     help="processes training trials at once (default: the number of cores, "
                          "1 with --quick)")
 args = chapter.parse_args(parser)
+if args.all_rows and args.rows:
+    parser.error("argument --all-rows: not allowed with --rows (choose one)")
 out = chapter.start(args)
 budgets = budgets_for(args)
-rows = (tuple(args.rows) if args.rows else QUICK_ROWS if args.quick else
-        tuple(PUBLISHED) if args.paper else tuple(ROWS))
+rows = (tuple(args.rows) if args.rows else tuple(ROWS) if args.all_rows else
+        QUICK_ROWS if args.quick else DEFAULT_ROWS)
 num_seeds = args.seeds or (1 if args.quick else DEFAULT_SEEDS)
 seeds = [args.seed + i for i in range(num_seeds)]
 workers = args.workers or (1 if args.quick else min(os.cpu_count() or 1, 8))
@@ -294,6 +310,18 @@ if args.paper:
           f"{mc.PAPER.iterations} iterations); {len(rows) * len(DATASETS) * num_seeds} trials "
           f"on {workers} process(es)", flush=True)
     numbers["paper_seconds_per_trial"] = per_trial
+added = [row for row in rows if row not in DEFAULT_ROWS]
+if added and not args.quick and not args.paper:            # what the rows beyond PacGAN's cost
+    probes = mc.run_trials([(dataset, ROWS[row], dataclasses.replace(
+        budgets[dataset], iterations=PROBE_ITERATIONS), args.seed)
+        for row in added for dataset in DATASETS], workers=workers)
+    added_seconds = num_seeds * sum(r["seconds"] / PROBE_ITERATIONS
+                                    * budgets[r["dataset"]].iterations for r in probes)
+    print(f"The {len(added)} rows beyond PacGAN's ({', '.join(added)}): "
+          f"{len(added) * len(DATASETS) * num_seeds} trials, about {added_seconds / 60:.0f} min of training measured here "
+          f"({PROBE_ITERATIONS} iterations of each, scaled), {added_seconds / 60 / workers:.0f}"
+          f" min on {workers} process(es)", flush=True)
+    numbers["added_rows_estimated_seconds"] = added_seconds
 
 num_frames = QUICK_FRAMES if args.quick else NUM_FRAMES
 trials = [(dataset, ROWS[row], budgets[dataset], seed, num_frames)       # the table's first
@@ -407,7 +435,8 @@ if ("GAN", "ring", seeds[0]) in by_key:
 # %% [markdown]
 # ## What the table says
 # Read it row against row and against the paper's lines. Measured with the default budget (the
-# README records the runs; the rows PacGAN published over 3 seeds, the others over 2):
+# README records the runs, made with --all-rows; the rows PacGAN published over 3 seeds, the
+# others over 2):
 #
 # * The plain GAN collapses on both data sets while its samples stay sharp: 7 of 8 ring modes and
 #   12 of 25 grid modes, 93 % high quality (precision and density near 1, recall and coverage
@@ -430,7 +459,8 @@ if ("GAN", "ring", seeds[0]) in by_key:
 #   blurred); two time-scales (G 4x slower) keeps every ring mode at 71-75 % but collapses on
 #   the grid (11-12 modes) within the same number of generator steps.
 #
-# The checks below are the claims of this study; a full run (3 seeds) prints whether each holds.
+# The checks below are the claims of this study; a full run (2 seeds by default) prints whether
+# each holds.
 
 # %%
 if not args.quick and not args.paper and {"GAN", "PacGAN2"} <= set(rows):

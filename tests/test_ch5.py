@@ -1,5 +1,6 @@
 """Chapter 5: the Dirac-GAN against its closed form, Frechet distance known answers, and the
 chapter's --quick run (mode collapse: tests/test_mode_collapse.py)."""
+import json
 import math
 import os
 import warnings
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 
 from minigan import backend as B
+from minigan import evaluation, instability
 from minigan.dirac import (DIRAC_OBJECTIVES, MODES, DiracGenerator, dirac_field,
                            dirac_jacobian, dirac_trajectory, field_residual,
                            linear_discriminator, normal_quantiles, step_map)
@@ -142,33 +144,99 @@ def test_frechet_real_vs_real_noise_monotone_and_warning():
 
 
 # ---------------------------------------------------------------------------------------------
+# minigan.instability: the chapter's Dirac-GAN study
+
+def test_dirac_study_records_what_the_text_cites():
+    study = instability.dirac_study(200)
+    assert study.field_residual < 1e-12
+    assert study.wgan_growth == pytest.approx(study.wgan_growth_predicted, rel=1e-12)
+    assert study.wgan_invariant_drift < 1e-12
+    start = math.hypot(*instability.START)
+    assert set(study.final_distance) == {(case.key, mode) for case in instability.CASES
+                                         for mode in MODES}
+    assert study.final_distance["minimax", "simultaneous"] > start
+    assert study.final_distance["wasserstein", "simultaneous"] > start
+    assert study.final_distance["minimax+r1", "simultaneous"] < 0.2 * start
+    assert study.final_distance["minimax+noise", "alternating"] < 0.2 * start
+    assert study.final_distance_adam > start                      # Adam spirals out too
+    rows = {row.label: row for row in study.linear}
+    assert rows["minimax (standard)"].radius_simultaneous > 1
+    assert rows["minimax (standard)"].radius_alternating == pytest.approx(1.0, rel=1e-12)
+    assert rows[instability.CASES[3].label].radius_simultaneous < 1
+    assert "eigenvalues" in instability.linear_table(study)
+    with pytest.raises(ValueError, match="dirac_study: steps must be a positive int"):
+        instability.dirac_study(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# minigan.evaluation: which run of chapter 4 is read
+
+def _write_run_record(folder, quick):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "run.json").write_text(json.dumps({
+        "chapter": "ch4_code_examples", "quick": quick, "seed": 0, "finished": True,
+        "command": "python chapters/ch4_code_examples.py" + (" --quick" if quick else "")}))
+
+
+def test_a_full_run_refuses_chapter_4s_quick_output_and_a_quick_run_reads_it(tmp_path):
+    quick_folder, full_folder = tmp_path / "ch4-quick", tmp_path / "ch4"
+    _write_run_record(quick_folder, quick=True)
+    _write_run_record(full_folder, quick=False)
+    problem = evaluation.chapter4_folder_problem(str(quick_folder), quick=False)
+    assert "a --quick smoke test" in problem and "not chapter 4's" in problem
+    assert evaluation.chapter4_folder_problem(str(quick_folder), quick=True) is None
+    assert evaluation.chapter4_folder_problem(str(full_folder), quick=False) is None
+    assert evaluation.chapter4_folder_problem(str(tmp_path / "absent"), quick=False) is None
+
+
+def test_chapter4_scores_name_the_run_read_and_score_its_checkpoints(tmp_path, capsys):
+    from minigan import checkpoint
+    study, _ = evaluation.evaluation_study(evaluation.Settings(
+        train_images=200, set_size=400, classifier_epochs=1), seed=0)
+    folder = tmp_path / "ch4"
+    _write_run_record(folder, quick=False)
+    G = evaluation.CH4_MODELS["dcgan"][0]()
+    (folder / "dcgan").mkdir()
+    checkpoint.save(str(folder / "dcgan" / "checkpoint.npz"), {"G": G})
+    scores = evaluation.chapter4_scores(study, str(folder), quick=False, train_iterations=0,
+                                        seed=0, samples=500)
+    assert not scores.refused and "a full run" in scores.run
+    assert set(scores.scores) == {"dcgan"}                      # no dense checkpoint: skipped
+    assert np.isfinite(scores.scores["dcgan"].fid) and scores.scores["dcgan"].fid > 0
+    assert 1.0 <= scores.scores["dcgan"].inception_score <= 10.0
+    out = capsys.readouterr().out
+    assert "reading " + str(folder) in out and "chapter 4's dense model: no checkpoint" in out
+    _write_run_record(folder, quick=True)                        # now a quick run wrote it
+    refused = evaluation.chapter4_scores(study, str(folder), quick=False, train_iterations=0,
+                                         seed=0, samples=500)
+    assert refused.refused and refused.scores == {}
+    assert "refused" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------
 # The chapter
 
 def test_chapter5_quick(quick_run):
-    _, numbers = quick_run("ch5_challenges")                 # shared with the notebook test
-    assert numbers["dirac_field_residual"] < 1e-12
-    assert numbers["dirac_wgan_growth"] == pytest.approx(numbers["dirac_wgan_growth_predicted"],
-                                                         rel=1e-12)
-    assert numbers["dirac_wgan_invariant_drift"] < 1e-12
-    start = math.hypot(1.0, 1.0)                 # the chapter's DIRAC_START
-    assert numbers["dirac_final_distance_minimax_simultaneous"] > start
-    assert numbers["dirac_final_distance_wasserstein_simultaneous"] > start
-    assert numbers["dirac_final_distance_minimax+r1_simultaneous"] < 0.2 * start
-    assert numbers["dirac_final_distance_minimax+noise_alternating"] < 0.2 * start
-    assert numbers["dirac_final_distance_minimax_adam"] > start          # Adam spirals out too
+    _, result = quick_run("ch5_challenges")                 # shared with the notebook test
+    dirac, sat, ev = result["dirac"], result["saturation"], result["evaluation"]
+    assert result["dirac_field_residual"] == dirac.field_residual < 1e-12
+    assert dirac.final_distance["minimax+r1", "simultaneous"] < 0.2 * math.hypot(1.0, 1.0)
     # saturation: per-sample gradients are D and 1 - D; a confident D silences the minimax G
-    assert numbers["sat_grad_identity_error"] < 1e-6
-    assert numbers["sat_d_fake_start"] < 0.05
-    assert numbers["sat_norm_saturating_after"] < 0.3 * numbers["sat_norm_saturating_before"]
-    assert numbers["sat_norm_nonsaturating_after"] > 3 * numbers["sat_norm_nonsaturating_before"]
-    assert numbers["sat_reach_data_SGD_non-saturating"] < numbers["sat_reach_data_SGD_minimax"]
+    assert sat.rejection.identity_error < 1e-6
+    assert sat.rejection.d_fake_end < 0.05
+    assert sat.norm_saturating_after < 0.3 * sat.norm_saturating_before
+    assert sat.norm_nonsaturating_after > 3 * sat.norm_nonsaturating_before
+    assert sat.steps_to_data["SGD", "non-saturating"] < sat.steps_to_data["SGD", "minimax"]
     # evaluation sanity checks
-    assert numbers["fid_monotone_in_noise"]
-    assert numbers["fid_real_vs_real"] < 0.2 * numbers["fid_noise_0.8"]
-    assert numbers["fid_uniform_noise"] > numbers["fid_noise_0.8"]
-    assert numbers["fd_diag_rel_error"] < 1e-10 and numbers["fd_prop_rel_error"] < 1e-10
-    assert numbers["fd_from_samples"] == pytest.approx(numbers["fd_prop_exact"], rel=0.05)
-    assert numbers["few_samples_warned"]
-    assert numbers["is_one_digit"] < 2.0 < numbers["is_real"] <= 10.0
-    for path in numbers["figures"]:
+    assert ev.fid_monotone_in_noise
+    assert ev.fid_real_vs_real < 0.2 * ev.fid_noisy[-1]
+    assert ev.fid_uniform_noise > ev.fid_noisy[-1]
+    assert ev.fd_diag_rel_error < 1e-10 and ev.fd_prop_rel_error < 1e-10
+    assert ev.fd_from_samples == pytest.approx(ev.fd_prop_exact, rel=0.05)
+    assert ev.few_samples_warnings
+    assert ev.is_one_digit[0] < 2.0 < ev.is_real[0] <= 10.0
+    # chapter 4's quick run is the one a quick run reads, and it is named
+    assert result["chapter4"].folder.endswith("ch4_code_examples-quick")
+    assert result["ch4_run"].startswith(result["chapter4"].folder)
+    for path in result["figures"]:
         assert os.path.getsize(path) > 0

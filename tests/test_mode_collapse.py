@@ -234,3 +234,13 @@ def test_chapter5_mode_collapse_quick(quick_run):
     assert "PacGAN2" in text and "paper" in text and "23.8 +- 0.7" in text
     for path in numbers["figures"]:
         assert os.path.getsize(path) > 0
+
+
+def test_all_rows_and_rows_together_stop_before_any_work(tmp_path, capsys):
+    from minigan import chapter
+    out = tmp_path / "never"
+    with pytest.raises(SystemExit) as stop:
+        chapter.run("ch5_mode_collapse", ["--all-rows", "--rows", "GAN", "--out", str(out)])
+    assert stop.value.code == 2
+    assert "--all-rows: not allowed with --rows" in capsys.readouterr().err
+    assert not out.exists()
