@@ -93,7 +93,8 @@ def test_every_figure_is_written_by_a_chapter_the_line_names():
         chapters = chapters or current_chapters
         for figure in FIGURE.findall(line):
             checked += 1
-            sources = [read(p) for p in chapters if os.path.exists(os.path.join(ROOT, p))]
+            modules = [f"minigan/{m}.py" for m in re.findall(r"minigan\.(\w+)\.", line)]
+            sources = [read(p) for p in chapters + modules if os.path.exists(os.path.join(ROOT, p))]
             if not any(f'"{figure}"' in source for source in sources):
                 problems.append(f"line {number}: {figure} is not written by {chapters or '?'}")
     assert checked >= 10
@@ -112,11 +113,16 @@ def test_every_command_option_is_accepted():
                     problems.append(f"line {number}: {path} takes no {option}")
             examples = re.search(r"--examples[ =]([A-Za-z0-9_,]+)", options)
             if examples:
-                module = ast.parse(source)
-                known = next((ast.literal_eval(node.value) for node in module.body
+                # EXAMPLES: in the chapter, or in a minigan module the chapter imports
+                imported = re.findall(r"^from minigan import (\w+)", source, flags=re.MULTILINE)
+                candidates = [source] + [read(f"minigan/{m}.py") for m in imported
+                                         if os.path.exists(os.path.join(ROOT, "minigan", m + ".py"))]
+                known = next((ast.literal_eval(node.value) for text in candidates
+                              for node in ast.parse(text).body
                               if isinstance(node, ast.Assign)
                               and any(getattr(t, "id", "") == "EXAMPLES" for t in node.targets)),
                              ())
+                assert known, f"{path}: no EXAMPLES found"
                 for name in examples.group(1).split(","):
                     if name not in known:
                         problems.append(f"line {number}: {path} has no example {name!r}")
