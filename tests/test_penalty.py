@@ -594,8 +594,8 @@ def test_settings_without_a_penalty_keep_their_repr():
 
 
 def test_command_line_option():
-    import argparse
-    parser = argparse.ArgumentParser()
+    from minigan import chapter
+    parser = chapter.make_parser("a chapter", "ch4_code_examples")     # beside its options
     pen.add_arguments(parser)
     assert pen.from_arguments(parser.parse_args([])) is None
     assert pen.from_arguments(parser.parse_args(["--penalty", "r1"])) == \
@@ -606,3 +606,9 @@ def test_command_line_option():
         pen.from_arguments(parser.parse_args(["--penalty-weight", "5"]))
     with pytest.raises(ValueError, match="weight must be >= 0"):
         pen.from_arguments(parser.parse_args(["--penalty", "r1", "--penalty-weight", "-1"]))
+    # what chapter 4 does with it: its DCGAN, trained a few steps with R1
+    gan = GAN(dcgan_generator(100), dcgan_discriminator(dropout=0.3), B.rand(8, 1, 28, 28),
+              latent_dim=100, batch_size=4,
+              penalty=pen.from_arguments(parser.parse_args(["--quick", "--penalty", "r1"])))
+    gan.train(2)
+    assert np.isfinite(gan.history["d_loss"]).all() and gan.penalty.name == "r1"
