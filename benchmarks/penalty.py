@@ -5,7 +5,8 @@ PyTorch's double backward for the same models, measured in one run (float32, CPU
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/penalty.py
 
 Options: --model dcgan|ring (chapter 4's DCGAN at batch 64, or chapter 5's mode-collapse GAN of
-the ring at batch 200: PacGAN's maxout D), --repeats R (default 30), --threads T (default 2).
+the ring at batch 200: PacGAN's maxout D), --repeats R (default 30), --threads T (default 2),
+--cpu-time (with --threads 1: process CPU time, steadier on a busy machine).
 
 An iteration is one D step and one G step (``GAN.step``, d_steps = 1):
 
@@ -27,7 +28,7 @@ import time
 
 import numpy as np
 from layers import environment            # benchmarks/layers.py, beside this script
-from train_step import set_threads, timed, torch_models
+from train_step import set_threads, torch_models
 
 from minigan import backend as B
 from minigan import mode_collapse as mc
@@ -152,7 +153,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--model", choices=("dcgan", "ring"), default="dcgan")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time process CPU time instead of the wall clock (steadier on a "
+                             "busy machine; needs --threads 1)")
     args = parser.parse_args(argv)
+    if args.cpu_time and args.threads != 1:
+        parser.error("--cpu-time needs --threads 1 (with more threads, CPU time adds up "
+                     "across them)")
+    clock = time.process_time if args.cpu_time else time.perf_counter
     B.use("numpy")
     B.set_dtype("float32")
     print(set_threads(args.threads))
@@ -179,11 +187,14 @@ def main(argv=None) -> dict:
             time.sleep(SETTLE_S)
             for _ in range(WARMUP):
                 step()
-            times[key].extend(timed(step, lambda: None)
-                              for _ in range(max(1, args.repeats // ROUNDS)))
+            for _ in range(max(1, args.repeats // ROUNDS)):
+                start = clock()
+                step()
+                times[key].append(clock() - start)
     ms = {key: 1e3 * float(np.median(t)) for key, t in times.items()}
     labels = list(dict.fromkeys(label for _, label in steps))
-    print(f"\n{args.model}: one iteration (D step + G step), median ms")
+    print(f"\n{args.model}: one iteration (D step + G step), median ms of "
+          f"{'process CPU time' if args.cpu_time else 'wall clock'}")
     print(f"{'':<30}{'minigan':>10}{'PyTorch':>10}{'minigan/PyTorch':>17}")
     for label in labels:
         theirs = ms.get(("torch", label))
