@@ -113,6 +113,9 @@ class GradientPenalty:
     """
 
     def __init__(self, name: str, weight: float | None = None):
+        if not isinstance(name, str):
+            raise TypeError(f"GradientPenalty: name must be a string, one of "
+                            f"{', '.join(PENALTY_NAMES)}, got {name!r} ({type(name).__name__})")
         if name not in PENALTY_NAMES:
             raise ValueError(f"GradientPenalty: name must be one of {', '.join(PENALTY_NAMES)}, "
                              f"got {name!r}")

@@ -12,8 +12,9 @@ Proofs, all in float64 against centred finite differences:
   host sync on the CuPy double.
 
 Piecewise-linear layers have kinks where the input gradient jumps; finite differences across one
-are meaningless. The checks scale the weights so that pre-activations are O(1) and assert that
-every kink is at least KINK_MARGIN away from the values the differences visit.
+are meaningless. The checks redraw the weights so that pre-activations are O(1), and assert that
+no difference crossed a kink: a layer's inputs are at least KINK_MARGIN from one, and every unit
+of a whole discriminator stays on its linear piece at every perturbed point.
 """
 import dataclasses
 import math
@@ -419,6 +420,8 @@ def test_bad_names_inputs_and_calls():
         pen.GradientPenalty("gp")
     with pytest.raises(TypeError, match="penalty must be None"):
         pen.get_penalty(3)
+    with pytest.raises(TypeError, match="name must be a string"):
+        pen.GradientPenalty(1)
     with pytest.raises(ValueError, match="weight given"):
         pen.get_penalty(pen.GradientPenalty("r1"), 2.0)
     D = nn.Sequential(nn.Dense(2, 3), nn.LeakyReLU(), nn.Dense(3, 1))
