@@ -102,7 +102,8 @@ class GAN:
     State (what a checkpoint must keep besides the two models, the two optimizers and
     ``B.get_rng_state()``) is ``state_dict()``:
         iteration       generator steps taken so far
-        history         {"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]};
+        history         {"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]}
+                        (d_loss includes the gradient penalty's value, if any);
                         d_real / d_fake are the mean D output on the real / fake batch of the
                         iteration's last D step: the probability sigmoid(logit) for the
                         cross-entropy objectives, the raw output otherwise
@@ -283,6 +284,7 @@ class GAN:
         fake_loss, grad_fake = self._d_loss_fake(real_logits, fake_logits)
         D.backward(grad_fake)
         if self.penalty is not None and self.penalty.batch != "real":        # R2, WGAN-GP
+            fake_logits = fake_logits.copy()           # WGAN-GP runs D again: keep these
             fake_loss = fake_loss + self._penalty_term(D, real, real_labels, fake, fake_logits)
         self.d_optimizer.step()
         return real_loss + fake_loss, real_logits, fake_logits
