@@ -250,32 +250,6 @@ def mistaken_gradient_penalty(grad_x, weight: float, norm: str):
 
 
 # ---------------------------------------------------------------------------------------------
-# The Dirac-GAN with R1, through the general path
-
-def dirac_r1_trajectory(theta0: float, psi0: float, objective: str = "minimax",
-                        gamma: float = 1.0, lr: float = 0.1, num_steps: int = 200):
-    """Train the Dirac-GAN (minigan.dirac: p_data = delta_0, G = delta_theta, D(x) = psi x) with
-    ``GAN(..., penalty=GradientPenalty("r1", gamma))`` and SGD(lr): R1's gradient comes from the
-    second backward pass of D's Dense layer, not from the closed form gamma psi. One D step per
-    G step is Algorithm 1's alternating descent, so the path must equal
-    ``minigan.dirac.dirac_trajectory(theta0, psi0, objective, lr, num_steps, "alternating",
-    gamma)``. Returns a host float64 array (num_steps + 1, 2) of (theta, psi).
-    """
-    from minigan.dirac import DiracGenerator, linear_discriminator
-    from minigan.gan import GAN             # here, not above: minigan.gan imports this module
-    from minigan.optim import SGD
-    G, D = DiracGenerator(theta0), linear_discriminator(psi0)
-    gan = GAN(G, D, lambda n: B.xp.zeros((n, 1), dtype=B.dtype()), latent_dim=1, batch_size=1,
-              objective=objective, penalty=GradientPenalty("r1", gamma),
-              g_optimizer=SGD(G.parameters(), lr=lr), d_optimizer=SGD(D.parameters(), lr=lr))
-    path = [(G.theta.data[0], D.W.data[0, 0])]
-    for _ in range(num_steps):
-        gan.step()
-        path.append((G.theta.data[0], D.W.data[0, 0]))
-    return B.to_numpy(B.xp.stack([B.xp.stack(pair) for pair in path])).astype(B.np.float64)
-
-
-# ---------------------------------------------------------------------------------------------
 # A command-line option for the chapters
 
 def add_arguments(parser) -> None:

@@ -27,11 +27,13 @@ from minigan import backend as B
 from minigan import mode_collapse as mc
 from minigan import nn
 from minigan import penalty as pen
-from minigan.dirac import dirac_trajectory, field_residual
+from minigan.dirac import (DiracGenerator, dirac_trajectory, field_residual,
+                           linear_discriminator)
 from minigan.gan import GAN
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.models import (conditional_discriminator, dcgan_discriminator, dcgan_generator,
                             dense_discriminator, projection_discriminator)
+from minigan.optim import SGD
 
 H = 1e-6                 # finite-difference step
 KINK_MARGIN = 1e-3       # |pre-activation| (or maxout's top-two gap) at least this
@@ -343,7 +345,15 @@ def test_dirac_gan_with_r1_through_the_general_path_is_the_closed_form(objective
     R1 is the closed form gamma psi, and its steps are h times the closed-form field."""
     gamma, lr, steps = 0.6, 0.1, 150
     with B.precision("float64"):
-        path = pen.dirac_r1_trajectory(1.0, 1.0, objective, gamma, lr, steps)
+        G, D = DiracGenerator(1.0), linear_discriminator(1.0)
+        gan = GAN(G, D, lambda n: B.xp.zeros((n, 1)), latent_dim=1, batch_size=1,
+                  objective=objective, penalty=pen.GradientPenalty("r1", gamma),
+                  g_optimizer=SGD(G.parameters(), lr=lr), d_optimizer=SGD(D.parameters(), lr=lr))
+        path = [(1.0, 1.0)]
+        for _ in range(steps):
+            gan.step()
+            path.append((float(G.theta.data[0]), float(D.W.data[0, 0])))
+        path = np.array(path)
         closed = dirac_trajectory(1.0, 1.0, objective, lr=lr, num_steps=steps,
                                   mode="alternating", gamma=gamma)
     np.testing.assert_allclose(path, closed, rtol=1e-12, atol=1e-14)
