@@ -29,7 +29,7 @@ from minigan import nn
 from minigan import penalty as pen
 from minigan.dirac import (DiracGenerator, dirac_trajectory, field_residual,
                            linear_discriminator)
-from minigan.gan import GAN
+from minigan.gan import GAN, TrainingDiverged
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.models import (conditional_discriminator, dcgan_discriminator, dcgan_generator,
                             dense_discriminator, projection_discriminator)
@@ -447,6 +447,15 @@ def test_bad_names_inputs_and_calls():
         pen.GradientPenalty("r1").apply(D, x=B.randn(4, 2))
     with pytest.raises(ValueError, match="name must be one of r1, r2, wgan-gp, got 'R1'"):
         GAN(nn.Dense(2, 2), D, B.randn(8, 2), latent_dim=2, batch_size=4, penalty="R1")
+
+
+def test_a_penalised_run_that_diverges_stops_with_the_player_named():
+    gan = toy_gan("wasserstein", "wgan-gp")
+    gan.train(2)
+    gan.discriminator.layers[2].W.data[0, 0] = B.xp.nan
+    with pytest.raises(TrainingDiverged, match="iteration 3: the discriminator step produced "
+                                                "NaN or Inf"):
+        gan.train(1)
 
 
 def test_second_backward_needs_input_gradient_after_the_last_forward():
