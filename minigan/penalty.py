@@ -163,8 +163,9 @@ class GradientPenalty:
         where = f"GradientPenalty({self.name!r})"
         self.check(D)
         if (x is None) == (logits is None):
+            given = "both" if x is not None else "neither"
             raise ValueError(f"{where}.apply: give either x (to run D on it) or logits (D's "
-                             f"output of its last forward), not {'both' if x is not None else 'neither'}")
+                             f"output of its last forward), not {given}")
         if x is not None:
             if not B.is_array(x):
                 raise TypeError(f"{where}.apply: x must be a {B.xp.__name__}.ndarray, got "
