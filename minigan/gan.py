@@ -294,7 +294,7 @@ class GAN:
         batches (with the real batch's labels): the penalty's value, its gradient added to D's."""
         if self.penalty.batch == "fake":
             return self.penalty.apply(D, logits=fake_logits)
-        xhat = interpolate(real, fake)
+        xhat = interpolate(real, fake, fake_logits.shape[0])                 # one eps a pack
         return self.penalty.apply(D, x=self.discriminator_input(xhat, real_labels))
 
     def _d_loss_real(self, real_logits):

@@ -78,16 +78,26 @@ def check_supported(D: Module, where: str = "gradient penalty") -> None:
         raise ValueError(f"{where}: {refusal}")
 
 
-def interpolate(real, fake):
-    """WGAN-GP's points xhat = real + eps (fake - real), one eps ~ U[0, 1) per sample.
+def interpolate(real, fake, num_outputs: int | None = None):
+    """WGAN-GP's points xhat = real + eps (fake - real), one eps ~ U[0, 1) per example of D.
 
-    real, fake: (N, ...) of one dtype -> xhat (N, ...). eps (N, 1, ..., 1) comes from minigan's
-    generator on the active backend (on a GPU, drawn there: no transfer, no sync).
+    real, fake: (N, ...) of one dtype -> xhat (N, ...). num_outputs: how many outputs D gives
+    for N inputs (N / m with Pack(m); default N): the m samples of one pack share their eps, so
+    that each packed xhat lies on the segment between a real and a fake pack, as the method
+    asks. eps comes from minigan's generator on the active backend (on a GPU, drawn there: no
+    transfer, no sync).
     """
     if real.shape != fake.shape:
         raise ValueError(f"interpolate: real {tuple(real.shape)} and fake {tuple(fake.shape)} "
                          f"batches must have the same shape")
-    eps = B.rand(real.shape[0], *(1,) * (real.ndim - 1), dtype=real.dtype)     # (N, 1, ..., 1)
+    n = real.shape[0]
+    k = n if num_outputs is None else num_outputs
+    if not isinstance(k, int) or k < 1 or n % k:
+        raise ValueError(f"interpolate: num_outputs must divide the batch size {n}, got "
+                         f"{num_outputs!r}")
+    eps = B.rand(k, *(1,) * (real.ndim - 1), dtype=real.dtype)                 # (k, 1, ..., 1)
+    if k != n:
+        eps = B.xp.repeat(eps, n // k, axis=0)                                   # (N, 1, ..., 1)
     xhat = fake - real
     xhat *= eps
     xhat += real

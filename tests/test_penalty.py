@@ -538,6 +538,11 @@ def test_interpolation_lies_between_real_and_fake_per_sample():
     assert xhat.dtype == real.dtype
     with pytest.raises(ValueError, match="same shape"):
         pen.interpolate(real, fake[:4])
+    packed = pen.interpolate(real[:6], fake[:6], num_outputs=2)        # Pack(3): one eps a pack
+    eps = B.to_numpy((packed - real[:6]) / (fake[:6] - real[:6])).reshape(2, -1)
+    np.testing.assert_allclose(eps, eps[:, :1] * np.ones_like(eps), rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="num_outputs must divide the batch size 6, got 4"):
+        pen.interpolate(real[:6], fake[:6], num_outputs=4)
 
 
 def test_checkpoint_saves_and_restores_the_penalty(tmp_path):
@@ -586,6 +591,14 @@ def test_no_host_sync_on_the_device_double(fake):
         assert counters.syncs == 0, counters
         assert counters.host_to_device_bytes < 64 * 1024, counters
         assert np.isfinite(gan.history["d_loss"]).all()
+    budget = mc.Budget(g_hidden=8, g_layers=1, d_hidden=6, d_layers=2, d_pieces=3, batch=12,
+                       iterations=3)                  # PacGAN2 with WGAN-GP: one eps a pack
+    gan = mc.build_gan("ring", dataclasses.replace(mc.PENALTY_ROWS["WGAN-GP"], pack=2), budget,
+                       B.randn(100, 2))
+    gan.step()
+    counters = fakecupy.reset_counters()
+    gan.step()
+    assert counters.syncs == 0 and counters.host_to_device_bytes == 0, counters
 
 
 # ---------------------------------------------------------------------------------------------
