@@ -67,6 +67,7 @@ from minigan.data.batches import Batches
 from minigan.losses import OBJECTIVE_NAMES, get_objective, sigmoid
 from minigan.nn.module import Module
 from minigan.optim import Adam
+from minigan.penalty import GradientPenalty, get_penalty, interpolate
 from minigan.training import TrainingDiverged, TrainingInterrupted  # noqa: F401  (public here)
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
@@ -94,11 +95,16 @@ class GAN:
                         training data array; G's input is then (N, latent_dim + num_classes),
                         D's (N, C + num_classes, H, W)
         num_classes     number of classes of a conditional GAN (default: max(labels) + 1)
+        penalty         a gradient penalty on D, added to D's loss with any objective
+                        (``minigan.penalty``): None, "r1" (on the real batch), "r2" (on the
+                        fake batch), "wgan-gp" (between them), or a GradientPenalty(name,
+                        weight); saved in checkpoints and restored from them
 
     State (what a checkpoint must keep besides the two models, the two optimizers and
     ``B.get_rng_state()``) is ``state_dict()``:
         iteration       generator steps taken so far
-        history         {"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]};
+        history         {"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]}
+                        (d_loss includes the gradient penalty's value, if any);
                         d_real / d_fake are the mean D output on the real / fake batch of the
                         iteration's last D step: the probability sigmoid(logit) for the
                         cross-entropy objectives, the raw output otherwise
@@ -110,7 +116,7 @@ class GAN:
                  noise: str = "normal", objective="non-saturating", d_steps: int = 1,
                  batch_size: int = 64, g_optimizer=None, d_optimizer=None,
                  lr_g: float | None = None, lr_d: float | None = None, labels=None,
-                 num_classes: int | None = None):
+                 num_classes: int | None = None, penalty=None):
         for name, module in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(module, Module):
                 raise TypeError(f"GAN: {name} must be a minigan Module, got "
@@ -137,6 +143,9 @@ class GAN:
                             f", got {objective!r} ({type(objective).__name__})")
         self.d_steps = d_steps
         self.batch_size = batch_size
+        self.penalty = get_penalty(penalty)
+        if self.penalty is not None:
+            self.penalty.check(discriminator)
         self.g_optimizer = self._optimizer("g", g_optimizer, lr_g, generator)
         self.d_optimizer = self._optimizer("d", d_optimizer, lr_d, discriminator)
         # zero_grad() on these lists is G.zero_grad() / D.zero_grad() without the module walk
@@ -270,7 +279,10 @@ class GAN:
     def d_step(self):
         """One discriminator update on fresh real and fake batches.
 
-        Returns (d_loss, real_logits, fake_logits), d_loss a 0-d array. Every objective in
+        Returns (d_loss, real_logits, fake_logits), d_loss a 0-d array (with a gradient
+        penalty, its value included: R1 runs on the real batch's forward, R2 on the fake
+        batch's, WGAN-GP on a forward of its own, each right after that batch's backward).
+        Every objective in
         minigan.losses is a sum of a real-batch term and a fake-batch term, so the gradient for
         the real logits is known before the fake batch goes through D (a module caches one
         forward pass at a time).
@@ -281,16 +293,29 @@ class GAN:
         real, real_labels = self.real_batch_with_labels(m)
         real_logits = D.forward(self.discriminator_input(real, real_labels)).copy()   # (m, 1)
         self._check_logits(real_logits)
-        real_loss, grad_real = self._d_loss_real(real_logits)
-        D.backward(grad_real)
+        real_loss, grad_real_logits = self._d_loss_real(real_logits)
+        D.backward(grad_real_logits)
+        if self.penalty is not None and self.penalty.batch == "real":        # R1
+            real_loss = real_loss + self.penalty.apply(D, logits=real_logits)
         z = self.sample_noise(m)
         fake_labels = self.sample_labels(m) if self.conditional else None
         fake = self.generator.forward(self.generator_input(z, fake_labels))          # (m, ...)
         fake_logits = D.forward(self.discriminator_input(fake, fake_labels))         # (m, 1)
         fake_loss, grad_fake_logits = self._d_loss_fake(real_logits, fake_logits)
         D.backward(grad_fake_logits)
+        if self.penalty is not None and self.penalty.batch != "real":        # R2, WGAN-GP
+            fake_logits = fake_logits.copy()           # WGAN-GP runs D again: keep these
+            fake_loss = fake_loss + self._penalty_term(D, real, real_labels, fake, fake_logits)
         self.d_optimizer.step()
         return real_loss + fake_loss, real_logits, fake_logits
+
+    def _penalty_term(self, D, real, real_labels, fake, fake_logits):
+        """R2 on the fake batch D has just seen, or WGAN-GP on points between the real and fake
+        batches (with the real batch's labels): the penalty's value, its gradient added to D's."""
+        if self.penalty.batch == "fake":
+            return self.penalty.apply(D, logits=fake_logits)
+        xhat = interpolate(real, fake, fake_logits.shape[0])                 # one eps a pack
+        return self.penalty.apply(D, x=self.discriminator_input(xhat, real_labels))
 
     def _d_loss_real(self, real_logits):
         """(real term of d_loss, its gradient); from d_loss itself for an objective that does not
@@ -458,7 +483,8 @@ class GAN:
                 "history": {key: list(values) for key, values in self.history.items()},
                 "epoch": self.epoch,
                 "data_order": None if self.data_order is None else B.to_numpy(self.data_order),
-                "data_position": self.data_position}
+                "data_position": self.data_position,
+                "penalty": None if self.penalty is None else self.penalty.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state_dict(); the histories are copied. Changes nothing if it raises."""
@@ -490,10 +516,16 @@ class GAN:
                 raise ValueError(f"GAN.load_state_dict: data_order must be a 1-D array of "
                                  f"indices, got shape {host.shape} dtype {host.dtype}")
             order = B.xp.asarray(host)
+        penalty = self.penalty                           # a state from before penalties: kept
+        if "penalty" in state:
+            penalty = GradientPenalty.from_state(state["penalty"])
+            if penalty is not None:
+                penalty.check(self.discriminator)
 
         def install():
             self.iteration, self.epoch, self.data_position = iteration, epoch, position
             self._history, self._pending, self.data_order = history, [], order
+            self.penalty = penalty
         return install
 
     def save_checkpoint(self, path, extra: dict | None = None) -> None:

@@ -44,6 +44,7 @@ from minigan.metrics import mode_coverage, precision_recall_density_coverage
 from minigan.nn import BatchNorm1d, Dense, Maxout, MinibatchStdDev, Pack, ReLU, Sequential
 from minigan.nn.spectral import SpectralNorm
 from minigan.optim import Adam, ClippedAdam
+from minigan.penalty import GradientPenalty
 
 TRAIN_POINTS = 100_000          # the fixed training set
 NUM_SAMPLES = 2_500             # samples scored per trial
@@ -72,6 +73,14 @@ class Setting:
                      time-scales, Heusel et al., 2017: D faster than G)
     clip             WGAN's weight clipping of D to [-clip, clip] after every step (0: none)
     d_steps          discriminator steps per generator step (k of Algorithm 1)
+    penalty          a gradient penalty on D (minigan.penalty): "" (none), "r1", "r2" or
+                     "wgan-gp", with weight ``penalty_weight`` (gamma or lambda)
+    lr, betas        both players' Adam rate and betas, replacing the budget's (0 and (): the
+                     budget's lr times the factors above, and (beta1, 0.999)) -- for a row
+                     with a published optimiser of its own (WGAN-GP: 1e-4, (0.5, 0.9))
+
+    The fields after d_steps appear in repr() only when set, so a setting without them has the
+    repr, and run_trials the file names, it had before they existed.
     """
 
     objective: str = "non-saturating"
@@ -83,6 +92,17 @@ class Setting:
     lr_d_factor: float = 1.0
     clip: float = 0.0
     d_steps: int = 1
+    penalty: str = ""
+    penalty_weight: float = 0.0
+    lr: float = 0.0
+    betas: tuple = ()
+
+    def __repr__(self) -> str:
+        later = ("penalty", "penalty_weight", "lr", "betas")
+        shown = [f for f in dataclasses.fields(self)
+                 if f.name not in later or getattr(self, f.name) != f.default]
+        return (f"{type(self).__name__}("
+                + ", ".join(f"{f.name}={getattr(self, f.name)!r}" for f in shown) + ")")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +135,18 @@ class Budget:
 
 #: PacGAN's published protocol: 400 epochs of 1,000 batches.
 PAPER = Budget()
+
+#: Rows with a gradient penalty (minigan.penalty) for a mode-collapse table, beside the
+#: Wasserstein critic with weight clipping (Setting(objective="wasserstein", clip=0.01,
+#: d_steps=5)). WGAN-GP as Gulrajani et al. (2017) publish it: five critic steps per generator
+#: step, lambda = 10, Adam(1e-4, betas (0.5, 0.9)) for both players. GAN + R1: the
+#: non-saturating GAN with R1 on the real batch (Mescheder et al., 2018); gamma = 0.1 suits
+#: 2-D data of unit scale (their gamma = 10 is for images of thousands of pixels).
+PENALTY_ROWS = {
+    "WGAN-GP": Setting(objective="wasserstein", d_steps=5, penalty="wgan-gp",
+                       penalty_weight=10.0, lr=1e-4, betas=(0.5, 0.9)),
+    "GAN + R1": Setting(penalty="r1", penalty_weight=0.1),
+}
 
 
 def build_generator(budget: Budget):
@@ -154,15 +186,18 @@ def build_gan(dataset: str, setting: Setting, budget: Budget, train_points=None)
     if train_points is None:
         train_points = make_dataset(dataset).sample(TRAIN_POINTS)
     G, D = build_generator(budget), build_discriminator(budget, setting)
-    betas = (budget.beta1, 0.999)
-    lr_g, lr_d = budget.lr * setting.lr_g_factor, budget.lr * setting.lr_d_factor
+    betas = tuple(setting.betas) or (budget.beta1, 0.999)
+    lr = setting.lr or budget.lr
+    lr_g, lr_d = lr * setting.lr_g_factor, lr * setting.lr_d_factor
     d_optimizer = (ClippedAdam(D.parameters(), clip=setting.clip, lr=lr_d, betas=betas)
                    if setting.clip else Adam(D.parameters(), lr=lr_d, betas=betas))
     return GAN(G, D, train_points, latent_dim=LATENT_DIM, batch_size=budget.batch * setting.pack,
                objective=get_objective(setting.objective,
                                        label_smoothing=setting.label_smoothing),
                d_steps=setting.d_steps, d_optimizer=d_optimizer,
-               g_optimizer=Adam(G.parameters(), lr=lr_g, betas=betas))
+               g_optimizer=Adam(G.parameters(), lr=lr_g, betas=betas),
+               penalty=(GradientPenalty(setting.penalty, setting.penalty_weight)
+                        if setting.penalty else None))
 
 
 def learning_rate_schedule(gan: GAN, budget: Budget):

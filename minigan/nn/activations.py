@@ -41,6 +41,17 @@ class ReLU(_Elementwise):
         self._check_dy(dy)
         return dy * (self.x > 0)
 
+    def input_gradient(self, dy):
+        """dL/dx = dy * 1[x > 0] (no parameters); caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(dy * (self.x > 0))
+
+    def second_backward(self, grad_dx):
+        """dx = dy * 1[x > 0] is linear in dy and piecewise constant in x:
+        dP/d(dy) = grad_dx * 1[x > 0];  dP/dx = 0 (away from x = 0, where it is undefined)."""
+        self._check_grad_dx(grad_dx)
+        return grad_dx * (self.x > 0), None
+
 
 class LeakyReLU(_Elementwise):
     """y = x if x > 0 else negative_slope * x.   x: (N, ...) -> y: (N, ...)"""
@@ -79,6 +90,19 @@ class LeakyReLU(_Elementwise):
     def __repr__(self) -> str:
         return f"LeakyReLU({self.negative_slope:g})"
 
+    def input_gradient(self, dy):
+        """dL/dx = dy * s(x), s = 1 where x > 0 else a (no parameters); caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(self.backward(dy))
+
+    def second_backward(self, grad_dx):
+        """dx = dy * s(x) is linear in dy and piecewise constant in x:
+        dP/d(dy) = grad_dx * s(x);  dP/dx = 0 (away from x = 0, where it is undefined)."""
+        self._check_grad_dx(grad_dx)
+        slope = self._slope(self.x)
+        slope *= grad_dx
+        return slope, None
+
 
 class Tanh(_Elementwise):
     """y = tanh(x).   x: (N, ...) -> y: (N, ...) in (-1, 1)"""
@@ -98,6 +122,24 @@ class Tanh(_Elementwise):
         B.xp.subtract(1, dx, out=dx)         # 1 - y^2
         dx *= dy
         return dx
+
+    def input_gradient(self, dy):
+        """dL/dx = dy (1 - y^2) (no parameters); caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(self.backward(dy))
+
+    def second_backward(self, grad_dx):
+        """dx = dy t'(x), t' = 1 - y^2, t'' = d(1 - tanh^2)/dx = -2 y (1 - y^2). With v = grad_dx:
+        dP/d(dy) = v (1 - y^2);  dP/dx = v dy t''(x) = -2 v dy y (1 - y^2)."""
+        self._check_grad_dx(grad_dx)
+        slope = self.y * self.y
+        B.xp.subtract(1, slope, out=slope)   # 1 - y^2
+        grad_x = slope * self.y
+        grad_x *= -2
+        grad_x *= self.dy
+        grad_x *= grad_dx
+        slope *= grad_dx
+        return slope, grad_x
 
 
 class Sigmoid(_Elementwise):
@@ -122,3 +164,21 @@ class Sigmoid(_Elementwise):
         dx *= self.y                         # y (1 - y)
         dx *= dy
         return dx
+
+    def input_gradient(self, dy):
+        """dL/dx = dy y (1 - y) (no parameters); caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(self.backward(dy))
+
+    def second_backward(self, grad_dx):
+        """dx = dy s'(x), s' = y (1 - y), s'' = s' (1 - 2y). With v = grad_dx:
+        dP/d(dy) = v y (1 - y);  dP/dx = v dy y (1 - y) (1 - 2 y)."""
+        self._check_grad_dx(grad_dx)
+        slope = 1 - self.y
+        slope *= self.y                      # y (1 - y)
+        grad_x = 1 - 2 * self.y
+        grad_x *= slope
+        grad_x *= self.dy
+        grad_x *= grad_dx
+        slope *= grad_dx
+        return slope, grad_x

@@ -272,6 +272,33 @@ class Conv2d(_ConvBase):
         self._bias_grad(dy)
         return conv2d_grad_input(dy, self.W.data, self.x.shape, self.stride, self.padding)
 
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """dy: (N, out_channels, OH, OW) -> dL/dx = conv2d_grad_input(dy, W): (N, in_channels,
+        H, W); no parameter gradient. Caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(conv2d_grad_input(dy, self.W.data, self.x.shape, self.stride,
+                                                  self.padding))
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx): (N, in_channels, H, W) -> (dP/d(dy): (N, out_channels, OH, OW),
+        None).
+
+        dx = conv2d_grad_input(dy, W) is bilinear in (dy, W) and independent of x and b. It is
+        the adjoint of the convolution: <v, conv2d_grad_input(dy, W)> = <conv2d(v, W), dy> for
+        every v shaped like x. With v = grad_dx, that one scalar is
+
+            sum_{n,o,i,j} dy[n, o, i, j] sum_{c,u,w} W[o, c, u, w] v_pad[n, c, s i + u, s j + w]
+
+        so  dP/d(dy) = conv2d(v, W)                  v convolved like an input, no bias
+            dP/dW   += conv2d_grad_weight(v, dy)     v in the input's place, dy in dL/dy's
+            dP/db = 0,  dP/dx = 0 (through dx)
+        """
+        self._check_grad_dx(grad_dx)
+        self.W.grad += conv2d_grad_weight(grad_dx, self.dy, self.kernel_size, self.stride,
+                                          self.padding)
+        return conv2d(grad_dx, self.W.data, self.stride, self.padding), None
+
 
 class ConvTranspose2d(_ConvBase):
     """2D transposed convolution (the adjoint of Conv2d; "fractionally strided" convolution).
@@ -342,3 +369,26 @@ class ConvTranspose2d(_ConvBase):
         if op == (0, 0):
             return ""
         return f", op={op[0] if op[0] == op[1] else op}"
+
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """dy: (N, out_channels, H_out, W_out) -> dL/dx = conv2d(dy, W): (N, in_channels, H, W);
+        no parameter gradient. Caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(conv2d(dy, self.W.data, self.stride, self.padding))
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx): (N, in_channels, H, W) -> (dP/d(dy), None).
+
+        dx = conv2d(dy, W) is bilinear in (dy, W); with v = grad_dx, <v, conv2d(dy, W)> is
+        differentiated as a convolution's loss with dL/d(output) = v:
+
+            dP/d(dy) = conv2d_grad_input(v, W)        (dy plays the convolution's input)
+            dP/dW   += conv2d_grad_weight(dy, v)
+            dP/db = 0,  dP/dx = 0 (through dx)
+        """
+        self._check_grad_dx(grad_dx)
+        self.W.grad += conv2d_grad_weight(self.dy, grad_dx, self.kernel_size, self.stride,
+                                          self.padding)
+        return conv2d_grad_input(grad_dx, self.W.data, self.dy.shape, self.stride,
+                                 self.padding), None

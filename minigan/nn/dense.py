@@ -50,5 +50,26 @@ class Dense(Module):
             self.b.grad += dy.sum(axis=0)               # (out,)
         return dy @ self.W.data.T                       # (N, out) @ (out, in) -> (N, in)
 
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """dy: (N, out_features) -> dL/dx = dy W^T: (N, in_features); no parameter gradient.
+        Caches dy for second_backward."""
+        self._keep_dy(dy)
+        return self._grad_input(dy @ self.W.data.T)     # (N, out) @ (out, in) -> (N, in)
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx): (N, in_features) -> (dP/d(dy): (N, out_features), None).
+
+        dx[n, i] = sum_o dy[n, o] W[i, o] is linear in dy and in W, and depends on neither x nor
+        b. With v = grad_dx:
+
+            dP/d(dy)[n, o] = sum_i v[n, i] W[i, o]       v W      (N, in) @ (in, out)
+            dP/dW[i, o]   += sum_n v[n, i] dy[n, o]      v^T dy   (in, N) @ (N, out)
+            dP/db = 0,  dP/dx = 0 (through dx)
+        """
+        self._check_grad_dx(grad_dx)
+        self.W.grad += grad_dx.T @ self.dy
+        return grad_dx @ self.W.data, None
+
     def __repr__(self) -> str:
         return f"Dense({self.in_features}->{self.out_features})"

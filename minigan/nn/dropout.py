@@ -40,5 +40,17 @@ class Dropout(Module):
             return dy
         return dy * self.scaled_mask
 
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """dL/dx = dy * mask / (1 - p) with the forward's mask (identity in eval); caches dy."""
+        self._keep_dy(dy)
+        return self._grad_input(self.backward(dy))
+
+    def second_backward(self, grad_dx):
+        """The mask is fixed by the forward, so dx = dy * mask / (1 - p) is linear in dy alone:
+        dP/d(dy) = grad_dx * mask / (1 - p);  dP/dx = 0."""
+        self._check_grad_dx(grad_dx)
+        return (grad_dx if self.identity else grad_dx * self.scaled_mask), None
+
     def __repr__(self) -> str:
         return f"Dropout(p={self.p:g})"

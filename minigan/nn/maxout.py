@@ -76,5 +76,36 @@ class Maxout(Module):
         self.W.grad += (self.x.T @ dz).reshape(self.W.data.shape)
         return dz @ W.T                                              # (N, in)
 
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """dy: (N, out_features) -> dL/dx: (N, in_features); no parameter gradient. Caches dy and
+        dL/dz = winner * dy / #winners (N, pieces, out_features)."""
+        self._keep_dy(dy)
+        dz = self.winner * dy[:, None, :]                            # (N, pieces, out)
+        dz /= self.winner.sum(axis=1, keepdims=True, dtype=dz.dtype)
+        self.dz = dz
+        W = self.W.data.reshape(self.in_features, -1)                # (in, pieces * out)
+        return self._grad_input(dz.reshape(dy.shape[0], -1) @ W.T)   # (N, in)
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx): (N, in_features) -> (dP/d(dy): (N, out_features), None).
+
+        Between ties the winners are constant, so dx = dz W^T with dz = c * dy (c = winner /
+        #winners, fixed) is linear in dy and in W and independent of x and b. With v = grad_dx:
+
+            dP/dz      = v W                     (N, in) @ (in, pieces * out)
+            dP/d(dy)   = sum_k c[:, k] dP/dz[:, k]                     (N, out)
+            dP/dW     += v^T dz                  (in, N) @ (N, pieces * out)
+            dP/db = 0,  dP/dx = 0 (through dx)
+        """
+        self._check_grad_dx(grad_dx)
+        n = grad_dx.shape[0]
+        W = self.W.data.reshape(self.in_features, -1)                # (in, pieces * out)
+        self.W.grad += (grad_dx.T @ self.dz.reshape(n, -1)).reshape(self.W.data.shape)
+        grad_dz = (grad_dx @ W).reshape(n, self.pieces, self.out_features)
+        grad_dz *= self.winner
+        grad_dz /= self.winner.sum(axis=1, keepdims=True, dtype=grad_dz.dtype)
+        return grad_dz.sum(axis=1), None
+
     def __repr__(self) -> str:
         return f"Maxout({self.in_features}->{self.out_features}, pieces={self.pieces})"

@@ -207,6 +207,7 @@ class Module(ABC):
         with ``self._check_dy(dy)``.
         """
         self._output_shape = y.shape
+        self._grad_input_shape = None        # a new forward: input_gradient must run again
         return y
 
     def _check_dy(self, dy) -> None:
@@ -232,6 +233,72 @@ class Module(ABC):
             raise TypeError(f"{self!r}.backward expects a float32 or float64 dy, got {dy.dtype}")
         raise ValueError(f"{self!r}.backward expects dy of shape {tuple(expected)} (its "
                          f"forward's output), got {tuple(dy.shape)}")
+
+    # -- the second-order pass of a gradient penalty (minigan.penalty) --------------------------
+    # A penalty P = mean_i f(grad_x D(x_i)) depends on D's parameters through D's backward pass.
+    # Write a layer's backward as dx = B(dy, x, theta) (linear in dy). After forward(x) and
+    # dx = input_gradient(dy), second_backward(grad_dx) takes grad_dx = dP/d(dx) and
+    #
+    #     returns  grad_dy = dP/d(dy) = (dB/d dy)^T grad_dx      shaped like the output; B is
+    #                       linear in dy with dB/d dy = J^T (J = dy/dx of the forward), so this
+    #                       is J grad_dx: the forward's directional derivative along grad_dx
+    #              grad_x  = (dB/dx)^T grad_dx                   shaped like the input, or None
+    #                       where B does not depend on x (piecewise-linear layers)
+    #     and adds (dB/dtheta)^T grad_dx into each parameter's .grad.
+    #
+    # Sequential chains these (minigan.penalty explains the whole pass).
+
+    _grad_input_shape = None  # shape of input_gradient's result; None until it has run
+
+    def input_gradient(self, dy):
+        """dL/dx for dy = dL/d(output), like backward(dy) but without touching any parameter
+        gradient; caches dy for second_backward. Layers that support gradient penalties
+        override it."""
+        raise NotImplementedError(self.second_order_refusal())
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx), dx = input_gradient(dy) -> (dP/d(dy), dP/dx through dx or None);
+        adds dP/dtheta through dx into the parameters' .grad (see the comment above)."""
+        raise NotImplementedError(self.second_order_refusal())
+
+    def second_order_refusal(self):
+        """None when this module and its children have a second-order pass (a gradient penalty
+        can train it), else a sentence saying which module has none and why."""
+        if type(self).second_backward is Module.second_backward:
+            return (f"{self!r} has no second-order pass (input_gradient / second_backward), so a "
+                    f"gradient penalty cannot train a discriminator containing it")
+        for _, child in self.children():
+            refusal = child.second_order_refusal()
+            if refusal is not None:
+                return refusal
+        return None
+
+    def _keep_dy(self, dy) -> None:
+        """Start of input_gradient: check dy as backward does, and cache it."""
+        self._check_dy(dy)
+        self.dy = dy
+
+    def _grad_input(self, dx):
+        """End of input_gradient: remember dx's shape (grad_dx's) and return dx."""
+        self._grad_input_shape = dx.shape
+        return dx
+
+    def _check_grad_dx(self, grad_dx) -> None:
+        """Start of second_backward: RuntimeError unless input_gradient ran after the last
+        forward; TypeError / ValueError unless grad_dx is a float array shaped like its dx."""
+        expected = self._grad_input_shape
+        if expected is None:
+            raise RuntimeError(f"{self!r}: second_backward() called without input_gradient() "
+                               f"after the last forward(); run forward, then input_gradient, on "
+                               f"the same batch first")
+        if not B.is_array(grad_dx) or grad_dx.dtype.kind != "f" or grad_dx.dtype.itemsize < 4:
+            raise TypeError(f"{self!r}.second_backward expects a float32 or float64 "
+                            f"{B.xp.__name__}.ndarray, got {type(grad_dx).__name__} "
+                            f"{getattr(grad_dx, 'dtype', '')}")
+        if grad_dx.shape != expected:
+            raise ValueError(f"{self!r}.second_backward expects grad_dx of shape "
+                             f"{tuple(expected)} (input_gradient's result), got "
+                             f"{tuple(grad_dx.shape)}")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -275,3 +342,45 @@ class Sequential(Module):
     def __repr__(self) -> str:
         inner = "\n".join(f"  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
         return f"Sequential(\n{inner}\n)"
+
+    # -- second-order pass (gradient penalties) -------------------------------------------------
+    def input_gradient(self, dy):
+        """dL/dx for dy = dL/d(output), through every layer's input_gradient in reverse; no
+        parameter gradient is touched."""
+        for i in range(len(self.layers) - 1, -1, -1):
+            try:
+                dy = self.layers[i].input_gradient(dy)
+            except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
+                raise type(e)(f"Sequential layer {i}: {e}") from e
+        return dy
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx), dx = input_gradient(dy) -> (dP/d(dy), dP/dx or None).
+
+        Layers x_l = F_l(x_{l-1}), l = 1..L; input_gradient ran g_{l-1} = B_l(g_l, x_{l-1}).
+        dx = g_0 depends on the parameters three ways, each handled once:
+
+        1. Upward, l = 1..L: layer l's second_backward turns grad_{g_{l-1}} into grad_{g_l}
+           (= J_l grad_{g_{l-1}}), adds (dB_l/dtheta_l)^T grad_{g_{l-1}}, and gives
+           e_l = (dB_l/dx_{l-1})^T grad_{g_{l-1}} (None for piecewise-linear layers).
+        2. Downward, l = L..1: each e_l is a gradient on x_{l-1}, which the forward computed
+           from the layers below; the ordinary backward pushes the running sum
+           a_{l-1} = F_l.backward(a_l) + e_l down, adding (dF_l/dtheta)^T a_l into the
+           parameters (a_L = 0; nothing runs above the highest e_l, and nothing at all for a
+           network of piecewise-linear layers, whose input gradient is constant between kinks).
+        3. a_0 is dP/dx of the whole network, returned as grad_x.
+        """
+        extras = []
+        for i, layer in enumerate(self.layers):
+            try:
+                grad_dx, extra = layer.second_backward(grad_dx)
+            except (ValueError, TypeError, RuntimeError, NotImplementedError) as e:
+                raise type(e)(f"Sequential layer {i}: {e}") from e
+            extras.append(extra)
+        grad_x = None
+        for i in range(len(self.layers) - 1, -1, -1):
+            if grad_x is not None:
+                grad_x = self.layers[i].backward(grad_x)
+            if extras[i] is not None:
+                grad_x = extras[i] if grad_x is None else grad_x + extras[i]
+        return grad_dx, grad_x

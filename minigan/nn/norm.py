@@ -133,6 +133,15 @@ class _BatchNorm(Module):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.num_features})"
 
+    def second_order_refusal(self):
+        """Why a gradient penalty refuses a discriminator with batch normalisation."""
+        return (f"{self!r} in a penalised discriminator: batch normalisation makes each sample's "
+                f"output depend on the whole batch, so grad_x D(x_i) is no longer the gradient "
+                f"of one sample's score and the per-sample penalty penalises the wrong function "
+                f"(Gulrajani et al., 2017, section 4, advise against it in a WGAN-GP critic); "
+                f"build D without it (e.g. dcgan_discriminator(batchnorm=False)) or normalise "
+                f"its layers with SpectralNorm instead")
+
 
 class BatchNorm1d(_BatchNorm):
     """Batch normalisation over features.   x: (N, num_features) -> y: (N, num_features)"""

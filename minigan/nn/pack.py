@@ -40,5 +40,16 @@ class Pack(Module):
         n, f = self.input_shape
         return dy.reshape(n, f)
 
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """dy: (N / m, m F) -> (N, F), a reshape; caches nothing but the shapes."""
+        self._keep_dy(dy)
+        return self._grad_input(self.backward(dy))
+
+    def second_backward(self, grad_dx):
+        """dx = dy reshaped: dP/d(dy) = grad_dx reshaped to (N / m, m F); nothing depends on x."""
+        self._check_grad_dx(grad_dx)
+        return grad_dx.reshape(self._output_shape), None
+
     def __repr__(self) -> str:
         return f"Pack(m={self.m})"

@@ -72,6 +72,41 @@ class Projection(Module):
         dx[:, :self.image_channels] = self.features.backward(dh)
         return dx
 
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dout):
+        """dout: (N, 1) -> dL/dx: (N, C + K, H, W), zero on the label maps; no parameter
+        gradient. Caches dout."""
+        self._keep_dy(dout)
+        shape, onehot, h, embedded = self.cache
+        dh = self.head.input_gradient(dout)                       # g w^T
+        dh += dout * embedded                                     # + g * v_y
+        dx = B.xp.zeros(shape, dtype=dout.dtype)
+        dx[:, :self.image_channels] = self.features.input_gradient(dh)
+        return self._grad_input(dx)
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx): (N, C + K, H, W) -> (dP/d(dout): (N, 1), dP/dx or None).
+
+        dx = [phi.B(dh), 0] with dh = g w^T + g * e (g = dout, e = onehot(y) V): dh does not
+        depend on the image, only on g, w and V. With v = grad_dx's image channels:
+
+            (dP/d(dh), a) = phi.second_backward(v)      a: dP/d(image) through phi's backward
+            dP/dw   += dP/d(dh)^T g                   dP/d(g) from the head = dP/d(dh) w
+            dP/dV   += onehot(y)^T (g * dP/d(dh))     dP/d(g) += sum_F dP/d(dh) * e
+            dP/db = 0; the label maps' gradient is 0 (they are data)
+        """
+        self._check_grad_dx(grad_dx)
+        shape, onehot, h, embedded = self.cache
+        grad_dh, grad_image = self.features.second_backward(grad_dx[:, :self.image_channels])
+        grad_dout, _ = self.head.second_backward(grad_dh)                       # (N, 1)
+        grad_dout += (grad_dh * embedded).sum(axis=1, keepdims=True)
+        self.V.grad += onehot.T @ (self.dy * grad_dh)                           # (K, F)
+        if grad_image is None:
+            return grad_dout, None
+        grad_x = B.xp.zeros(shape, dtype=grad_dx.dtype)
+        grad_x[:, :self.image_channels] = grad_image
+        return grad_dout, grad_x
+
     def __repr__(self) -> str:
         return (f"Projection(num_features={self.num_features}, num_classes={self.num_classes}, "
                 f"image_channels={self.image_channels})")

@@ -26,6 +26,16 @@ class Flatten(Module):
         self._check_dy(dy)
         return dy.reshape(self.input_shape)
 
+    def input_gradient(self, dy):
+        """dy: (N, d1*d2*...) -> (N, d1, d2, ...); caches nothing but the shapes."""
+        self._keep_dy(dy)
+        return self._grad_input(dy.reshape(self.input_shape))
+
+    def second_backward(self, grad_dx):
+        """dx = dy reshaped: dP/d(dy) = grad_dx reshaped back to (N, d1*d2*...)."""
+        self._check_grad_dx(grad_dx)
+        return grad_dx.reshape(self._output_shape), None
+
 
 class Reshape(Module):
     """(N, prod(shape)) -> (N, *shape), e.g. Reshape(128, 7, 7): (N, 6272) -> (N, 128, 7, 7)."""
@@ -52,3 +62,13 @@ class Reshape(Module):
 
     def __repr__(self) -> str:
         return f"Reshape({self.in_features}->{self.shape})"
+
+    def input_gradient(self, dy):
+        """dy: (N, *shape) -> (N, prod(shape)); caches nothing but the shapes."""
+        self._keep_dy(dy)
+        return self._grad_input(dy.reshape(self.batch_size, self.in_features))
+
+    def second_backward(self, grad_dx):
+        """dx = dy reshaped: dP/d(dy) = grad_dx reshaped back to (N, *shape)."""
+        self._check_grad_dx(grad_dx)
+        return grad_dx.reshape(self._output_shape), None

@@ -139,3 +139,41 @@ class SpectralNorm(Module):
 
     def __repr__(self) -> str:
         return f"SpectralNorm({self.layer!r})"
+
+    # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
+    def input_gradient(self, dy):
+        """The wrapped layer's input_gradient with W_sn = W / sigma in place (u, v fixed)."""
+        self._check_dy(dy)
+        weight = self.layer.W
+        original = weight.data
+        weight.data = self.W_sn
+        try:
+            return self._grad_input(self.layer.input_gradient(dy))
+        finally:
+            weight.data = original
+
+    def second_backward(self, grad_dx):
+        """grad_dx = dP/d(dx) -> (dP/d(dy), dP/dx or None), adding dP/dW into layer.W.grad.
+
+        The wrapped layer's backward depends on W only through W_sn = W / sigma(W). Its
+        second_backward, run with W_sn in place, gives G = dP/dW_sn (collected in a scratch
+        array) and adds the bias part itself; the chain rule through the normalisation is the
+        one of ``backward`` (u, v constants): dP/dW = (G - <G, W_sn> u v^T) / sigma.
+        """
+        self._check_grad_dx(grad_dx)
+        weight = self.layer.W
+        if self._grad_sn is None or self._grad_sn.shape != weight.data.shape:
+            self._grad_sn = B.xp.zeros_like(weight.data)
+        self._grad_sn[...] = 0
+        original_data, original_grad = weight.data, weight.grad
+        weight.data, weight.grad = self.W_sn, self._grad_sn
+        try:
+            grad_dy, grad_x = self.layer.second_backward(grad_dx)
+            grad_sn = weight.grad
+        finally:
+            weight.data, weight.grad = original_data, original_grad
+        inner = (grad_sn * self.W_sn).sum()
+        grad_mat = grad_sn.reshape(self.u.shape[0], -1) - inner * B.xp.outer(self.u, self.v)
+        grad_mat /= self.sigma
+        weight.grad += grad_mat.reshape(weight.data.shape)
+        return grad_dy, grad_x
