@@ -56,7 +56,7 @@
 # PacGAN4) on both data sets over 2 seeds -- 16 trials, two at a time on 2 cores -- and GAN Lab's
 # views of one ring run: about 15-20 minutes on 2 quiet cores, estimated from the trial times
 # measured for the README (49-108 s a ring trial, 132-175 s a grid trial, two at a time).
-# ``--all-rows`` adds the eight other rows (objectives and remedies); it first trains each added
+# ``--all-rows`` adds the ten other rows (objectives, remedies, gradient penalties); it first trains each added
 # row for 100 iterations, prints what the added trials will cost on the computer it runs on,
 # then trains them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny models, one seed) took
 # 9-24 s on 2 cores.
@@ -103,6 +103,7 @@ ROWS = {
     "GAN + spectral norm": mc.Setting(spectral_norm=True),
     "GAN + two time-scales": mc.Setting(lr_g_factor=0.25),
     "GAN + minibatch std": mc.Setting(minibatch_std=True),
+    **mc.PENALTY_ROWS,                   # "WGAN-GP" and "GAN + R1": gradient penalties
 }
 QUICK_ROWS = ("GAN", "PacGAN2")
 
@@ -238,8 +239,8 @@ parser.add_argument("--rows", nargs="+", choices=tuple(ROWS), default=None, meta
                     help="train only these rows of the table (default: the rows PacGAN "
                          "published; with --quick, GAN and PacGAN2)")
 parser.add_argument("--all-rows", action="store_true",
-                    help="every row of the table: PacGAN's and the eight objectives and "
-                         "remedies (their cost, measured here, is printed first)")
+                    help="every row of the table: PacGAN's and the ten objectives, remedies "
+                         "and penalties (their cost, measured here, is printed first)")
 parser.add_argument("--workers", type=chapter.positive_int, default=None,
                     help="processes training trials at once (default: the number of cores, "
                          "1 with --quick)")
