@@ -58,7 +58,7 @@ import numpy as np
 from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
 from minigan import backend as B
 from minigan import digit_gans as dg
-from minigan import digit_judges
+from minigan import digit_judges, penalty
 
 TITLE = ("Chapter 4 -- the documents' code examples, done right: dense GAN, DCGAN, train step, "
          "cGAN")
@@ -94,7 +94,12 @@ parser.add_argument("--conditioning", choices=("projection", "concat"), default=
 parser.add_argument("--resume", action="store_true",
                     help="continue each example from its checkpoint in --out (one without "
                          "starts fresh; none at all is an error)")
+penalty.add_arguments(parser)         # --penalty r1 --penalty-weight W: on the DCGAN's D
 args = chapter.parse_args(parser)
+try:
+    d_penalty = penalty.from_arguments(args)
+except (TypeError, ValueError) as error:
+    parser.error(str(error))
 settings = dg.QUICK if args.quick else dg.FULL
 settings = dataclasses.replace(
     settings, num_images=args.num_images or settings.num_images,
@@ -142,6 +147,7 @@ for judge in judges:
           f"test images classified right")
 setup = dg.Setup(data=data, judges=judges, settings=settings, out=out, seed=args.seed,
                  resume=args.resume, conditioning=args.conditioning,
+                 penalty=d_penalty,
                  fixed_noise=np.random.default_rng(args.seed).standard_normal(
                      (dg.GRID * dg.GRID, dg.LATENT_DIM)).astype(B.dtype()))
 setup.clock = dg.Clock(settings, args.examples,
@@ -272,7 +278,8 @@ if "dense" in runs:
                    dense_train_seconds=runs["dense"].seconds)
 if "dcgan" in runs:
     dcgan = runs["dcgan"].record
-    numbers.update(dcgan_min_class_fraction=dcgan.verdict.min_class_fraction,
+    numbers.update(dcgan_penalty=repr(d_penalty) if d_penalty else "none",
+                   dcgan_min_class_fraction=dcgan.verdict.min_class_fraction,
                    dcgan_target_met=chapter.judge(args, dcgan.target_met),
                    dcgan_losses_finite=dcgan.losses_finite,
                    doc001_generator_output=dcgan.doc001_generator_output,

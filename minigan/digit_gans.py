@@ -93,6 +93,7 @@ class Setup:
     conditioning: str = "projection"
     fixed_noise: object = None
     clock: object = None
+    penalty: object = None           # a minigan.penalty.GradientPenalty on the DCGAN's D, or None
 
     @property
     def steps_per_epoch(self) -> int:
@@ -124,7 +125,7 @@ def _dcgan(setup):
     return GAN(dcgan_generator(LATENT_DIM), dcgan_discriminator(dropout=0.3),
                B.asarray(setup.data.images), latent_dim=LATENT_DIM,
                batch_size=setup.settings.batch_size, objective="non-saturating", lr_g=LR,
-               lr_d=LR_D)
+               lr_d=LR_D, penalty=setup.penalty)
 
 
 def _cgan(setup):
