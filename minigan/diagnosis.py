@@ -29,8 +29,11 @@ critic whose outputs keep growing is not held Lipschitz (``critic unbounded``).
     Monitor(objective)                                      GAN.train's printed diagnosis
     replay(history, objective, every)                       what GAN.train would have printed
     python -m minigan.diagnosis CHECKPOINT ...              a saved run's diagnosis over time
-    cause(name)                                             a regime caused on purpose (toy 1D)
-    figure(path, runs)                                      curves with the diagnosis marked
+    cause(name, seed)                                       a regime caused on purpose (toy 1D)
+                                                            -> CausedRun; describe(run) says it
+    regime_study(seed, num_seeds)                           every regime caused, over seeds
+                                                            -> RegimeStudy; describe_study(study)
+    figure(path, runs), samples_figure(path, runs)          curves with the diagnosis marked
 
 Every number is read over a window of the recent history (the last ``WINDOW_FRACTION`` of it,
 at least ``MIN_WINDOW`` iterations) with medians, so one noisy batch changes nothing. Each
@@ -179,7 +182,8 @@ CHAPTERS = {
                    "equilibrium; a rate too high spirals out",
     "collapse": "chapter 5, study 2 (chapters/ch5_mode_collapse.py): mode collapse measured, "
                 "and its remedies (packing, minibatch std)",
-    "rates": "chapter 6 (chapters/ch6_faq.py): how the learning rate decides a run",
+    "rates": "chapter 6, Q4 (chapters/ch6_learning_rates.py): how the learning rates decide a "
+             "run",
     "losses": "chapter 6, \"What do my losses mean?\" (chapters/ch6_losses.py)",
 }
 
@@ -715,14 +719,58 @@ EXPERIMENTS = {
 }
 
 
-def cause(name: str, seed: int = 0) -> dict:
-    """Run EXPERIMENTS[name] from ``seed`` and diagnose it, with samples against data.
+#: Iterations between the diagnoses of a caused run's timeline (what GAN.train would print with
+#: log_every=50).
+TIMELINE_EVERY = 50
+#: Seeds per experiment in the full regime study (its tally of how often each verdict is the
+#: intended one); a --quick run uses one.
+STUDY_SEEDS = 5
+#: The healthy run's alarms are counted past this iteration (its first steps are a transient).
+HEALTHY_TRANSIENT = 100
 
-    Returns {"name", "experiment", "history", "samples" (NUM_SAMPLES, 1), "data"
-    (NUM_SAMPLES, 1), "diagnosis" (from the history alone: what GAN.train prints),
-    "with_samples" (the diagnosis given the samples and data too), "timeline" ([(iteration,
-    Diagnosis)] of the history every 50 iterations)}. Sets minigan's seed (B.seed) to ``seed``.
-    """
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class CausedRun:
+    """One run of ``cause``: EXPERIMENTS[name] trained from ``seed`` and diagnosed.
+
+    diagnosis      from the history alone: what GAN.train prints
+    with_samples   given NUM_SAMPLES samples against NUM_SAMPLES data points too
+    timeline       ((iteration, Diagnosis), ...) of the history every TIMELINE_EVERY iterations
+    history        {"d_loss", "g_loss", "d_real", "d_fake": [float], one per iteration}
+    samples        (NUM_SAMPLES, 1) host array: G's samples at the end
+    data           (NUM_SAMPLES, 1) host array: points of p_data = N(3, 0.5^2)
+
+    The arrays are left out of its repr; runs compare by identity (an array has no one truth
+    value)."""
+    name: str
+    seed: int
+    experiment: Experiment
+    diagnosis: Diagnosis
+    with_samples: Diagnosis
+    timeline: tuple = dataclasses.field(repr=False)
+    history: dict = dataclasses.field(repr=False)
+    samples: object = dataclasses.field(repr=False)
+    data: object = dataclasses.field(repr=False)
+
+    @property
+    def spread_ratio(self) -> float:
+        """The samples' spread (sqrt of the trace of their covariance) over the data's."""
+        return sample_statistics(self.samples, self.data)["spread_ratio"]
+
+    def window_median(self, key: str) -> float:
+        """The median of history[key] over the window the diagnosis read."""
+        np = B.np
+        values = np.asarray(self.history[key], dtype=np.float64)
+        return float(np.median(values[-window_size(len(values)):]))
+
+    def alarms_after(self, iteration: int) -> int:
+        """How many diagnoses of the timeline after ``iteration`` raised an alarm."""
+        return sum(verdict.alarm for i, verdict in self.timeline if i > iteration)
+
+
+def cause(name: str, seed: int = 0) -> CausedRun:
+    """Run EXPERIMENTS[name] from ``seed`` and diagnose it, from its numbers alone and with
+    samples against data. Sets minigan's seed (B.seed) to ``seed``."""
     from minigan.data import Gaussian1D                 # minigan.gan imports this module's user
     from minigan.gan import GAN
     from minigan.nn import Dense, Sequential, Tanh
@@ -754,10 +802,172 @@ def cause(name: str, seed: int = 0) -> dict:
     history = {k: list(v) for k, v in gan.history.items()}
     samples = B.to_numpy(gan.sample(NUM_SAMPLES))
     real = B.to_numpy(data.sample(NUM_SAMPLES))
-    return {"name": name, "experiment": e, "history": history, "samples": samples,
-            "data": real, "diagnosis": diagnose(history, e.objective),
-            "with_samples": diagnose(history, e.objective, samples, real),
-            "timeline": timeline(history, e.objective, every=50)}
+    return CausedRun(name=name, seed=seed, experiment=e,
+                     diagnosis=diagnose(history, e.objective),
+                     with_samples=diagnose(history, e.objective, samples, real),
+                     timeline=tuple(timeline(history, e.objective, every=TIMELINE_EVERY)),
+                     history=history, samples=samples, data=real)
+
+
+def describe(run: CausedRun) -> str:
+    """What was done to ``run`` and what its diagnosis says from the numbers alone; and with
+    samples against data, where that differs."""
+    _check_run(run, "describe")
+    text = f"[{run.name}] {run.experiment.cause}\nfrom the numbers alone: {run.diagnosis}"
+    if run.with_samples.regime != run.diagnosis.regime:
+        text += f"\nwith samples against data: {run.with_samples}"
+    return text
+
+
+def _check_run(run, where: str) -> CausedRun:
+    if not isinstance(run, CausedRun):
+        raise TypeError(f"{where}: expected a CausedRun (what cause() returns), got "
+                        f"{type(run).__name__}")
+    return run
+
+
+def critic_examples() -> dict:
+    """{label: Diagnosis} of three made-up histories of 600 iterations: a Wasserstein critic
+    whose estimate of W falls from 2 to 0.2, one whose outputs grow with its weights (not held
+    Lipschitz), and a hinge D beyond both margins (outputs +-1.5)."""
+    n = 600
+    return {
+        "wasserstein, estimate falling from 2 to 0.2": diagnose(
+            {"d_real": [0.1 + 0.9 * 0.99 ** i for i in range(n)],
+             "d_fake": [-0.1 - 0.9 * 0.99 ** i for i in range(n)],
+             "d_loss": [-0.2 - 1.8 * 0.99 ** i for i in range(n)],
+             "g_loss": [0.1 + 0.9 * 0.99 ** i for i in range(n)]}, "wasserstein"),
+        "wasserstein, critic growing with its weights": diagnose(
+            {"d_real": [1 + i for i in range(n)], "d_fake": [-1 - i for i in range(n)],
+             "d_loss": [-2 - 2 * i for i in range(n)], "g_loss": [1 + i for i in range(n)]},
+            "wasserstein"),
+        "hinge, D beyond both margins": diagnose(
+            {"d_real": [1.5] * n, "d_fake": [-1.5] * n, "d_loss": [0.05] * n,
+             "g_loss": [1.5] * n}, "hinge"),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class RegimeRow:
+    """One experiment of the regime study.
+
+    regime, regime_with_samples     the first seed's diagnosis: from the numbers alone, and
+                                    with samples against data
+    intended, intended_with_samples the verdicts the experiment was made to show (EXPERIMENTS)
+    as_intended, as_intended_with_samples   of ``seeds`` runs, how many were diagnosed so
+    """
+    name: str
+    regime: str
+    regime_with_samples: str
+    intended: str
+    intended_with_samples: str
+    as_intended: int
+    as_intended_with_samples: int
+    seeds: int
+
+    @property
+    def always_as_intended(self) -> bool:
+        """Every seed diagnosed as intended, from the numbers alone and with samples."""
+        return self.as_intended == self.as_intended_with_samples == self.seeds
+
+    def tally(self) -> str:
+        """E.g. "5/5 alone, 4/5 with samples"."""
+        return (f"{self.as_intended}/{self.seeds} alone, "
+                f"{self.as_intended_with_samples}/{self.seeds} with samples")
+
+
+@dataclasses.dataclass(frozen=True)
+class RegimeStudy:
+    """Every experiment of EXPERIMENTS caused from ``seeds`` and diagnosed: the numbers of
+    chapter 6's "What do my losses mean?".
+
+    seeds                    the seeds each experiment ran from; the first one's runs are ``runs``
+    rows                     {experiment name: RegimeRow}, in the order of EXPERIMENTS
+    saturating_d_fake        the saturating run's median D(G(z)) over its window (first seed):
+                             the saturating loss's gradient per sample
+    high_rate_period         the period (iterations) the high-rate run's diagnosis measured
+                             (first seed); None if its diagnosis is not "oscillating"
+    collapsing_spread_ratio  the collapsing run's samples' spread over the data's (first seed)
+    healthy_alarms           alarms in the healthy run's timeline after iteration
+                             HEALTHY_TRANSIENT (first seed)
+    critic_examples          {label: regime} of critic_examples()
+    seconds                  the study's wall time (the runs passed in not counted)
+    runs                     {experiment name: CausedRun} of the first seed (not in the repr)
+    """
+    seeds: tuple
+    rows: dict
+    saturating_d_fake: float
+    high_rate_period: float | None
+    collapsing_spread_ratio: float
+    healthy_alarms: int
+    critic_examples: dict
+    seconds: float
+    runs: dict = dataclasses.field(repr=False)
+
+    @property
+    def always_as_intended(self) -> bool:
+        """Every experiment, every seed, diagnosed as intended (alone and with samples)."""
+        return all(row.always_as_intended for row in self.rows.values())
+
+
+def regime_study(seed: int = 0, num_seeds: int = STUDY_SEEDS, runs=None) -> RegimeStudy:
+    """Cause every experiment of EXPERIMENTS from seeds seed, ..., seed + num_seeds - 1 and
+    diagnose each run (6 runs a seed; 30 took 17 s of CPU on 2 cores).
+
+    runs: {experiment name: CausedRun} already made from ``seed`` (e.g. by a chapter's cells),
+    used instead of running those again."""
+    import time
+
+    arguments.integer(seed, "seed", "regime_study", minimum=0)
+    arguments.integer(num_seeds, "num_seeds", "regime_study", minimum=1)
+    runs = dict(runs or {})
+    for name, run in runs.items():
+        _check_run(run, "regime_study")
+        if name not in EXPERIMENTS or run.name != name or run.seed != seed:
+            raise ValueError(f"regime_study: runs must map an experiment's name to its run from "
+                             f"seed {seed}, got {name!r} -> {run.name!r} from seed {run.seed}")
+    start = time.perf_counter()
+    seeds = tuple(range(seed, seed + num_seeds))
+    rows = {}
+    for name, e in EXPERIMENTS.items():
+        if name not in runs:
+            runs[name] = cause(name, seed)
+        verdicts = [(runs[name].diagnosis.regime, runs[name].with_samples.regime)]
+        for other in seeds[1:]:
+            run = cause(name, other)
+            verdicts.append((run.diagnosis.regime, run.with_samples.regime))
+        rows[name] = RegimeRow(
+            name=name, regime=verdicts[0][0], regime_with_samples=verdicts[0][1],
+            intended=e.expected, intended_with_samples=e.expected_with_samples,
+            as_intended=sum(alone == e.expected for alone, _ in verdicts),
+            as_intended_with_samples=sum(with_samples == e.expected_with_samples
+                                         for _, with_samples in verdicts),
+            seeds=len(verdicts))
+    high_rate = runs["high-rate"].diagnosis
+    period = [e.value for e in high_rate.evidence if e.quantity.startswith("period of the")]
+    return RegimeStudy(
+        seeds=seeds, rows=rows,
+        saturating_d_fake=runs["saturating"].window_median("d_fake"),
+        high_rate_period=period[0] if high_rate.regime == OSCILLATING else None,
+        collapsing_spread_ratio=runs["collapsing"].spread_ratio,
+        healthy_alarms=runs["healthy"].alarms_after(HEALTHY_TRANSIENT),
+        critic_examples={label: d.regime for label, d in critic_examples().items()},
+        seconds=time.perf_counter() - start, runs=runs)
+
+
+def describe_study(study: RegimeStudy) -> str:
+    """The study as a table: per experiment, the intended verdicts and how many seeds gave them,
+    from the numbers alone and with samples."""
+    if not isinstance(study, RegimeStudy):
+        raise TypeError(f"describe_study: expected a RegimeStudy (what regime_study() returns), "
+                        f"got {type(study).__name__}")
+    lines = [f"{'experiment':<16} {'numbers alone':<34} with samples"]
+    for row in study.rows.values():
+        alone = f"{TITLES[row.intended]} {row.as_intended}/{row.seeds}"
+        with_samples = (f"{TITLES[row.intended_with_samples]} "
+                        f"{row.as_intended_with_samples}/{row.seeds}")
+        lines.append(f"{row.name:<16} {alone:<34} {with_samples:<34}".rstrip())
+    return "\n".join(lines)
 
 
 REGIME_COLOURS = {TOO_EARLY: "0.85", DIVERGING: "black", D_OVERPOWERS_G: "tab:red",
@@ -767,7 +977,7 @@ REGIME_COLOURS = {TOO_EARLY: "0.85", DIVERGING: "black", D_OVERPOWERS_G: "tab:re
 
 
 def figure(path, runs, title=None) -> str:
-    """One row per run of ``cause``: its losses and its mean D outputs per iteration, the
+    """One row per CausedRun (of ``cause``): its losses and its mean D outputs per iteration, the
     background coloured by the diagnosis of the history so far (its timeline), the final
     diagnoses (from the numbers alone; with samples) written above. Writes ``path`` (PNG) and
     returns it."""
@@ -775,18 +985,18 @@ def figure(path, runs, title=None) -> str:
 
     from minigan import plot                                # matplotlib only when drawing
     np = B.np
-    runs = list(runs)
+    runs = [_check_run(run, "figure") for run in runs]
     if not runs:
         raise ValueError("figure: no runs to draw")
     fig, axes = plot.new_figure(2, len(runs), (5.2, 2.2))
     labels = {"d_loss": "D loss", "g_loss": "G loss", "d_real": "D(x)", "d_fake": "D(G(z))"}
     for row, run in enumerate(runs):
-        h = run["history"]
+        h = run.history
         steps = np.arange(1, len(h["d_loss"]) + 1)
         for column, keys in enumerate((("d_loss", "g_loss"), ("d_real", "d_fake"))):
             ax = axes[row, column]
             previous = 0
-            for iteration, verdict in run["timeline"]:
+            for iteration, verdict in run.timeline:
                 ax.axvspan(previous, iteration, color=REGIME_COLOURS[verdict.regime], alpha=0.15,
                            linewidth=0)
                 previous = iteration
@@ -794,8 +1004,8 @@ def figure(path, runs, title=None) -> str:
                 ax.plot(steps, h[key], linewidth=0.9, label=labels[key])
             ax.legend(fontsize="x-small", loc="upper right")
             ax.tick_params(labelsize="x-small")
-        alone, with_samples = run["diagnosis"], run["with_samples"]
-        axes[row, 0].set_title(f"{run['name']}   numbers alone: {alone.title}",
+        alone, with_samples = run.diagnosis, run.with_samples
+        axes[row, 0].set_title(f"{run.name}   numbers alone: {alone.title}",
                                fontsize="small", loc="left", color=REGIME_COLOURS[alone.regime])
         axes[row, 1].set_title(f"with samples: {with_samples.title}", fontsize="small",
                                loc="left", color=REGIME_COLOURS[with_samples.regime])
@@ -815,24 +1025,23 @@ def figure(path, runs, title=None) -> str:
 
 
 def samples_figure(path, runs) -> str:
-    """One panel per run of ``cause``: a histogram of its samples against the data's density
+    """One panel per CausedRun (of ``cause``): a histogram of its samples against the data's density
     N(3, 0.5^2), titled with the samples' spread over the data's. Writes ``path``, returns it."""
     from minigan import plot
     np = B.np
-    runs = list(runs)
+    runs = [_check_run(run, "samples_figure") for run in runs]
     if not runs:
         raise ValueError("samples_figure: no runs to draw")
     fig, axes = plot.new_figure(len(runs), 1, (2.6, 2.2))
     x = np.linspace(-1.0, DATA_MEAN + 5 * DATA_STD, 400)     # G starts near 0: keep it in view
     density = np.exp(-0.5 * ((x - DATA_MEAN) / DATA_STD) ** 2) / (DATA_STD * math.sqrt(2 * np.pi))
     for ax, run in zip(axes[0], runs):
-        samples = np.asarray(run["samples"], dtype=np.float64).reshape(-1)
+        samples = np.asarray(run.samples, dtype=np.float64).reshape(-1)
         ax.hist(np.clip(samples, x[0], x[-1]), bins=60, range=(x[0], x[-1]), density=True,
                 color="tab:green", alpha=0.6, label="samples")
         ax.plot(x, density, color="black", linestyle=":", label="p_data")
-        ratio = sample_statistics(run["samples"], run["data"])["spread_ratio"]
-        ax.set_title(f"{run['name']}: spread {ratio:.2f} x data's", fontsize="small",
-                     color=REGIME_COLOURS[run["with_samples"].regime])
+        ax.set_title(f"{run.name}: spread {run.spread_ratio:.2f} x data's", fontsize="small",
+                     color=REGIME_COLOURS[run.with_samples.regime])
         ax.set_yticks([])
         ax.tick_params(labelsize="x-small")
     axes[0, 0].legend(fontsize="x-small")

@@ -1,5 +1,7 @@
-"""minigan.diagnosis: made-up histories of every regime, each regime caused on purpose, the
-diagnosis GAN.train prints, and the chapter "What do my losses mean?" in --quick mode."""
+"""minigan.diagnosis: made-up histories of every regime, each regime caused on purpose (alone
+and in the regime study), the diagnosis GAN.train prints, and the chapter "What do my losses
+mean?" in --quick mode."""
+import dataclasses
 import math
 import os
 
@@ -271,26 +273,110 @@ def test_a_short_healthy_run_raises_no_alarm():
     """Chapter 3's settings (k = 5, Adam 2e-3), 600 iterations: no alarm at any point after the
     first 100 iterations, near equilibrium at the end, with its samples against data too."""
     run = dg.cause("healthy")
-    assert run["diagnosis"].regime == dg.EQUILIBRIUM
-    assert run["with_samples"].regime == dg.EQUILIBRIUM
-    assert not any(verdict.alarm for iteration, verdict in run["timeline"] if iteration > 100)
+    assert isinstance(run, dg.CausedRun) and run.name == "healthy" and run.seed == 0
+    assert run.diagnosis.regime == dg.EQUILIBRIUM
+    assert run.with_samples.regime == dg.EQUILIBRIUM
+    assert not any(verdict.alarm for iteration, verdict in run.timeline if iteration > 100)
+    assert run.alarms_after(100) == 0
+    assert [i for i, _ in run.timeline] == list(range(50, 601, 50))
+    assert len(run.history["d_loss"]) == 600
+    assert run.samples.shape == run.data.shape == (dg.NUM_SAMPLES, 1)
+    assert [f.name for f in dataclasses.fields(run) if f.repr] == [
+        "name", "seed", "experiment", "diagnosis", "with_samples"]   # no arrays in its repr
+    assert "array(" not in repr(run) and ", history=" not in repr(run)
+    assert repr(run).startswith("CausedRun(name='healthy', seed=0, experiment=")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.name = "other"
+    assert run.window_median("d_fake") == pytest.approx(window_median(run.history, "d_fake"))
+    assert "[healthy]" in dg.describe(run) and "near equilibrium" in dg.describe(run)
+
+
+def test_cause_and_the_study_name_their_bad_arguments():
+    with pytest.raises(ValueError, match="cause: name must be one of"):
+        dg.cause("unknown")
+    with pytest.raises(TypeError, match="regime_study: num_seeds must be an int"):
+        dg.regime_study(0, 1.5)
+    with pytest.raises(ValueError, match="regime_study: num_seeds must be an int >= 1"):
+        dg.regime_study(0, 0)
+    with pytest.raises(TypeError, match="regime_study: expected a CausedRun"):
+        dg.regime_study(0, 1, runs={"healthy": {"diagnosis": None}})
+    with pytest.raises(TypeError, match="describe: expected a CausedRun"):
+        dg.describe({"name": "healthy"})
+    with pytest.raises(TypeError, match="describe_study: expected a RegimeStudy"):
+        dg.describe_study({})
+
+
+@pytest.fixture(scope="module")
+def study():
+    """The regime study on quick settings: every experiment once, from seed 0."""
+    return dg.regime_study(seed=0, num_seeds=1)
+
+
+def test_the_study_causes_each_regime_and_diagnoses_it(study):
+    assert study.seeds == (0,)
+    assert list(study.rows) == list(dg.EXPERIMENTS) == list(study.runs)
+    for name, experiment in dg.EXPERIMENTS.items():
+        row = study.rows[name]
+        assert row.regime == experiment.expected, name
+        assert row.regime_with_samples == experiment.expected_with_samples, name
+        assert (row.as_intended, row.as_intended_with_samples, row.seeds) == (1, 1, 1), name
+        assert row.tally() == "1/1 alone, 1/1 with samples"
+        assert study.runs[name].seed == 0 and study.runs[name].diagnosis.regime == row.regime
+    assert study.always_as_intended
+    assert study.saturating_d_fake < dg.D_WINS_OUTPUT
+    assert study.saturating_d_fake == evidence(study.runs["saturating"].diagnosis,
+                                               "median D(G(z))").value
+    assert study.high_rate_period > 10
+    assert study.high_rate_period == evidence(study.runs["high-rate"].diagnosis,
+                                              "period of the").value
+    assert study.collapsing_spread_ratio < dg.COLLAPSE_SPREAD
+    assert study.collapsing_spread_ratio == evidence(study.runs["collapsing"].with_samples,
+                                                     "samples' spread").value
+    assert study.healthy_alarms == 0
+    assert study.critic_examples == {
+        "wasserstein, estimate falling from 2 to 0.2": dg.EQUILIBRIUM,
+        "wasserstein, critic growing with its weights": dg.CRITIC_UNBOUNDED,
+        "hinge, D beyond both margins": dg.D_OVERPOWERS_G}
+    table = dg.describe_study(study).splitlines()
+    assert len(table) == 1 + len(dg.EXPERIMENTS)
+    assert table[1].split()[0] == "healthy" and "near equilibrium 1/1" in table[1]
+    assert " runs=" not in repr(study) and repr(study).startswith("RegimeStudy(seeds=(0,), rows=")
+
+
+def test_the_study_reuses_the_runs_it_is_given(study):
+    """Runs passed in are used as they are (the chapter's cells made them); a run from another
+    seed is refused."""
+    again = dg.regime_study(seed=0, num_seeds=1, runs=study.runs)
+    assert all(again.runs[name] is study.runs[name] for name in dg.EXPERIMENTS)
+    assert again.rows == study.rows
+    with pytest.raises(ValueError, match="regime_study: runs must map an experiment's name to "
+                                         "its run from seed 1"):
+        dg.regime_study(seed=1, num_seeds=1, runs={"healthy": study.runs["healthy"]})
 
 
 # ---------------------------------------------------------------------------------------------
 # The chapter: every regime caused on purpose, diagnosed as intended
 
-def test_chapter_causes_each_regime_and_diagnoses_it(quick_run):
+def test_chapter_causes_each_regime_and_diagnoses_it(quick_run, study):
     out, numbers = quick_run("ch6_losses")
     assert [os.path.basename(p) for p in numbers["figures"]] == ["regimes.png", "samples.png"]
     for path in numbers["figures"]:
         assert os.path.dirname(path) == str(out) and os.path.getsize(path) > 1000, path
     for name, experiment in dg.EXPERIMENTS.items():
-        assert numbers[f"{name}_regime"] == experiment.expected, name
-        assert numbers[f"{name}_with_samples"] == experiment.expected_with_samples, name
+        assert numbers["regime"][name] == experiment.expected, name
+        assert numbers["regime_with_samples"][name] == experiment.expected_with_samples, name
+        assert numbers["as_intended"][name] == "1/1 alone, 1/1 with samples", name
+    assert numbers["seeds"] == 1
+    assert numbers["every_seed_as_intended"] == "not judged in --quick"
     assert numbers["saturating_d_fake"] < dg.D_WINS_OUTPUT
-    assert numbers["high-rate_period"] > 10
+    assert numbers["high_rate_period"] > 10
     assert numbers["collapsing_spread_ratio"] < dg.COLLAPSE_SPREAD
     assert numbers["healthy_alarms"] == 0
+    # the report reads the study's fields: the same numbers as the library's study from seed 0
+    assert numbers["saturating_d_fake"] == study.saturating_d_fake
+    assert numbers["high_rate_period"] == study.high_rate_period
+    assert numbers["collapsing_spread_ratio"] == study.collapsing_spread_ratio
+    assert numbers["critic_examples"] == study.critic_examples
 
 
 def test_label_smoothing_moves_the_equilibrium():
