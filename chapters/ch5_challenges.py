@@ -79,8 +79,8 @@ figures = []
 # alternating steps creep inwards at a sublinear rate.) The trajectories are trained with
 # minigan's Dense, losses and SGD (``minigan.dirac``) and checked step by step against the
 # closed-form field. The R1 penalty is written out analytically for the linear D (its gradient
-# is gamma psi): a penalty on a gradient in general needs double backpropagation, which
-# minigan's layers do not do.
+# is gamma psi); minigan's general path -- the second backward pass of ``minigan.penalty``,
+# run through ``GAN(..., penalty="r1")`` -- follows the same trajectory to rounding (below).
 
 # %% 1. Instability: the Dirac-GAN (minigan.instability)
 dirac = instability.dirac_study(instability.QUICK_STEPS if args.quick else instability.STEPS)
@@ -93,6 +93,10 @@ figures.append(chapter.show(instability.distance_figure(
     os.path.join(out, "dirac_distance.png"), dirac,
     chapter.title(args, "Distance to the equilibrium of every case and scheme"))))
 print(instability.linear_table(dirac))
+general_r1 = instability.r1_through_the_general_path(dirac.steps)   # GAN(..., penalty="r1")
+print(f"R1 through GAN and minigan.penalty's second backward pass: largest deviation from the "
+      f"closed form {general_r1.max_deviation:.1e}, final distance "
+      f"{general_r1.final_distance:.4f}")
 
 # %% [markdown]
 # ## 3. Saturation
@@ -151,6 +155,7 @@ numbers = {
     "dirac_final_distance": {f"{key}, {mode}": round(d, 6)
                              for (key, mode), d in dirac.final_distance.items()},
     "dirac_final_distance_adam": dirac.final_distance_adam,
+    "dirac_r1_general_path_deviation": general_r1.max_deviation,
     "sat_grad_identity_error": sat.rejection.identity_error,
     "sat_d_fake_start": sat.rejection.d_fake_end,
     "sat_norm_saturating_before": sat.norm_saturating_before,
@@ -176,4 +181,4 @@ numbers = {
     "seconds": time.perf_counter() - started,
 }
 result = chapter.report(numbers, figures, args)
-result.update(dirac=dirac, saturation=sat, evaluation=ev, chapter4=ch4)
+result.update(dirac=dirac, general_r1=general_r1, saturation=sat, evaluation=ev, chapter4=ch4)

@@ -36,8 +36,11 @@ Two remedies make (0, 0) attractive (eigenvalues with negative real part):
         D, grad_x D(x) = psi for every x, so the penalty is gamma/2 psi^2 and adds gamma psi to
         d d_loss / d psi: v_psi gets -gamma psi, J = [[0, 1/2], [-1/2, -gamma]],
         eigenvalues (-gamma +- sqrt(gamma^2 - 1)) / 2.
-        (Computed here in closed form for the linear D: a general gradient penalty needs the
-        derivative of a gradient -- double backpropagation -- which minigan's layers do not do.)
+        (Written here in closed form for the linear D. A general gradient penalty needs the
+        derivative of a gradient with respect to D's parameters: minigan.penalty computes it by
+        a second backward pass through D's layers, and ``GAN(..., penalty="r1")`` on this
+        Dirac-GAN follows the closed-form trajectory to rounding --
+        ``minigan.instability.r1_through_the_general_path``.)
     instance noise        real and fake samples get the same noise eps ~ N(0, sigma^2) added
         before D sees them. Linearising the expected loss gives J = [[0, 1/2], [-1/2,
         -sigma^2 / 2]]: instance noise acts like an R1 penalty with gamma = sigma^2 / 2.

@@ -13,8 +13,11 @@ import math
 
 from minigan import backend as B
 from minigan import plot
-from minigan.dirac import (MODES, dirac_field, dirac_jacobian, dirac_trajectory, field_residual,
-                           normal_quantiles, step_map)
+from minigan.dirac import (MODES, DiracGenerator, dirac_field, dirac_jacobian, dirac_trajectory,
+                           field_residual, linear_discriminator, normal_quantiles, step_map)
+from minigan.gan import GAN
+from minigan.optim import SGD
+from minigan.penalty import GradientPenalty
 
 np = B.np                     # host float64: trajectories, eigenvalues, figures
 
@@ -122,6 +125,44 @@ def dirac_study(steps: int = STEPS) -> DiracStudy:
         wgan_growth_predicted=(1 + LR ** 2) ** (steps / 2),
         wgan_invariant_drift=float(np.abs(invariant / invariant[0] - 1).max()),
         linear=linear)
+
+
+@dataclasses.dataclass(frozen=True)
+class GeneralR1:
+    """The Dirac-GAN with R1 trained as any GAN is -- ``GAN(..., penalty="r1")``, whose penalty
+    gradient comes from the second backward pass of minigan.penalty through D's Dense layer --
+    against minigan.dirac's trajectory, whose R1 is the closed form gamma psi.
+
+    max_deviation: the largest |difference| of (theta, psi) between the two over every step;
+    final_distance: |(theta, psi)| after the last step of the general path."""
+    objective: str
+    gamma: float
+    steps: int
+    max_deviation: float
+    final_distance: float
+
+
+def r1_through_the_general_path(steps: int = STEPS, objective: str = "minimax",
+                                gamma: float = R1_GAMMA) -> GeneralR1:
+    """Alternating SGD (one D step, then one G step: Algorithm 1 with k = 1) from START, in
+    float64, through GAN and minigan.penalty; compared with the closed form step by step."""
+    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+        raise ValueError(f"r1_through_the_general_path: steps must be a positive int, got "
+                         f"{steps!r}")
+    with B.precision("float64"):
+        G, D = DiracGenerator(START[0]), linear_discriminator(START[1])
+        gan = GAN(G, D, lambda n: B.xp.zeros((n, 1)), latent_dim=1, batch_size=1,
+                  objective=objective, penalty=GradientPenalty("r1", gamma),
+                  g_optimizer=SGD(G.parameters(), lr=LR), d_optimizer=SGD(D.parameters(), lr=LR))
+        path = [START]
+        for _ in range(steps):
+            gan.step()
+            path.append((B.scalar(G.theta.data[0]), B.scalar(D.W.data[0, 0])))
+        closed = dirac_trajectory(*START, objective, LR, steps, "alternating", gamma=gamma)
+    path = np.array(path)
+    return GeneralR1(objective=objective, gamma=gamma, steps=steps,
+                     max_deviation=float(np.abs(path - closed).max()),
+                     final_distance=float(np.hypot(*path[-1])))
 
 
 def linear_table(study: DiracStudy) -> str:

@@ -647,3 +647,16 @@ def test_command_line_option():
               penalty=pen.from_arguments(parser.parse_args(["--quick", "--penalty", "r1"])))
     gan.train(2)
     assert np.isfinite(gan.history["d_loss"]).all() and gan.penalty.name == "r1"
+
+
+def test_chapter_5_runs_the_dirac_gan_with_r1_through_the_general_path():
+    from minigan import instability
+    r = instability.r1_through_the_general_path(300)
+    assert r.max_deviation < 1e-12 and r.steps == 300
+    with B.precision("float64"):
+        closed = dirac_trajectory(*instability.START, "minimax", instability.LR, 300,
+                                  "alternating", gamma=instability.R1_GAMMA)
+    assert r.final_distance == pytest.approx(float(np.hypot(*closed[-1])), rel=1e-12)
+    assert r.final_distance < 0.5 * math.hypot(*instability.START)     # R1 converges
+    with pytest.raises(ValueError, match="steps"):
+        instability.r1_through_the_general_path(0)
