@@ -25,9 +25,18 @@ and checks everything -- every module's architecture and arrays, every optimizer
 state -- before changing anything, so a failed load leaves the model as it was; it raises
 CheckpointError (a ValueError) naming the file (and the module and entry) when it is truncated,
 corrupted, inconsistent or not a minigan checkpoint.
+
+A save killed between writing and renaming leaves its temporary file (``.<name>.<digest>.<pid>.
+<random>.tmp`` beside the target; the name stays within the file system's 255-byte limit however
+long the target's is); the next save of the same path removes those whose process has ended.
+
+Other results (e.g. a trial of ``minigan.mode_collapse``) are kept with ``save_data(path, tree,
+kind)`` / ``load_data(path, kind)``: the same format -- nested dicts, lists, tuples, numbers,
+strings and arrays; JSON and arrays in an .npz -- so loading one never runs code from the file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -38,12 +47,33 @@ from minigan import backend as B
 np = B.np                 # host-side NumPy: checkpoints are host files
 
 FORMAT = "minigan-checkpoint"
+DATA_FORMAT = "minigan-data"
 VERSION = 1
 METADATA_KEY = "metadata"
 
 
 class CheckpointError(ValueError):
     """The file is truncated, corrupted, unsafe (pickled objects) or not a minigan checkpoint."""
+
+
+def check_path(path, where: str) -> str:
+    """``os.fspath(path)`` of a file to write or read, or TypeError / ValueError naming
+    ``where``: None or a non-path, an empty path, a NUL byte, a path ending in a separator."""
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{where}: path must be a str or os.PathLike, got {path!r} "
+                        f"({type(path).__name__})")
+    path = os.fspath(path)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{where}: path is empty; give a file name, e.g. 'run.npz'")
+    if "\0" in path:
+        raise ValueError(f"{where}: path {path!r} holds a NUL byte")
+    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
+        raise ValueError(f"{where}: path {path!r} names a folder, not a file")
+    return path
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +149,7 @@ def save(path, modules: dict, optimizers: dict | None = None, extra: dict | None
     histories, configuration; rng: also store minigan's random generator state, so a resumed run
     draws the same noise.
     """
-    path = os.fspath(path)
+    path = check_path(path, "checkpoint.save")
     for name in list(modules) + list(optimizers or {}):
         if not isinstance(name, str) or not name or "/" in name:
             raise ValueError(f"checkpoint: module and optimizer names must be non-empty strings "
@@ -142,11 +172,54 @@ def save(path, modules: dict, optimizers: dict | None = None, extra: dict | None
     _write_atomically(path, arrays)
 
 
+def _temporary_prefix(path: str) -> str:
+    """'.<name, at most 100 characters>.<digest of the whole name>.' : the start of the temporary
+    files of saves to ``path`` (short enough for any file system's 255-byte name limit)."""
+    base = os.path.basename(path)
+    digest = hashlib.sha1(base.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f".{base[:100]}.{digest}."
+
+
+def _remove_stale_temporaries(directory: str, prefix: str) -> None:
+    """Remove ``prefix<pid>.<random>.tmp`` files left by saves whose process has ended (killed
+    mid-write); a save still running in another process keeps its file."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+            continue
+        try:
+            os.remove(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
 def _write_atomically(path: str, arrays: dict) -> None:
-    """np.savez into a temporary file next to ``path``, fsync, then rename it over ``path``."""
+    """np.savez into a temporary file next to ``path``, fsync, then rename it over ``path``.
+    Temporaries of earlier saves of ``path`` killed mid-write are removed first."""
     directory = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder; give the checkpoint a file name, e.g. "
+                                f"{os.path.join(path, 'run.npz')}")
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    prefix = _temporary_prefix(path)
+    _remove_stale_temporaries(directory, prefix)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -169,6 +242,39 @@ def _write_atomically(path: str, arrays: dict) -> None:
         os.close(dir_fd)
 
 
+def save_data(path, tree, kind: str) -> None:
+    """Write ``tree`` (nested dicts, lists, tuples, numbers, strings, arrays) to ``path``
+    atomically, as an .npz of its arrays and one JSON string; ``kind`` names what it is, and
+    load_data refuses a file of another kind."""
+    path = check_path(path, "checkpoint.save_data")
+    if not isinstance(kind, str) or not kind:
+        raise TypeError(f"checkpoint.save_data: kind must be a non-empty str, got {kind!r}")
+    arrays = {}
+    metadata = {"format": DATA_FORMAT, "version": VERSION, "kind": kind,
+                "tree": _encode(tree, "data", arrays)}
+    arrays[METADATA_KEY] = np.array(json.dumps(metadata))
+    _write_atomically(path, arrays)
+
+
+def load_data(path, kind: str):
+    """The tree save_data wrote to ``path`` (arrays as host numpy arrays). CheckpointError naming
+    the file when it is empty, truncated, corrupted, holds pickled objects, or is not a
+    minigan data file of this ``kind``; nothing in it is run."""
+    path = check_path(path, "checkpoint.load_data")
+    metadata, arrays = _read_archive(path)
+    if not isinstance(metadata, dict) or metadata.get("format") != DATA_FORMAT:
+        raise CheckpointError(f"{path}: not a minigan data file (its metadata has no format "
+                              f"{DATA_FORMAT!r})")
+    if metadata.get("version") != VERSION or metadata.get("kind") != kind:
+        raise CheckpointError(f"{path}: holds {metadata.get('kind')!r} version "
+                              f"{metadata.get('version')}, expected {kind!r} version {VERSION}")
+    try:
+        return _decode(metadata.get("tree"), arrays)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: the data are inconsistent with their metadata "
+                              f"({type(e).__name__}: {e})") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -178,17 +284,36 @@ def read(path) -> tuple[dict, dict]:
     Raises CheckpointError naming the file if it is truncated, corrupted, holds pickled
     objects, or is not a minigan checkpoint.
     """
-    path = os.fspath(path)
+    path = check_path(path, "checkpoint.read")
+    metadata, arrays = _read_archive(path, "minigan checkpoint")
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a minigan checkpoint (its metadata has no "
+                              f"format {FORMAT!r})")
+    if metadata.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')}, "
+                              f"this minigan reads version {VERSION}")
+    for key in ("modules", "optimizers"):
+        if not isinstance(metadata.get(key), dict):
+            raise CheckpointError(f"{path}: the metadata has no {key!r} table; the file is "
+                                  f"corrupted")
+    return metadata, arrays
+
+
+def _read_archive(path: str, what: str = "minigan data file") -> tuple:
+    """(parsed JSON metadata, {entry: array}) of an .npz written by _write_atomically."""
     unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder, not a file")
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except unreadable as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint -- truncated, corrupted or not "
-                              f"an .npz archive ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{path}: not a readable {what} -- empty, truncated, "
+                              f"corrupted or not an .npz archive ({type(e).__name__}: "
+                              f"{e})") from None
     if not hasattr(archive, "files"):       # a bare .npy array
-        raise CheckpointError(f"{path}: not a minigan checkpoint (a single .npy array)")
+        raise CheckpointError(f"{path}: not a {what} (a single .npy array)")
     arrays = {}
     with archive:
         for key in archive.files:
@@ -203,19 +328,13 @@ def read(path) -> tuple[dict, dict]:
             except unreadable as e:
                 raise CheckpointError(f"{path}: entry {key!r} is truncated or corrupted "
                                       f"({type(e).__name__}: {e}). Use an earlier "
-                                      f"checkpoint") from None
+                                      f"copy") from None
     if METADATA_KEY not in arrays:
-        raise CheckpointError(f"{path}: not a minigan checkpoint (no {METADATA_KEY!r} entry)")
+        raise CheckpointError(f"{path}: not a {what} (no {METADATA_KEY!r} entry)")
     try:
         metadata = json.loads(str(arrays.pop(METADATA_KEY)))
     except ValueError as e:
         raise CheckpointError(f"{path}: the metadata is not valid JSON ({e})") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a minigan checkpoint (its metadata has no "
-                              f"format {FORMAT!r})")
-    if metadata.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')}, "
-                              f"this minigan reads version {VERSION}")
     return metadata, arrays
 
 
@@ -255,7 +374,7 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
     may raise to refuse the file, and may return a function of no arguments that is called
     after the rest is loaded (``GAN.load_checkpoint`` installs the loop's state with it).
     """
-    path = os.fspath(path)
+    path = check_path(path, "checkpoint.load")
     metadata, arrays = read(path)
     saved_modules, saved_optimizers = metadata["modules"], metadata["optimizers"]
     for name, module in modules.items():

@@ -35,19 +35,20 @@ from abc import ABC, abstractmethod
 
 from minigan import arguments
 from minigan import backend as B
-from minigan.nn.module import Module, Parameter
+from minigan.nn.module import Module, Parameter, check_values
 
 
 class NonFiniteGradientError(FloatingPointError):
     """A parameter's gradient holds NaN or Inf: ``step()`` refused it and changed nothing.
 
     ``index`` and ``name`` identify the parameter (name None when the optimizer was given
-    unnamed parameters).
+    unnamed parameters; both None when a device check could not tell which); ``where`` is the
+    refusing call, e.g. "Adam.step".
     """
 
-    def __init__(self, message, index=None, name=None):
+    def __init__(self, message, index=None, name=None, where=None):
         super().__init__(message)
-        self.index, self.name = index, name
+        self.index, self.name, self.where = index, name, where
 
 
 class Optimizer(ABC):
@@ -65,6 +66,7 @@ class Optimizer(ABC):
     """
 
     state_names: tuple = ()
+    nonnegative_state: tuple = ()     # state buffers that can never be negative (Adam's v)
 
     def __init__(self, params, check_finite: bool = True):
         kind = type(self).__name__
@@ -114,9 +116,32 @@ class Optimizer(ABC):
         """
         if self.check_finite:
             self._refuse_non_finite()
+        for i, p in enumerate(self.params):               # before any state changes
+            if not p.data.flags.writeable or p.data.shape != p.grad.shape:
+                self._refuse_parameter(i, p)
         self.step_count += 1
         for i, p in enumerate(self.params):
             self._update(i, p, self._scratch_like(p.data))
+
+    def _refuse_parameter(self, i: int, p: Parameter):
+        name = self.param_names[i]
+        what = f"parameter {i}" + (f" ({name})" if name else "")
+        if not p.data.flags.writeable:
+            raise ValueError(f"{type(self).__name__}.step: {what} is read-only "
+                             f"(its array's writeable flag is off); nothing was changed")
+        raise ValueError(f"{type(self).__name__}.step: {what} has shape {tuple(p.data.shape)} "
+                         f"but its gradient {tuple(p.grad.shape)} (its data was replaced by an "
+                         f"array of another shape?); nothing was changed")
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; assigning it checks the value (a finite number >= 0: a schedule may
+        end at 0; the constructor asks for a positive one)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = arguments.real(value, "lr", type(self).__name__, 0)     # 0: a schedule's end
 
     def _refuse_non_finite(self) -> None:
         """On the host: one sum of squares (a BLAS dot, ~3x faster than a sum) over each flat
@@ -152,13 +177,14 @@ class Optimizer(ABC):
                 return NonFiniteGradientError(
                     f"{type(self).__name__}.step: the gradient of {what}, shape "
                     f"{tuple(p.grad.shape)}, {held}. Usually training has diverged (learning "
-                    f"rate too high?) or the data holds NaN/Inf", index=i, name=name)
+                    f"rate too high?) or the data holds NaN/Inf", index=i, name=name,
+                    where=f"{type(self).__name__}.step")
         if B.on_host():
             return None
         return NonFiniteGradientError(
             f"{type(self).__name__}.step: a gradient held NaN or Inf (read after the step). "
             f"Usually training has diverged (learning rate too high?) or the data holds NaN/Inf",
-            index=None, name=None)
+            index=None, name=None, where=f"{type(self).__name__}.step")
 
     @abstractmethod
     def hyperparameters(self) -> dict:
@@ -219,6 +245,8 @@ class Optimizer(ABC):
                     raise ValueError(f"{kind}.load_state_dict: {name}[{i}] has shape "
                                      f"{tuple(arr.shape)} but parameter {i} has shape "
                                      f"{tuple(p.data.shape)}")
+                check_values(arr, p.data.dtype, f"{kind}.load_state_dict: {name}[{i}]",
+                             nonnegative=name in self.nonnegative_state)
         hyper = state["hyperparameters"]
         try:
             copy.copy(self)._set_hyperparameters(hyper)   # raises here, on a copy, if invalid
@@ -277,10 +305,8 @@ def _gather_grads(params):
 
 
 def _check_lr(kind: str, lr) -> float:
-    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr) \
-            or lr <= 0:
-        raise ValueError(f"{kind}: lr must be a positive number, got {lr!r}")
-    return float(lr)
+    """A positive finite learning rate (TypeError for a non-number, ValueError otherwise)."""
+    return arguments.real(lr, "lr", kind, 0, low_open=True)
 
 
 class SGD(Optimizer):
@@ -293,6 +319,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  check_finite: bool = True):
+        _check_lr("SGD", lr)
         self._set_hyperparameters({"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         self.state_names = ("momentum_buffer",) if self.momentum else ()
         super().__init__(params, check_finite)
@@ -301,7 +328,7 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
     def _set_hyperparameters(self, hyper: dict) -> None:
-        lr = _check_lr("SGD", hyper["lr"])
+        lr = arguments.real(hyper["lr"], "lr", "SGD", 0)
         momentum = arguments.real(hyper["momentum"], "momentum", "SGD", 0, 1, high_open=True)
         weight_decay = arguments.real(hyper["weight_decay"], "weight_decay", "SGD", 0)
         if hasattr(self, "momentum") and bool(momentum) != bool(self.momentum):
@@ -341,9 +368,11 @@ class Adam(Optimizer):
     """
 
     state_names = ("exp_avg", "exp_avg_sq")
+    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(self, params, lr: float = 2e-4, betas=(0.5, 0.999), eps: float = 1e-8,
                  check_finite: bool = True):
+        _check_lr("Adam", lr)
         self._set_hyperparameters({"lr": lr, "betas": betas, "eps": eps})
         super().__init__(params, check_finite)
 
@@ -351,7 +380,7 @@ class Adam(Optimizer):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps}
 
     def _set_hyperparameters(self, hyper: dict) -> None:
-        lr, betas = _check_lr("Adam", hyper["lr"]), hyper["betas"]
+        lr, betas = arguments.real(hyper["lr"], "lr", "Adam", 0), hyper["betas"]
         if not isinstance(betas, (tuple, list)):
             raise TypeError(f"Adam: betas must be a pair (beta1, beta2) of numbers in [0, 1), "
                             f"e.g. (0.5, 0.999), got {betas!r} ({type(betas).__name__})")
