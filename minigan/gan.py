@@ -363,8 +363,8 @@ class GAN(training.Training):
         Returns this iteration's numbers {"iteration", "d_loss", "g_loss", "d_real", "d_fake"}
         and adds them to ``history``. A NaN or Inf loss, D output or gradient raises
         TrainingDiverged naming the iteration, the player, the entry and the last finite losses;
-        on the host the iteration is then undone whole (``Training._all_or_nothing``: the
-        models, D's optimizer, the random generator and the data position are as before it).
+        on the host the iteration is then undone whole (``Training._snapshot``: the models,
+        D's optimizer, the random generator and the data position are as before it).
         A backend dtype changed since the GAN was built raises TypeError before anything runs.
 
         On the host the numbers are Python floats and a NaN raises at once. On a device nothing
@@ -377,13 +377,16 @@ class GAN(training.Training):
                             f"built in {self._dtype} (its noise and data would be {B.dtype()}, "
                             f"its weights {self._dtype}); call B.set_dtype('{self._dtype}') "
                             f"back, or build a new GAN after B.set_dtype")
-        checks = []
-        with self._all_or_nothing():
+        checks, snapshot = [], self._snapshot()
+        try:
             for _ in range(self.d_steps):
                 (d_loss, real_logits, fake_logits), d_checks = self._finite_step(
                     "discriminator", self.d_step)
                 checks += d_checks
             g_loss, g_checks = self._finite_step("generator", self.g_step)
+        except BaseException:
+            self._restore(snapshot)          # on the host: as if the iteration never began
+            raise
         self.iteration += 1
         record = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_real": self._mean_output(real_logits),

@@ -95,10 +95,21 @@ class Optimizer(ABC):
             raise TypeError(f"{kind}: check_finite must be True or False, got {check_finite!r}")
         self.check_finite = check_finite
         self.step_count = 0
-        self.state = {name: [B.xp.zeros_like(p.data) for p in self.params]
-                      for name in self.state_names}
         self._scratch = {}                                   # dtype -> flat work buffer
         self._flat_grads, self._grad_views = _gather_grads(self.params)
+        # the state buffers of each dtype group are views into one flat buffer per name, like
+        # the gradients: a subclass may update a whole group at once (Adam._update_all), and a
+        # snapshot of the state is one copy per buffer
+        self._groups = _groups(self.params)                  # [(dtype, [param index])]
+        self.flat_state = {name: [B.xp.zeros(sum(self.params[i].data.size for i in indices),
+                                             dtype=dtype) for dtype, indices in self._groups]
+                           for name in self.state_names}
+        self.state = {name: _views(flats, self._groups, self.params)
+                      for name, flats in self.flat_state.items()}
+        self._flat_scratch = [B.xp.empty_like(flat) for flat in
+                              (self._flat_grads if self._groups else [])]
+        self._scratch_views = (_views(self._flat_scratch, self._groups, self.params)
+                               if self._groups else None)
 
     # -- the public interface --------------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -120,8 +131,19 @@ class Optimizer(ABC):
             if not p.data.flags.writeable or p.data.shape != p.grad.shape:
                 self._refuse_parameter(i, p)
         self.step_count += 1
+        if self._groups and self._update_all():
+            return
         for i, p in enumerate(self.params):
             self._update(i, p, self._scratch_like(p.data))
+
+    def _update_all(self) -> bool:
+        """Update every parameter with a few operations on the flat buffers (a subclass may);
+        False when it does not, or cannot (a gradient was re-bound since): then ``_update``
+        runs per parameter. Same arithmetic, element by element, so the same numbers."""
+        return False
+
+    def _grads_are_views(self) -> bool:
+        return all(p.grad is view for p, view in zip(self.params, self._grad_views))
 
     def _refuse_parameter(self, i: int, p: Parameter):
         name = self.param_names[i]
@@ -264,7 +286,9 @@ class Optimizer(ABC):
         def install():
             self._set_hyperparameters(hyper)
             self.step_count = int(step)
-            self.state = new_state
+            for name, arrays in new_state.items():          # into the (flat buffers') views
+                for target, value in zip(self.state[name], arrays):
+                    target[...] = value
         return install
 
     # -- for subclasses --------------------------------------------------------------------------
@@ -302,6 +326,33 @@ def _gather_grads(params):
         offsets[dt] += n
         views.append(view)
     return list(flats.values()), views
+
+
+def _groups(params) -> list:
+    """[(dtype, [indices of the parameters of that dtype])] in the order of _gather_grads'
+    flat buffers, or [] when some parameter's data and gradient differ in dtype (no flat
+    state then: each state buffer is its own array)."""
+    if any(p.data.dtype != p.grad.dtype for p in params):
+        return []
+    groups = {}
+    for i, p in enumerate(params):
+        groups.setdefault(p.grad.dtype, []).append(i)
+    return list(groups.items())
+
+
+def _views(flats, groups, params) -> list:
+    """Per-parameter views (shaped like each parameter) into the flat buffers of ``groups``;
+    with no groups, a zero array per parameter."""
+    if not groups:
+        return [B.xp.zeros_like(p.data) for p in params]
+    views = [None] * len(params)
+    for flat, (_, indices) in zip(flats, groups):
+        offset = 0
+        for i in indices:
+            n = params[i].data.size
+            views[i] = flat[offset:offset + n].reshape(params[i].data.shape)
+            offset += n
+    return views
 
 
 def _check_lr(kind: str, lr) -> float:
@@ -410,6 +461,34 @@ class Adam(Optimizer):
         B.xp.divide(m, scratch, out=scratch)
         scratch *= step_size
         p.data -= scratch                                    # p -= lr m_hat / (sqrt(v_hat) + eps)
+
+    def _update_all(self) -> bool:
+        """_update's arithmetic on each dtype group's flat buffers at once (11 operations per
+        group instead of 11 per parameter), then one subtraction per parameter."""
+        if not self._grads_are_views():
+            return False
+        beta1, beta2 = self.betas
+        t = self.step_count
+        step_size = self.lr / (1.0 - beta1 ** t)
+        correction = math.sqrt(1.0 - beta2 ** t)
+        for k, (_, indices) in enumerate(self._groups):
+            m, v = self.flat_state["exp_avg"][k], self.flat_state["exp_avg_sq"][k]
+            g, scratch = self._flat_grads[k], self._flat_scratch[k]
+            m *= beta1
+            B.xp.multiply(g, 1.0 - beta1, out=scratch)
+            m += scratch                                     # m = b1 m + (1 - b1) g
+            v *= beta2
+            B.xp.multiply(g, g, out=scratch)
+            scratch *= 1.0 - beta2
+            v += scratch                                     # v = b2 v + (1 - b2) g^2
+            B.xp.sqrt(v, out=scratch)
+            scratch /= correction
+            scratch += self.eps                              # sqrt(v_hat) + eps
+            B.xp.divide(m, scratch, out=scratch)
+            scratch *= step_size
+            for i in indices:
+                self.params[i].data -= self._scratch_views[i]
+        return True
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"

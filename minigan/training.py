@@ -90,8 +90,8 @@ class Training:
     """Run management for a class that provides Algorithm 1 (``minigan.gan.GAN``):
 
         generator, discriminator, g_optimizer, d_optimizer     the players
-        step()                       one iteration (it calls ``_finite_step`` per player step
-                                     inside ``_all_or_nothing()``)
+        step()                       one iteration (it calls ``_finite_step`` per player step,
+                                     and ``_restore(snapshot)`` if the iteration fails)
         iteration, _history, _pending, epoch, data_order, data_position
         state_dict(), prepare_load(state), check_players()
 
@@ -195,49 +195,57 @@ class Training:
                 raise self._diverged(player, e) from None
         return result, [(ok, error, player) for ok, error in checks]
 
-    @contextlib.contextmanager
-    def _all_or_nothing(self):
-        """``with self._all_or_nothing():`` around one iteration. On the host, if the block
-        raises, D's parameters, both players' buffers (BatchNorm statistics), D's optimizer
-        state, the random generator and the position in the data are restored to what they were
-        when it began (G and its optimizer need nothing: G's step is the iteration's last, and
-        it checks before it changes anything). Costs a copy of D's parameters and optimizer
-        state per iteration (~1 % of a small MLP's iteration). On a device: nothing (checks are
-        read later)."""
+    def _snapshot(self):
+        """What ``_restore`` needs to undo an iteration on the host (None on a device, where
+        the checks are read later): D's parameters, D's optimizer state and both players'
+        buffers (BatchNorm statistics), copied by one concatenate into a flat buffer kept
+        between iterations, plus D's step count, the random generator and the data position.
+        G and its optimizer need nothing: G's step is the iteration's last, and it checks
+        before it changes anything. Measured: ~1.5 % of a 64-wide MLP GAN's iteration."""
         if not B.on_host():
-            yield
-            return
+            return None
         arrays = self._restorable_arrays()
-        saved = getattr(self, "_saved_arrays", None)
-        if saved is None or len(saved) != len(arrays) or any(
-                s.shape != a.shape or s.dtype != a.dtype for s, a in zip(saved, arrays)):
-            saved = self._saved_arrays = [a.copy() for a in arrays]
-        else:
-            for s, a in zip(saved, arrays):
-                B.xp.copyto(s, a)
-        optimizer = self.d_optimizer
-        step_count = getattr(optimizer, "step_count", None)
-        rng_state = B.rng().bit_generator.state
-        position = (self.epoch, self.data_order, self.data_position)
-        try:
-            yield
-        except BaseException:
-            for s, a in zip(saved, arrays):
-                B.xp.copyto(a, s)
-            if step_count is not None:
-                optimizer.step_count = step_count
-            B.rng().bit_generator.state = rng_state
-            self.epoch, self.data_order, self.data_position = position
-            raise
+        key = tuple(map(id, arrays))
+        cache = self.__dict__.get("_snapshot_cache")
+        if cache is None or cache[0] != key:
+            dtype = B.np.result_type(*arrays)
+            flat = B.xp.empty(sum(a.size for a in arrays), dtype=dtype)
+            cache = self._snapshot_cache = (key, [a.reshape(-1) for a in arrays], flat)
+        _, rows, flat = cache
+        B.xp.concatenate(rows, out=flat)
+        return (arrays, flat, getattr(self.d_optimizer, "step_count", None),
+                B.rng().bit_generator.state, self.epoch, self.data_order, self.data_position)
+
+    def _restore(self, snapshot) -> None:
+        """Put back what ``_snapshot`` saved: the iteration then never happened."""
+        if snapshot is None:
+            return
+        arrays, flat, step_count, rng_state, *position = snapshot
+        offset = 0
+        for a in arrays:
+            a[...] = flat[offset:offset + a.size].reshape(a.shape)
+            offset += a.size
+        if step_count is not None:
+            self.d_optimizer.step_count = step_count
+        B.rng().bit_generator.state = rng_state
+        self.epoch, self.data_order, self.data_position = position
 
     def _restorable_arrays(self) -> list:
-        """D's parameter arrays, D's optimizer state arrays, both players' buffers."""
+        """D's parameter arrays, D's optimizer state arrays, both players' buffers (the modules
+        holding them are found once, then read by name: a buffer may be re-bound)."""
+        owners = self.__dict__.get("_buffer_owners")
+        if owners is None:
+            owners = self._buffer_owners = [
+                (owner, name) for module in (self.generator, self.discriminator)
+                for owner in _modules(module) for name in owner._buffers]
         arrays = [p.data for p in self._d_parameters]
-        for buffers in getattr(self.d_optimizer, "state", {}).values():
+        optimizer = self.d_optimizer
+        state = (optimizer.flat_state if getattr(optimizer, "_groups", None)   # a few flat arrays
+                 else getattr(optimizer, "state", {}))
+        for buffers in state.values():
             arrays += buffers
-        for module in (self.generator, self.discriminator):
-            arrays += [buffer for _, buffer in module.named_buffers()]
-        return [a for a in arrays if B.is_array(a)]
+        arrays += [getattr(owner, name) for owner, name in owners]
+        return arrays
 
     # -- reading a device's numbers --------------------------------------------------------------
     def flush(self) -> None:
@@ -385,6 +393,13 @@ class Training:
                         "GAN, call gan.load_checkpoint(path) and train on.")
         print(message, file=sys.stderr, flush=True)
         return TrainingInterrupted(message, self.iteration, saved)
+
+
+def _modules(module):
+    """``module`` and every module inside it."""
+    yield module
+    for _, child in module.children():
+        yield from _modules(child)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -641,3 +641,28 @@ def test_data_files_are_checked_like_checkpoints(tmp_path):
     checkpoint.save(tmp_path / "c.npz", {"G": Dense(1, 1)})
     with pytest.raises(checkpoint.CheckpointError, match="not a minigan data file"):
         checkpoint.load_data(tmp_path / "c.npz", "thing")
+
+
+# ---------------------------------------------------------------------------------------------
+# Adam on flat buffers: the same numbers as parameter by parameter
+
+def test_adam_on_flat_buffers_gives_the_numbers_of_the_per_parameter_update(monkeypatch):
+    def run(flat: bool):
+        B.seed(3)
+        model = Sequential(Dense(3, 5), LeakyReLU(0.2), Dense(5, 2))
+        opt = Adam(model.parameters(), lr=1e-2, betas=(0.5, 0.999))
+        if not flat:
+            monkeypatch.setattr(opt, "_update_all", lambda: False)
+        for step in range(4):
+            opt.zero_grad()
+            for p in model.parameters():
+                p.grad[...] = B.randn(*p.grad.shape)
+            opt.step()
+        return [B.to_numpy(p.data).copy() for p in model.parameters()], opt.state_dict()
+
+    (flat_params, flat_state), (loop_params, loop_state) = run(True), run(False)
+    for a, b in zip(flat_params, loop_params):
+        np.testing.assert_array_equal(a, b)
+    for name in flat_state["state"]:
+        for a, b in zip(flat_state["state"][name], loop_state["state"][name]):
+            np.testing.assert_array_equal(a, b)
