@@ -42,6 +42,7 @@ import os
 import tempfile
 import zipfile
 
+from minigan import arguments
 from minigan import backend as B
 
 np = B.np                 # host-side NumPy: checkpoints are host files
@@ -58,22 +59,9 @@ class CheckpointError(ValueError):
 
 def check_path(path, where: str) -> str:
     """``os.fspath(path)`` of a file to write or read, or TypeError / ValueError naming
-    ``where``: None or a non-path, an empty path, a NUL byte, a path ending in a separator."""
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"{where}: path must be a str or os.PathLike, got {path!r} "
-                        f"({type(path).__name__})")
-    path = os.fspath(path)
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    if not path:
-        raise ValueError(f"{where}: path is empty; give a file name, e.g. 'run.npz'")
-    if "\0" in path:
-        raise ValueError(f"{where}: path {path!r} holds a NUL byte")
-    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
-        raise ValueError(f"{where}: path {path!r} names a folder, not a file")
-    return path
+    ``where`` (minigan.arguments.path): None or a non-path, an empty path, a NUL byte, a path
+    ending in a separator."""
+    return arguments.path(path, "path", where)
 
 
 # ---------------------------------------------------------------------------------------------

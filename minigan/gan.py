@@ -413,6 +413,9 @@ class GAN(training.Training):
         if labels is not None and not self.conditional:
             raise ValueError("GAN.sample: labels given, but this GAN is not conditional (build "
                              "it with labels=... to condition on them)")
+        arguments.integer(chunk_size, "chunk_size", "GAN.sample", minimum=1)
+        if z is not None:
+            _check_array(z, "z", "GAN.sample")
         if z is None:
             arguments.integer(n, "n", "GAN.sample", minimum=1)
             z = self.sample_noise(n)
@@ -428,6 +431,8 @@ class GAN(training.Training):
         """D's output on x (N, ...) -> (N,): the probability D(x) for the cross-entropy
         objectives, the raw output (critic value, score) otherwise. Eval mode, chunked.
         A conditional GAN needs the labels (N,) of x."""
+        arguments.integer(chunk_size, "chunk_size", "GAN.discriminate", minimum=1)
+        _check_array(x, "x", "GAN.discriminate")
         if self.conditional:
             if labels is None:
                 raise ValueError("GAN.discriminate: this GAN is conditional; pass the labels of "
@@ -519,6 +524,14 @@ class GAN(training.Training):
         return (f"GAN(objective={getattr(self.objective, 'name', self.objective)!r}, "
                 f"d_steps={self.d_steps}, batch_size={self.batch_size}, "
                 f"iteration={self.iteration})")
+
+
+def _check_array(x, name: str, where: str) -> None:
+    """TypeError unless x is an array of the active backend (a list or a host array on a
+    device would fail later with NumPy's or CuPy's words)."""
+    if not B.is_array(x):
+        raise TypeError(f"{where}: {name} must be a {B.xp.__name__}.ndarray, got "
+                        f"{type(x).__name__}; convert it with B.asarray({name})")
 
 
 def _in_eval(module: Module, x, chunk_size: int):

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.gradcheck import numerical_gradient, rel_error
 from minigan.losses import sigmoid
@@ -227,6 +228,16 @@ def train(vae: VAE, data, num_iterations: int, batch_size: int = 128, optimizer=
     each epoch (an incomplete last batch is dropped), or a callable ``sample(n)``.
     Returns the history {"loss", "reconstruction", "kl": [float per iteration]}.
     """
+    where = "vae.train"
+    if not isinstance(vae, VAE):
+        raise TypeError(f"{where}: vae must be a minigan.vae.VAE, got {type(vae).__name__}")
+    arguments.integer(num_iterations, "num_iterations", where, minimum=0)
+    arguments.integer(batch_size, "batch_size", where, minimum=1)
+    arguments.integer(log_every, "log_every", where, minimum=0)
+    if not callable(data) and not B.is_array(data):
+        raise TypeError(f"{where}: data must be an array of the active backend "
+                        f"({B.xp.__name__}.ndarray) or a function sample(n), got "
+                        f"{type(data).__name__}; convert it with B.asarray(data)")
     if optimizer is None:
         optimizer = Adam(vae.parameters(), lr=lr, betas=(0.9, 0.999))
     if not callable(data) and data.shape[0] < batch_size:

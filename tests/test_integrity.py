@@ -25,8 +25,10 @@ import pytest
 
 import resume_worker
 from minigan import backend as B
-from minigan import checkpoint
+from minigan import checkpoint, classifier, densities, metrics, plot, vae
 from minigan import mode_collapse as mc
+from minigan.data import toy
+from minigan.data.digits import load_digits
 from minigan.dirac import field_residual, step_map
 from minigan.gan import GAN, TrainingDiverged
 from minigan.losses import get_objective
@@ -547,7 +549,8 @@ def test_misuse_is_refused_in_one_clear_line(call, error, pattern):
 TRAIN_ARGUMENTS = (
     ("num_iterations True", dict(num_iterations=True), TypeError,
      r"GAN\.train: num_iterations must be an int, got True"),
-    ("num_iterations -1", dict(num_iterations=-1), ValueError, r"num_iterations must be an int >= 0"),
+    ("num_iterations -1", dict(num_iterations=-1), ValueError,
+     r"num_iterations must be an int >= 0"),
     ("log_every -1", dict(log_every=-1), ValueError, r"GAN\.train: log_every must be an int >= 0"),
     ("log_every float", dict(log_every=1.5), TypeError, r"log_every must be an int, got 1\.5"),
     ("log_every str", dict(log_every="10"), TypeError, r"log_every must be an int, got '10'"),
@@ -666,3 +669,99 @@ def test_adam_on_flat_buffers_gives_the_numbers_of_the_per_parameter_update(monk
     for name in flat_state["state"]:
         for a, b in zip(flat_state["state"][name], loop_state["state"][name]):
             np.testing.assert_array_equal(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# Arguments refused in minigan's words, not NumPy's (or not at all)
+
+def _gan():
+    return tiny_gan()
+
+
+def _vae():
+    return vae.VAE(Dense(2, 4), Dense(1, 2), latent_dim=1)
+
+
+def _vae_train(**kwargs):
+    vae.train(_vae(), B.randn(16, 2), **{"num_iterations": 1, "batch_size": 4, **kwargs})
+
+
+ARGUMENTS = (   # (id, call, exception, message)
+    ("sample chunk 0", lambda: _gan().sample(10, chunk_size=0), ValueError,
+     r"GAN\.sample: chunk_size must be an int >= 1, got 0"),
+    ("sample chunk -2", lambda: _gan().sample(10, chunk_size=-2), ValueError,
+     r"GAN\.sample: chunk_size must be an int >= 1, got -2"),
+    ("sample chunk float", lambda: _gan().sample(10, chunk_size=2.5), TypeError,
+     r"GAN\.sample: chunk_size must be an int, got 2\.5"),
+    ("sample z list", lambda: _gan().sample(2, z=[[0.1], [0.2]]), TypeError,
+     r"GAN\.sample: z must be a numpy\.ndarray, got list; convert it with B\.asarray\(z\)"),
+    ("discriminate list", lambda: _gan().discriminate([[0.1]]), TypeError,
+     r"GAN\.discriminate: x must be a numpy\.ndarray, got list"),
+    ("discriminate chunk 0", lambda: _gan().discriminate(B.randn(3, 1), chunk_size=0),
+     ValueError, r"GAN\.discriminate: chunk_size must be an int >= 1, got 0"),
+    ("load_digits True", lambda: load_digits(True),
+     TypeError, r"load_digits: n must be an int, got True \(bool\)"),
+    ("load_digits seed float",
+     lambda: load_digits(10, seed=1.5), TypeError,
+     r"load_digits: seed must be an int, got 1\.5"),
+    ("Mixture1D stds length", lambda: toy.Mixture1D(
+        means=(-2.0, 2.0), stds=(0.5,)), ValueError,
+     r"Mixture1D: stds must be one number or 2 \(one per mode\), got 1"),
+    ("GaussianMixture stds length", lambda: toy.GaussianMixture(
+        [[0, 0], [1, 1]], [0.1, 0.2, 0.3]), ValueError,
+     r"GaussianMixture: stds must be one number or 2"),
+    ("classifier float labels", lambda: classifier.train_classifier(
+        B.randn(4, 1, 28, 28), np.zeros(4), epochs=1), TypeError,
+     r"train_classifier: labels must be integers 0\.\.9, got dtype float64"),
+    ("classifier uint8 images", lambda: classifier.train_classifier(
+        np.zeros((4, 1, 28, 28), np.uint8), np.zeros(4, int), epochs=1), TypeError,
+     r"train_classifier: images must be floating point in \[-1, 1\], got dtype uint8"),
+    ("classifier epochs -1", lambda: classifier.train_classifier(
+        B.randn(4, 1, 28, 28), np.zeros(4, int), epochs=-1), ValueError,
+     r"train_classifier: epochs must be an int >= 0, got -1"),
+    ("class_histogram NaN rows", lambda: metrics.class_histogram(
+        np.vstack([np.eye(3), np.full((1, 3), NAN)]), 3), ValueError,
+     r"class_histogram: 1 row\(s\) of the probabilities hold NaN or Inf \(the first: row 3\)"),
+    ("FID of 0-d features", lambda: metrics.fid_from_features(
+        np.zeros(()), np.zeros(())), ValueError,
+     r"fid_from_features expects \(N1, D\) and \(N2, D\) feature matrices with the same D >= 1"),
+    ("FID of overflowing features", lambda: metrics.fid_from_features(
+        np.arange(10.0)[:, None] * np.full((10, 2), 1e200), np.ones((10, 2))), ValueError,
+     r"feature_statistics: features deviate from their mean by up to .*overflows float64"),
+    ("plot path without extension", lambda: plot.image_grid(
+        "figure", np.zeros((4, 1, 8, 8))), ValueError,
+     r"plot\.save: path 'figure' has no extension; use one of .*\.png"),
+    ("save_gif no frames", lambda: plot.save_gif(
+        "a.gif", [], lambda ax, f: None), ValueError, r"save_gif: no frames to animate"),
+    ("save_gif fps 0", lambda: plot.save_gif(
+        "a.gif", [1], lambda ax, f: None, fps=0), ValueError, r"save_gif: fps must be positive"),
+    ("save_gif png", lambda: plot.save_gif(
+        "a.png", [1], lambda ax, f: None), ValueError, r"save_gif: path 'a\.png' has the "
+                                                        r"extension \.png; use one of \.gif"),
+    ("tile empty value range", lambda: plot.tile(
+        np.zeros((4, 1, 8, 8)), value_range=(1, 1)), ValueError,
+     r"tile: value_range must have lo < hi, got \(1, 1\)"),
+    ("gaussian_pdf std 0", lambda: densities.gaussian_pdf(
+        np.zeros(3), 0.0, 0.0), ValueError, r"gaussian_pdf: std must be a positive finite number"),
+    ("push_forward decreasing edges", lambda: densities.push_forward(
+        np.zeros(3), np.ones(3), np.array([2.0, 1.0, 0.0])), ValueError,
+     r"push_forward: edges must be finite and increasing"),
+    ("at_points uneven edges", lambda: densities.at_points(
+        np.ones(2), np.array([0.0, 1.0, 3.0]), np.zeros(3)), ValueError,
+     r"at_points: edges must be equally spaced"),
+    ("VAE negative iterations", lambda: _vae_train(num_iterations=-1), ValueError,
+     r"vae\.train: num_iterations must be an int >= 0, got -1"),
+    ("VAE batch 0", lambda: _vae_train(batch_size=0), ValueError,
+     r"vae\.train: batch_size must be an int >= 1, got 0"),
+    ("VAE data list", lambda: vae.train(_vae(), [[0.0, 1.0]], 1),
+     TypeError, r"vae\.train: data must be an array of the active backend"),
+)
+
+
+@pytest.mark.parametrize("call, error, pattern", [c[1:] for c in ARGUMENTS],
+                         ids=[c[0] for c in ARGUMENTS])
+def test_arguments_are_refused_in_one_clear_line(call, error, pattern, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(error, match=pattern):
+        call()
+    assert os.listdir(tmp_path) == []                # nothing written
