@@ -197,6 +197,14 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def _write_error(error: OSError, path: str) -> OSError:
+    """The same kind of OSError, its message naming the file and saying what was kept (a full
+    disk, a read-only or missing folder, a name too long ...)."""
+    reason = error.strerror or str(error)
+    return type(error)(error.errno, f"cannot write {path}: {reason}; a file already there is "
+                                    f"kept unchanged")
+
+
 def _write_atomically(path: str, arrays: dict) -> None:
     """np.savez into a temporary file next to ``path``, fsync, then rename it over ``path``.
     Temporaries of earlier saves of ``path`` killed mid-write are removed first."""
@@ -204,19 +212,25 @@ def _write_atomically(path: str, arrays: dict) -> None:
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path}: is a folder; give the checkpoint a file name, e.g. "
                                 f"{os.path.join(path, 'run.npz')}")
-    os.makedirs(directory, exist_ok=True)
     prefix = _temporary_prefix(path)
-    _remove_stale_temporaries(directory, prefix)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.", suffix=".tmp")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        _remove_stale_temporaries(directory, prefix)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.",
+                                   suffix=".tmp")
+    except OSError as e:
+        raise _write_error(e, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            raise _write_error(e, path) from None
         raise
     try:                                   # make the rename itself durable (POSIX)
         dir_fd = os.open(directory, os.O_RDONLY)

@@ -34,6 +34,7 @@ import os
 import sys
 import time
 
+from minigan import arguments
 from minigan import backend as B
 from minigan import checkpoint, ganlab
 from minigan.data.toy import Grid, Ring
@@ -353,6 +354,19 @@ def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"run_trials: workers must be a positive int, got {workers!r}")
+    if on_result is not None and not callable(on_result):
+        raise TypeError(f"run_trials: on_result must be a function on_result(index, result), "
+                        f"got {on_result!r}")
+    if folder is not None:                  # checked before any trial runs, not after the first
+        folder = arguments.path(folder, "folder", "run_trials")
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise ValueError(f"run_trials: folder {folder!r} is a file, not a folder")
+        existing = folder
+        while existing and not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.access(existing or ".", os.W_OK | os.X_OK):
+            raise PermissionError(f"run_trials: cannot write trial results under {folder!r} "
+                                  f"({existing or '.'!r} is not writable)")
     trials = [tuple(t) for t in trials]
     results = [None] * len(trials)
 

@@ -765,3 +765,37 @@ def test_arguments_are_refused_in_one_clear_line(call, error, pattern, tmp_path,
     with pytest.raises(error, match=pattern):
         call()
     assert os.listdir(tmp_path) == []                # nothing written
+
+
+def test_a_full_disk_names_the_file_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path = tmp_path / "run.npz"
+    checkpoint.save(path, {"G": Dense(1, 1)})
+    before = path.read_bytes()
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(checkpoint.np, "savez", disk_full)
+    with pytest.raises(OSError, match=r"cannot write .*run\.npz: No space left on device; a file "
+                                      r"already there is kept unchanged") as info:
+        checkpoint.save(path, {"G": Dense(1, 1)})
+    assert info.value.errno == 28
+    assert os.listdir(tmp_path) == ["run.npz"] and path.read_bytes() == before
+
+
+def test_a_read_only_folder_is_named_before_any_trial_runs(tmp_path, monkeypatch):
+    # the permission as the system reports it (tests may run as root, who may write anywhere)
+    monkeypatch.setattr(mc.os, "access", lambda path, mode: path != str(tmp_path))
+    monkeypatch.setattr(mc, "train_and_score", lambda *a: pytest.fail("a trial ran"))
+    with pytest.raises(PermissionError, match=r"run_trials: cannot write trial results under "
+                                              r".*trials' \('.*' is not writable\)"):
+        mc.run_trials([TRIAL], folder=str(tmp_path / "trials"))
+
+
+def test_run_trials_checks_its_folder_and_callback_first(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="run_trials: folder .*file' is a file, not a folder"):
+        mc.run_trials([TRIAL], folder=str(tmp_path / "file"))
+    with pytest.raises(TypeError, match="run_trials: on_result must be a function"):
+        mc.run_trials([TRIAL], on_result=3)
+    with pytest.raises(ValueError, match="run_trials: folder is empty"):
+        mc.run_trials([TRIAL], folder="")

@@ -12,6 +12,12 @@ Backward never updates weights; optimizers do (``minigan.optim``). Gradients add
 backward calls until ``zero_grad()``, so a discriminator step can run D on real data, backward,
 then D on fake data, backward, and the parameter gradients hold the sum. A module caches a single
 forward pass: backward uses the most recent one.
+
+Not checked, by design: an input (or a weight) changed in place between forward and backward.
+The cached arrays are the caller's, not copies, so backward then differentiates at the changed
+values without a word. Catching it would need a copy or a version counter per array per call
+(PyTorch keeps version counters on every tensor); minigan keeps the cache cheap instead and
+never changes an input in place itself.
 """
 from __future__ import annotations
 
