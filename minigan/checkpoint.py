@@ -54,7 +54,9 @@ METADATA_KEY = "metadata"
 
 
 class CheckpointError(ValueError):
-    """The file is truncated, corrupted, unsafe (pickled objects) or not a minigan checkpoint."""
+    """The file is truncated, corrupted, unsafe (pickled objects), not a minigan checkpoint, or
+    does not fit what it is loaded into (another architecture, optimizer, dtype or data); the
+    message names the file and the entry, and nothing was changed."""
 
 
 def check_path(path, where: str) -> str:
@@ -341,25 +343,25 @@ def _read_archive(path: str, what: str = "minigan data file") -> tuple:
 
 
 def _check_architecture(path: str, name: str, module, saved: dict) -> None:
-    """Raise ValueError at the first parameter or buffer whose name or shape differs."""
+    """Raise CheckpointError at the first parameter or buffer whose name or shape differs."""
     here = _architecture(module)
     for kind in ("parameters", "buffers"):
         saved_shapes = {entry: tuple(shape) for entry, shape in saved[kind]}
         for entry, shape in here[kind]:
             if entry not in saved_shapes:
-                raise ValueError(f"{path}: module {name!r} {kind[:-1]} {entry!r} (shape "
-                                 f"{tuple(shape)}) is not in the checkpoint. The checkpoint "
-                                 f"holds:\n{saved['repr']}\nthis model is:\n{here['repr']}")
+                raise CheckpointError(f"{path}: module {name!r} {kind[:-1]} {entry!r} (shape "
+                                      f"{tuple(shape)}) is not in the checkpoint. The checkpoint "
+                                      f"holds:\n{saved['repr']}\nthis model is:\n{here['repr']}")
             if saved_shapes[entry] != tuple(shape):
-                raise ValueError(f"{path}: module {name!r} {kind[:-1]} {entry!r} has shape "
-                                 f"{saved_shapes[entry]} in the checkpoint but {tuple(shape)} "
-                                 f"in the model. The checkpoint holds:\n{saved['repr']}\n"
-                                 f"this model is:\n{here['repr']}")
+                raise CheckpointError(f"{path}: module {name!r} {kind[:-1]} {entry!r} has shape "
+                                      f"{saved_shapes[entry]} in the checkpoint but {tuple(shape)} "
+                                      f"in the model. The checkpoint holds:\n{saved['repr']}\n"
+                                      f"this model is:\n{here['repr']}")
         extra = [entry for entry in saved_shapes if entry not in dict(here[kind])]
         if extra:
-            raise ValueError(f"{path}: module {name!r}: the checkpoint has {kind[:-1]} "
-                             f"{extra[0]!r} that the model lacks. The checkpoint holds:\n"
-                             f"{saved['repr']}\nthis model is:\n{here['repr']}")
+            raise CheckpointError(f"{path}: module {name!r}: the checkpoint has {kind[:-1]} "
+                                  f"{extra[0]!r} that the model lacks. The checkpoint holds:\n"
+                                  f"{saved['repr']}\nthis model is:\n{here['repr']}")
 
 
 def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
@@ -369,7 +371,7 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
     Every named module and optimizer must be in the checkpoint (the checkpoint may hold more,
     e.g. load only {"G": G} to sample). All or nothing: the whole file is read, and every
     architecture, array, optimizer state and the RNG state checked and converted, before
-    anything is changed; a failure raises ValueError (CheckpointError for an unreadable file)
+    anything is changed; a failure raises CheckpointError (a ValueError)
     naming the file, the module or optimizer and the entry, and leaves them all as they were.
 
     ``prepare_extra(extra)``, if given, is called after those checks and before any change: it
@@ -381,16 +383,17 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
     saved_modules, saved_optimizers = metadata["modules"], metadata["optimizers"]
     for name, module in modules.items():
         if name not in saved_modules:
-            raise ValueError(f"{path}: no module {name!r} in the checkpoint (it has "
-                             f"{sorted(saved_modules)})")
+            raise CheckpointError(f"{path}: no module {name!r} in the checkpoint (it has "
+                                  f"{sorted(saved_modules)})")
         _check_architecture(path, name, module, saved_modules[name])
     for name, optimizer in (optimizers or {}).items():
         if name not in saved_optimizers:
-            raise ValueError(f"{path}: no optimizer {name!r} in the checkpoint (it has "
-                             f"{sorted(saved_optimizers)})")
+            raise CheckpointError(f"{path}: no optimizer {name!r} in the checkpoint (it has "
+                                  f"{sorted(saved_optimizers)})")
         if saved_optimizers[name]["type"] != type(optimizer).__name__:
-            raise ValueError(f"{path}: optimizer {name!r} was {saved_optimizers[name]['type']} "
-                             f"when saved, here it is {type(optimizer).__name__}")
+            raise CheckpointError(f"{path}: optimizer {name!r} was "
+                                  f"{saved_optimizers[name]['type']} when saved, here it is "
+                                  f"{type(optimizer).__name__}")
     try:
         optimizer_states = {name: _decode(saved_optimizers[name]["state"], arrays)
                             for name in (optimizers or {})}

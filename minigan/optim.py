@@ -127,8 +127,9 @@ class Optimizer(ABC):
         """
         if self.check_finite:
             self._refuse_non_finite()
+        host = B.on_host()                                # CuPy's arrays have no writeable flag
         for i, p in enumerate(self.params):               # before any state changes
-            if not p.data.flags.writeable or p.data.shape != p.grad.shape:
+            if (host and not p.data.flags.writeable) or p.data.shape != p.grad.shape:
                 self._refuse_parameter(i, p)
         self.step_count += 1
         if self._groups and self._update_all():
@@ -148,7 +149,7 @@ class Optimizer(ABC):
     def _refuse_parameter(self, i: int, p: Parameter):
         name = self.param_names[i]
         what = f"parameter {i}" + (f" ({name})" if name else "")
-        if not p.data.flags.writeable:
+        if B.on_host() and not p.data.flags.writeable:
             raise ValueError(f"{type(self).__name__}.step: {what} is read-only "
                              f"(its array's writeable flag is off); nothing was changed")
         raise ValueError(f"{type(self).__name__}.step: {what} has shape {tuple(p.data.shape)} "

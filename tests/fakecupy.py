@@ -279,6 +279,11 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
         if name not in cupy_names.NDARRAY:
             raise AttributeError(f"cupy.ndarray has no attribute {name!r} (NumPy's has; CuPy's "
                                  f"does not)")
+        if name == "flags":                      # CuPy's flags: no writeable, aligned, ...
+            flags = self._data.flags
+            return types.SimpleNamespace(c_contiguous=flags.c_contiguous,
+                                         f_contiguous=flags.f_contiguous,
+                                         owndata=flags.owndata)
         attr = getattr(self._data, name)
         if callable(attr):
             def method(*args, **kwargs):

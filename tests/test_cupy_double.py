@@ -398,3 +398,9 @@ def test_optimizers_on_device(device, make):
     host_layer, host_opt = train(w0, grads + grads[:1])
     np.testing.assert_allclose(w_device, B.to_numpy(train(w0, grads)[0].W.data), rtol=1e-6)
     np.testing.assert_allclose(resumed, B.to_numpy(host_layer.W.data), rtol=1e-6, atol=1e-7)
+
+
+def test_the_doubles_flags_are_cupys(fake):
+    flags = fake.zeros(3).flags
+    assert flags.c_contiguous and flags.owndata
+    assert not hasattr(flags, "writeable")            # CuPy's arrays are always writeable
