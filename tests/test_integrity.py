@@ -37,6 +37,7 @@ from minigan.nn.dense import Dense
 from minigan.nn.module import Sequential
 from minigan.nn.norm import BatchNorm1d
 from minigan.nn.spectral import SpectralNorm
+from minigan import optim
 from minigan.optim import SGD, Adam
 
 NAN, INF = float("nan"), float("inf")
@@ -649,7 +650,10 @@ def test_data_files_are_checked_like_checkpoints(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Adam on flat buffers: the same numbers as parameter by parameter
 
-def test_adam_on_flat_buffers_gives_the_numbers_of_the_per_parameter_update(monkeypatch):
+@pytest.mark.parametrize("block", [optim.BLOCK, 7], ids=["default blocks", "blocks of 7"])
+def test_adam_on_flat_buffers_gives_the_numbers_of_the_per_parameter_update(monkeypatch, block):
+    monkeypatch.setattr(optim, "BLOCK", block)           # 7: parameters split across blocks
+
     def run(flat: bool):
         B.seed(3)
         model = Sequential(Dense(3, 5), LeakyReLU(0.2), Dense(5, 2))
@@ -799,3 +803,4 @@ def test_run_trials_checks_its_folder_and_callback_first(tmp_path):
         mc.run_trials([TRIAL], on_result=3)
     with pytest.raises(ValueError, match="run_trials: folder is empty"):
         mc.run_trials([TRIAL], folder="")
+
