@@ -106,6 +106,8 @@ class GAN(training.Training):
                         cross-entropy objectives, the raw output otherwise
         epoch, data_order, data_position    where the shuffled pass over ``real`` stands (an
                         array of training data only)
+        num_classes, num_examples    what the run was trained on: a load refuses a run of
+                        another conditioning or another number of training examples
     """
 
     def __init__(self, generator: Module, discriminator: Module, real, latent_dim,
@@ -456,7 +458,9 @@ class GAN(training.Training):
                 "history": {key: list(values) for key, values in self.history.items()},
                 "epoch": self.epoch,
                 "data_order": None if self.data_order is None else B.to_numpy(self.data_order),
-                "data_position": self.data_position}
+                "data_position": self.data_position,
+                "num_classes": self.num_classes,
+                "num_examples": None if self.data is None else int(self.data.shape[0])}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state_dict(); the histories are copied. Changes nothing if it raises."""
@@ -514,6 +518,15 @@ class GAN(training.Training):
                 raise ValueError(f"{where}: data_position {position} is beyond the {n} "
                                  f"training examples")
             order = B.xp.asarray(host.astype(B.np.int64))
+        for key, here in (("num_classes", self.num_classes),
+                          ("num_examples", None if self.data is None else self.data.shape[0])):
+            if key in state and state[key] != here:       # (absent from older checkpoints)
+                raise ValueError(f"{where}: the run had {key}={state[key]!r}, this GAN has "
+                                 f"{key}={here!r}; "
+                                 + ("a conditional and an unconditional GAN, or two numbers "
+                                    "of classes, do not continue each other" if
+                                    key == "num_classes" else
+                                    "resume it on the same training data"))
 
         def install():
             self.iteration, self.epoch, self.data_position = iteration, epoch, position

@@ -369,6 +369,13 @@ LOOP_POISON = (   # (id, change to GAN.state_dict(), exception, message)
      r"entries\)"),
     ("position beyond the data", lambda s: s.__setitem__("data_position", 17), ValueError,
      r"data_position 17 is beyond the 16 training examples"),
+    ("another number of examples, before the first batch",
+     lambda s: s.update(num_examples=20, data_order=None), ValueError,
+     r"the run had num_examples=20, this GAN has num_examples=16; resume it on the same "
+     r"training data"),
+    ("a conditional run", lambda s: s.__setitem__("num_classes", 10), ValueError,
+     r"the run had num_classes=10, this GAN has num_classes=None; a conditional and an "
+     r"unconditional GAN"),
 )
 
 
