@@ -71,7 +71,11 @@ def save(fig, path, dpi: int = 100) -> str:
     if folder:
         os.makedirs(folder, exist_ok=True)
     fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
+    try:
+        fig.savefig(path, dpi=dpi)
+    except OSError as e:                    # a full disk, a read-only folder ...
+        raise type(e)(e.errno, f"plot.save: cannot write {path}: "
+                               f"{e.strerror or e}") from None
     return path
 
 

@@ -811,3 +811,13 @@ def test_run_trials_checks_its_folder_and_callback_first(tmp_path):
     with pytest.raises(ValueError, match="run_trials: folder is empty"):
         mc.run_trials([TRIAL], folder="")
 
+
+
+def test_a_figure_that_cannot_be_written_names_the_file(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(Figure, "savefig", disk_full)
+    with pytest.raises(OSError, match=r"plot\.save: cannot write .*grid\.png: No space left"):
+        plot.image_grid(tmp_path / "grid.png", np.zeros((4, 1, 8, 8)))
