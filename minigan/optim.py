@@ -110,7 +110,10 @@ class Optimizer(ABC):
                               (self._flat_grads if self._groups else [])]
         # on a device one block per group: there the cost is the number of kernel launches
         block = BLOCK if B.on_host() else max(1, sum(p.data.size for p in self.params))
-        self._blocks = [_blocks(indices, self.params, block) for _, indices in self._groups]
+        self._blocks = [_blocks(indices, self.params, block, scratch)
+                        for (_, indices), scratch in zip(self._groups, self._flat_scratch)]
+        self._split = [i for blocks in self._blocks for _, _, pieces in blocks
+                       for i, a, b, _ in pieces if b - a < self.params[i].data.size]
 
     # -- the public interface --------------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -145,10 +148,10 @@ class Optimizer(ABC):
         return False
 
     def _flat_update_possible(self) -> bool:
-        """Every gradient still the view into the flat buffer, every parameter's data C-ordered
-        (so that ``data.reshape(-1)`` is a view to update in place)."""
-        return all(p.grad is view and p.data.flags.c_contiguous
-                   for p, view in zip(self.params, self._grad_views))
+        """Every gradient still the view into the flat buffer, and the data of each parameter
+        split across blocks C-ordered (so that ``data.reshape(-1)`` is a view to update)."""
+        return (all(p.grad is view for p, view in zip(self.params, self._grad_views))
+                and all(self.params[i].data.flags.c_contiguous for i in self._split))
 
     def _refuse_parameter(self, i: int, p: Parameter):
         name = self.param_names[i]
@@ -350,17 +353,20 @@ def _groups(params) -> list:
 BLOCK = 131072
 
 
-def _blocks(indices, params, block: int = BLOCK) -> list:
-    """[(start, stop, [(param index, a, b, offset in the flat buffer)])]: the flat buffer of
-    ``indices``' parameters cut into blocks of at most ``block`` elements; each block lists
-    the pieces data.reshape(-1)[a:b] of the parameters it holds."""
+def _blocks(indices, params, block, scratch) -> list:
+    """[(start, stop, [(param index, a, b, step)])]: the flat buffer of ``indices``'
+    parameters cut into blocks of at most ``block`` elements; each block lists the pieces
+    data.reshape(-1)[a:b] of the parameters it holds and ``step``, the view of the flat
+    ``scratch`` that holds their update (shaped like the parameter when a == 0, b == size)."""
     blocks, start, pieces, offset = [], 0, [], 0
     for i in indices:
         size, a = params[i].data.size, 0
         while a < size:
             room = block - (offset - start)
             b = min(size, a + room)
-            pieces.append((i, a, b, offset))
+            step = scratch[offset:offset + b - a]
+            pieces.append((i, a, b, step.reshape(params[i].data.shape) if b - a == size
+                           else step))
             offset += b - a
             a = b
             if offset - start == block:
@@ -508,9 +514,12 @@ class Adam(Optimizer):
         for k, blocks in enumerate(self._blocks):
             for start, stop, pieces in blocks:
                 self._adam_block(k, start, stop, beta1, beta2, step_size, correction)
-                scratch = self._flat_scratch[k]
-                for i, a, b, offset in pieces:
-                    self.params[i].data.reshape(-1)[a:b] -= scratch[offset:offset + b - a]
+                for i, a, b, step in pieces:
+                    p = self.params[i]
+                    if b - a == p.data.size:
+                        p.data -= step                   # the whole parameter (step: its shape)
+                    else:
+                        p.data.reshape(-1)[a:b] -= step  # a piece of a large one
         return True
 
     def _adam_block(self, k, start, stop, beta1, beta2, step_size, correction) -> None:
