@@ -304,6 +304,10 @@ def _load_result(path, trial):
     an entry -- is not used: a line on stderr says so and the trial is trained again (its result
     then replaces the file)."""
     if not os.path.exists(path):
+        old = os.path.splitext(path)[0] + ".pkl"         # what earlier versions wrote
+        if os.path.exists(old):
+            print(f"run_trials: {old} is a pickle, which minigan no longer loads (unpickling "
+                  f"can run code); training the trial again", file=sys.stderr, flush=True)
         return None
     try:
         result = checkpoint.load_data(path, TRIAL_KIND)

@@ -821,3 +821,13 @@ def test_a_figure_that_cannot_be_written_names_the_file(tmp_path, monkeypatch):
     monkeypatch.setattr(Figure, "savefig", disk_full)
     with pytest.raises(OSError, match=r"plot\.save: cannot write .*grid\.png: No space left"):
         plot.image_grid(tmp_path / "grid.png", np.zeros((4, 1, 8, 8)))
+
+
+def test_an_old_pickled_trial_is_not_loaded_and_says_so(tmp_path, capsys):
+    old = mc.trial_path(tmp_path, TRIAL)[:-len(".npz")] + ".pkl"
+    _write_pickle(old)
+    mc.run_trials([TRIAL], folder=str(tmp_path))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"run_trials: {old} is a pickle, which minigan no longer loads (unpickling "
+                   f"can run code); training the trial again"]
+    assert Exploit.ran == []
