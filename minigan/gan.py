@@ -241,6 +241,7 @@ class GAN(training.Training):
             raise ValueError(f"{where}: {player}_optimizer {problem}; build it over "
                              f"{name}.parameters()")
         self._g_parameters, self._d_parameters = g_params, d_params
+        self.__dict__.pop("_buffer_owners", None)     # Training finds the buffers' modules anew
 
     @property
     def conditional(self) -> bool:
