@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 
 
 def integer(value, name: str, where: str, minimum: int | None = None) -> int:
@@ -47,3 +48,23 @@ def real(value, name: str, where: str, low: float | None = None, high: float | N
                         f"{')' if high_open else ']'}")
         raise ValueError(f"{where}: {name} must be {expected}, got {value!r}")
     return v
+
+
+def path(value, name: str, where: str) -> str:
+    """A file path as a str (os.PathLike and bytes accepted): TypeError for None or another
+    kind, ValueError for an empty path, a NUL byte, or one ending in a separator (a folder)."""
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{where}: {name} must be a str or os.PathLike, got {value!r} "
+                        f"({type(value).__name__})")
+    value = os.fspath(value)
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not value:
+        raise ValueError(f"{where}: {name} is empty; give a file name")
+    if "\0" in value:
+        raise ValueError(f"{where}: {name} {value!r} holds a NUL byte")
+    if value.endswith(os.sep) or (os.altsep and value.endswith(os.altsep)):
+        raise ValueError(f"{where}: {name} {value!r} names a folder, not a file")
+    return value

@@ -29,11 +29,14 @@ import os
 
 import numpy as np
 
+from minigan import device_random   # imports nothing from minigan (no cycle)
+
 #: Host-side NumPy, for code that works on host arrays whatever the backend: file I/O, data loading,
 #: metrics and plots on ``to_numpy`` results. Device computation always goes through ``xp``.
 np = np
 
 xp = np                      # the active array module: numpy, cupy, or a test double of cupy
+device_random.array_module = lambda: xp      # the device generator computes with xp, read per call
 _name = "numpy"
 _dtype = np.dtype(np.float32)
 _seed = 0
@@ -187,8 +190,7 @@ def device_rng():
     """The device generator (minigan.device_random.DeviceGenerator) a device backend draws with."""
     global _device_rng
     if _device_rng is None:
-        from minigan.device_random import DeviceGenerator
-        _device_rng = DeviceGenerator(_seed)
+        _device_rng = device_random.DeviceGenerator(_seed)
     return _device_rng
 
 
@@ -249,14 +251,20 @@ def check_rng_state(state):
         host, device = state["host"], state["device"]
     else:
         host, device = state, None
+    inner = host.get("state") if isinstance(host, dict) else None
+    if isinstance(inner, dict):
+        for key, value in inner.items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+                    or not 0 <= value < 2 ** 128:
+                raise ValueError(f"the host generator's state: {key} must be an int in "
+                                 f"[0, 2^128), got {value!r}")
     try:
         np.random.PCG64().state = host
-    except (ValueError, TypeError, KeyError) as e:
+    except (ValueError, TypeError, KeyError, OverflowError) as e:
         raise ValueError(f"the host generator's state is not valid ({type(e).__name__}: "
                          f"{e})") from None
     if device is not None:
-        from minigan.device_random import DeviceGenerator
-        DeviceGenerator().set_state(device)
+        device_random.DeviceGenerator().set_state(device)
     return host, device
 
 

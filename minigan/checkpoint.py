@@ -25,25 +25,45 @@ and checks everything -- every module's architecture and arrays, every optimizer
 state -- before changing anything, so a failed load leaves the model as it was; it raises
 CheckpointError (a ValueError) naming the file (and the module and entry) when it is truncated,
 corrupted, inconsistent or not a minigan checkpoint.
+
+A save killed between writing and renaming leaves its temporary file (``.<name>.<digest>.<pid>.
+<random>.tmp`` beside the target; the name stays within the file system's 255-byte limit however
+long the target's is); the next save of the same path removes those whose process has ended.
+
+Other results (e.g. a trial of ``minigan.mode_collapse``) are kept with ``save_data(path, tree,
+kind)`` / ``load_data(path, kind)``: the same format -- nested dicts, lists, tuples, numbers,
+strings and arrays; JSON and arrays in an .npz -- so loading one never runs code from the file.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 import zipfile
 
+from minigan import arguments
 from minigan import backend as B
 
 np = B.np                 # host-side NumPy: checkpoints are host files
 
 FORMAT = "minigan-checkpoint"
+DATA_FORMAT = "minigan-data"
 VERSION = 1
 METADATA_KEY = "metadata"
 
 
 class CheckpointError(ValueError):
-    """The file is truncated, corrupted, unsafe (pickled objects) or not a minigan checkpoint."""
+    """The file is truncated, corrupted, unsafe (pickled objects), not a minigan checkpoint, or
+    does not fit what it is loaded into (another architecture, optimizer, dtype or data); the
+    message names the file and the entry, and nothing was changed."""
+
+
+def check_path(path, where: str) -> str:
+    """``os.fspath(path)`` of a file to write or read, or TypeError / ValueError naming
+    ``where`` (minigan.arguments.path): None or a non-path, an empty path, a NUL byte, a path
+    ending in a separator."""
+    return arguments.path(path, "path", where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,7 +139,7 @@ def save(path, modules: dict, optimizers: dict | None = None, extra: dict | None
     histories, configuration; rng: also store minigan's random generator state, so a resumed run
     draws the same noise.
     """
-    path = os.fspath(path)
+    path = check_path(path, "checkpoint.save")
     for name in list(modules) + list(optimizers or {}):
         if not isinstance(name, str) or not name or "/" in name:
             raise ValueError(f"checkpoint: module and optimizer names must be non-empty strings "
@@ -142,20 +162,77 @@ def save(path, modules: dict, optimizers: dict | None = None, extra: dict | None
     _write_atomically(path, arrays)
 
 
+def _temporary_prefix(path: str) -> str:
+    """'.<name, at most 100 characters>.<digest of the whole name>.' : the start of the temporary
+    files of saves to ``path`` (short enough for any file system's 255-byte name limit)."""
+    base = os.path.basename(path)
+    digest = hashlib.sha1(base.encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return f".{base[:100]}.{digest}."
+
+
+def _remove_stale_temporaries(directory: str, prefix: str) -> None:
+    """Remove ``prefix<pid>.<random>.tmp`` files left by saves whose process has ended (killed
+    mid-write); a save still running in another process keeps its file."""
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix):].split(".")[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _process_alive(int(pid)):
+            continue
+        try:
+            os.remove(os.path.join(directory, name))
+        except OSError:
+            pass
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _write_error(error: OSError, path: str) -> OSError:
+    """The same kind of OSError, its message naming the file and saying what was kept (a full
+    disk, a read-only or missing folder, a name too long ...)."""
+    reason = error.strerror or str(error)
+    return type(error)(error.errno, f"cannot write {path}: {reason}; a file already there is "
+                                    f"kept unchanged")
+
+
 def _write_atomically(path: str, arrays: dict) -> None:
-    """np.savez into a temporary file next to ``path``, fsync, then rename it over ``path``."""
+    """np.savez into a temporary file next to ``path``, fsync, then rename it over ``path``.
+    Temporaries of earlier saves of ``path`` killed mid-write are removed first."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder; give the checkpoint a file name, e.g. "
+                                f"{os.path.join(path, 'run.npz')}")
+    prefix = _temporary_prefix(path)
+    try:
+        os.makedirs(directory, exist_ok=True)
+        _remove_stale_temporaries(directory, prefix)
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f"{prefix}{os.getpid()}.",
+                                   suffix=".tmp")
+    except OSError as e:
+        raise _write_error(e, path) from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno is not None:
+            raise _write_error(e, path) from None
         raise
     try:                                   # make the rename itself durable (POSIX)
         dir_fd = os.open(directory, os.O_RDONLY)
@@ -169,6 +246,39 @@ def _write_atomically(path: str, arrays: dict) -> None:
         os.close(dir_fd)
 
 
+def save_data(path, tree, kind: str) -> None:
+    """Write ``tree`` (nested dicts, lists, tuples, numbers, strings, arrays) to ``path``
+    atomically, as an .npz of its arrays and one JSON string; ``kind`` names what it is, and
+    load_data refuses a file of another kind."""
+    path = check_path(path, "checkpoint.save_data")
+    if not isinstance(kind, str) or not kind:
+        raise TypeError(f"checkpoint.save_data: kind must be a non-empty str, got {kind!r}")
+    arrays = {}
+    metadata = {"format": DATA_FORMAT, "version": VERSION, "kind": kind,
+                "tree": _encode(tree, "data", arrays)}
+    arrays[METADATA_KEY] = np.array(json.dumps(metadata))
+    _write_atomically(path, arrays)
+
+
+def load_data(path, kind: str):
+    """The tree save_data wrote to ``path`` (arrays as host numpy arrays). CheckpointError naming
+    the file when it is empty, truncated, corrupted, holds pickled objects, or is not a
+    minigan data file of this ``kind``; nothing in it is run."""
+    path = check_path(path, "checkpoint.load_data")
+    metadata, arrays = _read_archive(path)
+    if not isinstance(metadata, dict) or metadata.get("format") != DATA_FORMAT:
+        raise CheckpointError(f"{path}: not a minigan data file (its metadata has no format "
+                              f"{DATA_FORMAT!r})")
+    if metadata.get("version") != VERSION or metadata.get("kind") != kind:
+        raise CheckpointError(f"{path}: holds {metadata.get('kind')!r} version "
+                              f"{metadata.get('version')}, expected {kind!r} version {VERSION}")
+    try:
+        return _decode(metadata.get("tree"), arrays)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: the data are inconsistent with their metadata "
+                              f"({type(e).__name__}: {e})") from None
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading
 
@@ -178,17 +288,36 @@ def read(path) -> tuple[dict, dict]:
     Raises CheckpointError naming the file if it is truncated, corrupted, holds pickled
     objects, or is not a minigan checkpoint.
     """
-    path = os.fspath(path)
+    path = check_path(path, "checkpoint.read")
+    metadata, arrays = _read_archive(path, "minigan checkpoint")
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a minigan checkpoint (its metadata has no "
+                              f"format {FORMAT!r})")
+    if metadata.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')}, "
+                              f"this minigan reads version {VERSION}")
+    for key in ("modules", "optimizers"):
+        if not isinstance(metadata.get(key), dict):
+            raise CheckpointError(f"{path}: the metadata has no {key!r} table; the file is "
+                                  f"corrupted")
+    return metadata, arrays
+
+
+def _read_archive(path: str, what: str = "minigan data file") -> tuple:
+    """(parsed JSON metadata, {entry: array}) of an .npz written by _write_atomically."""
     unreadable = (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"{path}: is a folder, not a file")
     try:
         archive = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except unreadable as e:
-        raise CheckpointError(f"{path}: not a readable checkpoint -- truncated, corrupted or not "
-                              f"an .npz archive ({type(e).__name__}: {e})") from None
+        raise CheckpointError(f"{path}: not a readable {what} -- empty, truncated, "
+                              f"corrupted or not an .npz archive ({type(e).__name__}: "
+                              f"{e})") from None
     if not hasattr(archive, "files"):       # a bare .npy array
-        raise CheckpointError(f"{path}: not a minigan checkpoint (a single .npy array)")
+        raise CheckpointError(f"{path}: not a {what} (a single .npy array)")
     arrays = {}
     with archive:
         for key in archive.files:
@@ -203,42 +332,36 @@ def read(path) -> tuple[dict, dict]:
             except unreadable as e:
                 raise CheckpointError(f"{path}: entry {key!r} is truncated or corrupted "
                                       f"({type(e).__name__}: {e}). Use an earlier "
-                                      f"checkpoint") from None
+                                      f"copy") from None
     if METADATA_KEY not in arrays:
-        raise CheckpointError(f"{path}: not a minigan checkpoint (no {METADATA_KEY!r} entry)")
+        raise CheckpointError(f"{path}: not a {what} (no {METADATA_KEY!r} entry)")
     try:
         metadata = json.loads(str(arrays.pop(METADATA_KEY)))
     except ValueError as e:
         raise CheckpointError(f"{path}: the metadata is not valid JSON ({e})") from None
-    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a minigan checkpoint (its metadata has no "
-                              f"format {FORMAT!r})")
-    if metadata.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint format version {metadata.get('version')}, "
-                              f"this minigan reads version {VERSION}")
     return metadata, arrays
 
 
 def _check_architecture(path: str, name: str, module, saved: dict) -> None:
-    """Raise ValueError at the first parameter or buffer whose name or shape differs."""
+    """Raise CheckpointError at the first parameter or buffer whose name or shape differs."""
     here = _architecture(module)
     for kind in ("parameters", "buffers"):
         saved_shapes = {entry: tuple(shape) for entry, shape in saved[kind]}
         for entry, shape in here[kind]:
             if entry not in saved_shapes:
-                raise ValueError(f"{path}: module {name!r} {kind[:-1]} {entry!r} (shape "
-                                 f"{tuple(shape)}) is not in the checkpoint. The checkpoint "
-                                 f"holds:\n{saved['repr']}\nthis model is:\n{here['repr']}")
+                raise CheckpointError(f"{path}: module {name!r} {kind[:-1]} {entry!r} (shape "
+                                      f"{tuple(shape)}) is not in the checkpoint. The checkpoint "
+                                      f"holds:\n{saved['repr']}\nthis model is:\n{here['repr']}")
             if saved_shapes[entry] != tuple(shape):
-                raise ValueError(f"{path}: module {name!r} {kind[:-1]} {entry!r} has shape "
-                                 f"{saved_shapes[entry]} in the checkpoint but {tuple(shape)} "
-                                 f"in the model. The checkpoint holds:\n{saved['repr']}\n"
-                                 f"this model is:\n{here['repr']}")
+                raise CheckpointError(f"{path}: module {name!r} {kind[:-1]} {entry!r} has shape "
+                                      f"{saved_shapes[entry]} in the checkpoint but {tuple(shape)} "
+                                      f"in the model. The checkpoint holds:\n{saved['repr']}\n"
+                                      f"this model is:\n{here['repr']}")
         extra = [entry for entry in saved_shapes if entry not in dict(here[kind])]
         if extra:
-            raise ValueError(f"{path}: module {name!r}: the checkpoint has {kind[:-1]} "
-                             f"{extra[0]!r} that the model lacks. The checkpoint holds:\n"
-                             f"{saved['repr']}\nthis model is:\n{here['repr']}")
+            raise CheckpointError(f"{path}: module {name!r}: the checkpoint has {kind[:-1]} "
+                                  f"{extra[0]!r} that the model lacks. The checkpoint holds:\n"
+                                  f"{saved['repr']}\nthis model is:\n{here['repr']}")
 
 
 def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
@@ -248,28 +371,29 @@ def load(path, modules: dict, optimizers: dict | None = None, rng: bool = True,
     Every named module and optimizer must be in the checkpoint (the checkpoint may hold more,
     e.g. load only {"G": G} to sample). All or nothing: the whole file is read, and every
     architecture, array, optimizer state and the RNG state checked and converted, before
-    anything is changed; a failure raises ValueError (CheckpointError for an unreadable file)
+    anything is changed; a failure raises CheckpointError (a ValueError)
     naming the file, the module or optimizer and the entry, and leaves them all as they were.
 
     ``prepare_extra(extra)``, if given, is called after those checks and before any change: it
     may raise to refuse the file, and may return a function of no arguments that is called
     after the rest is loaded (``GAN.load_checkpoint`` installs the loop's state with it).
     """
-    path = os.fspath(path)
+    path = check_path(path, "checkpoint.load")
     metadata, arrays = read(path)
     saved_modules, saved_optimizers = metadata["modules"], metadata["optimizers"]
     for name, module in modules.items():
         if name not in saved_modules:
-            raise ValueError(f"{path}: no module {name!r} in the checkpoint (it has "
-                             f"{sorted(saved_modules)})")
+            raise CheckpointError(f"{path}: no module {name!r} in the checkpoint (it has "
+                                  f"{sorted(saved_modules)})")
         _check_architecture(path, name, module, saved_modules[name])
     for name, optimizer in (optimizers or {}).items():
         if name not in saved_optimizers:
-            raise ValueError(f"{path}: no optimizer {name!r} in the checkpoint (it has "
-                             f"{sorted(saved_optimizers)})")
+            raise CheckpointError(f"{path}: no optimizer {name!r} in the checkpoint (it has "
+                                  f"{sorted(saved_optimizers)})")
         if saved_optimizers[name]["type"] != type(optimizer).__name__:
-            raise ValueError(f"{path}: optimizer {name!r} was {saved_optimizers[name]['type']} "
-                             f"when saved, here it is {type(optimizer).__name__}")
+            raise CheckpointError(f"{path}: optimizer {name!r} was "
+                                  f"{saved_optimizers[name]['type']} when saved, here it is "
+                                  f"{type(optimizer).__name__}")
     try:
         optimizer_states = {name: _decode(saved_optimizers[name]["state"], arrays)
                             for name in (optimizers or {})}

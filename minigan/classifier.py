@@ -37,6 +37,7 @@ be mapped to [-1, 1] first: ``2 * x - 1``.
 """
 from __future__ import annotations
 
+from minigan import arguments
 from minigan import backend as B
 from minigan.losses import softmax_cross_entropy
 from minigan.nn import Conv2d, Dense, Flatten, ReLU, Sequential
@@ -72,9 +73,11 @@ def build_network(num_classes: int = NUM_CLASSES, architecture: str = "conv") ->
 
 def _images(images, where: str):
     """Host or device images -> a backend array (N, 1, 28, 28) in the active float dtype."""
+    dtype = images.dtype if hasattr(images, "dtype") else B.np.asarray(images).dtype
+    if dtype.kind != "f":
+        raise TypeError(f"{where}: images must be floating point in [-1, 1], got dtype "
+                        f"{dtype}; scale 8-bit images first, e.g. images / 127.5 - 1")
     x = images if B.is_array(images) and images.dtype == B.dtype() else B.asarray(images)
-    if x.dtype.kind != "f":
-        x = x.astype(B.dtype())
     if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
         raise ValueError(f"{where}: images must have shape (N, 1, 28, 28), got {tuple(x.shape)}"
                          f"; reshape flat (N, 784) images with .reshape(-1, 1, 28, 28)")
@@ -152,8 +155,18 @@ def train_classifier(images, labels, epochs: int = 3, batch_size: int = 64, lr: 
     with ``seed``; the caller's random stream is restored afterwards, so training a classifier
     does not change what a GAN run draws next.
     """
-    x = _images(images, "train_classifier")
-    y = B.xp.asarray(B.to_numpy(labels).astype(B.np.int64).reshape(-1))
+    where = "train_classifier"
+    arguments.integer(epochs, "epochs", where, minimum=0)
+    arguments.integer(batch_size, "batch_size", where, minimum=1)
+    arguments.real(lr, "lr", where, 0, low_open=True)
+    arguments.integer(seed, "seed", where, minimum=0)
+    x = _images(images, where)
+    host_labels = B.to_numpy(labels) if B.is_array(labels) else B.np.asarray(labels)
+    if host_labels.dtype.kind not in "iu":
+        hint = "; convert them with labels.astype(int)" if host_labels.dtype.kind == "f" else ""
+        raise TypeError(f"{where}: labels must be integers 0..9, got dtype "
+                        f"{host_labels.dtype}{hint}")
+    y = B.xp.asarray(host_labels.astype(B.np.int64).reshape(-1))
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"train_classifier: {x.shape[0]} images but {y.shape[0]} labels")
     if int(y.min()) < 0 or int(y.max()) >= NUM_CLASSES:

@@ -26,8 +26,13 @@ from minigan import backend as B
 
 
 def gaussian_pdf(x, mean=0.0, std=1.0):
-    """N(x; mean, std^2) for host arrays x (any shape) -> same shape."""
+    """N(x; mean, std^2) for host arrays x (any shape) -> same shape. std > 0 (ValueError)."""
     np = B.np
+    std_values = np.asarray(std)
+    if std_values.dtype.kind not in "iuf":
+        raise TypeError(f"gaussian_pdf: std must be a positive number, got {std!r}")
+    if not (np.isfinite(std_values) & (std_values > 0)).all():
+        raise ValueError(f"gaussian_pdf: std must be a positive finite number, got {std!r}")
     return np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi))
 
 
@@ -65,6 +70,11 @@ def push_forward(x, weights, edges):
     sum(p_g) * dx = the mass inside the grid. ``at_points`` is the matching read-out.
     """
     np = B.np
+    edges = _check_edges(edges, "push_forward")
+    x, weights = np.asarray(x, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    if x.ndim != 1 or weights.shape != x.shape:
+        raise ValueError(f"push_forward: x and weights must be (M,) arrays of one length, got "
+                         f"shapes {x.shape} and {weights.shape}")
     bins = len(edges) - 1
     left, frac = _linear_bins(edges, x)
     mass = np.zeros(bins)
@@ -84,6 +94,11 @@ def at_points(values, edges, x):
     is -inf (0 log 0 = 0).
     """
     np = B.np
+    edges = _check_edges(edges, "at_points")
+    values, x = np.asarray(values), np.asarray(x, dtype=np.float64)
+    if values.shape != (len(edges) - 1,) or x.ndim != 1:
+        raise ValueError(f"at_points: values must be ({len(edges) - 1},), one per bin, and x "
+                         f"(M,), got shapes {values.shape} and {x.shape}")
     bins = len(edges) - 1
     left, frac = _linear_bins(edges, x)
     total = np.zeros(len(x))
@@ -91,6 +106,23 @@ def at_points(values, edges, x):
         use = (index >= 0) & (index < bins) & (share > 0)
         total[use] += share[use] * values[index[use]]
     return total
+
+
+def _check_edges(edges, where: str):
+    """edges as a host float64 (bins + 1,) array: finite, increasing, equally spaced."""
+    np = B.np
+    edges = np.asarray(B.to_numpy(edges) if B.is_array(edges) else edges, dtype=np.float64)
+    if edges.ndim != 1 or edges.size < 2:
+        raise ValueError(f"{where}: edges must be a 1-D array of at least 2 bin edges, got "
+                         f"shape {edges.shape}")
+    steps = np.diff(edges)
+    if not np.isfinite(edges).all() or not (steps > 0).all():
+        raise ValueError(f"{where}: edges must be finite and increasing, got "
+                         f"{edges[:3]}...{edges[-2:]}")
+    if not np.allclose(steps, steps[0], rtol=1e-6, atol=0):
+        raise ValueError(f"{where}: edges must be equally spaced (uniform bins), got steps "
+                         f"from {steps.min():g} to {steps.max():g}")
+    return edges
 
 
 def _linear_bins(edges, x):

@@ -23,14 +23,24 @@ use it: on the host, NumPy's PCG64 draws as fast and keeps minigan's published n
         .permutation(n)                  argsort of n random words
         .state / .set_state(state)       {"key": int, "counter": int}
 
-Every method computes with ``B.xp`` and returns arrays of the active backend; nothing is drawn
-on the host and nothing is transferred.
+Every method computes with the active array module and returns its arrays; nothing is drawn
+on the host and nothing is transferred. This module imports nothing from minigan: the array
+module comes from ``array_module()``, which ``minigan.backend`` sets when it is imported (to a
+function returning ``B.xp``), so that backend can import this module and not the other way round.
 """
 from __future__ import annotations
 
 import math
 
-from minigan import backend as B
+
+def _no_array_module():
+    raise RuntimeError("minigan.device_random: no array module set; import minigan.backend "
+                       "first (it sets device_random.array_module)")
+
+
+#: A function of no arguments returning the array module to compute with (numpy, cupy or a test
+#: double); minigan.backend sets it to ``lambda: B.xp`` when it is imported.
+array_module = _no_array_module
 
 _MASK = (1 << 64) - 1
 GAMMA = 0x9E3779B97F4A7C15        # 2^64 / golden ratio, SplitMix64's increment
@@ -60,7 +70,8 @@ class DeviceGenerator:
         return {"key": self.key, "counter": self.counter}
 
     def set_state(self, state: dict) -> None:
-        """Restore a ``state``; raises ValueError naming what is wrong with it."""
+        """Restore a ``state``; raises ValueError naming what is wrong with it (changing
+        nothing)."""
         if not isinstance(state, dict) or set(state) != {"key", "counter"}:
             raise ValueError(f"device generator state must be a dict with 'key' and 'counter', "
                              f"got {state!r}")
@@ -74,7 +85,7 @@ class DeviceGenerator:
     # -- raw words -------------------------------------------------------------------------------
     def _words(self, n: int):
         """The next n 64-bit words of the stream, (n,) uint64 on the active backend."""
-        xp = B.xp
+        xp = array_module()
         start = (self.key + (self.counter + 1) * GAMMA) & _MASK
         self.counter = (self.counter + n) & _MASK
         z = xp.arange(n, dtype=xp.uint64)
@@ -90,21 +101,22 @@ class DeviceGenerator:
     # -- distributions ---------------------------------------------------------------------------
     def random(self, shape, dtype):
         """Uniform [0, 1) of ``shape``: the top 24 (float32) or 53 (float64) bits, scaled."""
-        n = math.prod(shape)
-        bits = 24 if B.np.dtype(dtype) == B.np.float32 else 53
-        u = (self._words(n) >> B.xp.uint64(64 - bits)).astype(dtype)
-        u *= B.np.dtype(dtype).type(2.0 ** -bits)                # exact: a power of two
+        xp, n = array_module(), math.prod(shape)
+        dtype = xp.dtype(dtype)
+        bits = 24 if dtype == xp.float32 else 53
+        u = (self._words(n) >> xp.uint64(64 - bits)).astype(dtype)
+        u *= dtype.type(2.0 ** -bits)                          # exact: a power of two
         return u.reshape(shape)
 
     def standard_normal(self, shape, dtype):
         """N(0, 1) of ``shape`` by Box-Muller: each pair of uniforms (u1, u2) gives
         r cos(2 pi u2) and r sin(2 pi u2), r = sqrt(-2 log(1 - u1))."""
-        n = math.prod(shape)
+        xp, n = array_module(), math.prod(shape)
         half = (n + 1) // 2
         u = self.random((2, half), dtype)
-        radius = B.xp.sqrt(-2.0 * B.xp.log1p(-u[0]))      # 1 - u1 lies in (0, 1]
+        radius = xp.sqrt(-2.0 * xp.log1p(-u[0]))          # 1 - u1 lies in (0, 1]
         angle = u[1] * (2.0 * math.pi)
-        z = B.xp.concatenate([radius * B.xp.cos(angle), radius * B.xp.sin(angle)])
+        z = xp.concatenate([radius * xp.cos(angle), radius * xp.sin(angle)])
         return z[:n].reshape(shape)
 
     def integers(self, low: int, high: int, shape):
@@ -113,11 +125,12 @@ class DeviceGenerator:
         span = int(high) - int(low)
         if span < 1:
             raise ValueError(f"integers: high must exceed low, got low={low}, high={high}")
-        n = math.prod(shape)
-        k = (self._words(n) % B.xp.uint64(span)).astype(B.xp.int64)
+        xp, n = array_module(), math.prod(shape)
+        k = (self._words(n) % xp.uint64(span)).astype(xp.int64)
         k += int(low)
         return k.reshape(shape)
 
     def permutation(self, n: int):
         """A random permutation of range(n) (int64): the order that sorts n random words."""
-        return B.xp.argsort(self._words(n)).astype(B.xp.int64, copy=False)
+        xp = array_module()
+        return xp.argsort(self._words(n)).astype(xp.int64, copy=False)

@@ -229,7 +229,11 @@ def field_residual(path, objective: str = "minimax", lr: float = 0.1,
     h v_theta(theta_t, psi_{t+1}). Returns max |step - predicted| / max |step| (0 = exact).
     """
     np = B.np
-    path = np.asarray(path, dtype=np.float64)
+    _check_mode(mode, "field_residual")
+    path = np.asarray(B.to_numpy(path), dtype=np.float64)
+    if path.ndim != 2 or path.shape[1] != 2 or path.shape[0] < 2:
+        raise ValueError(f"field_residual: path must be (T + 1, 2) with T >= 1, got shape "
+                         f"{path.shape}")
     theta, psi = path[:-1, 0], path[:-1, 1]
     _, v_psi = dirac_field(theta, psi, objective, gamma, noise)
     psi_for_g = psi if mode == "simultaneous" else path[1:, 1]
@@ -237,6 +241,15 @@ def field_residual(path, objective: str = "minimax", lr: float = 0.1,
     predicted = lr * np.stack([v_theta, v_psi], axis=1)                 # (T, 2)
     steps = np.diff(path, axis=0)                                       # (T, 2)
     return float(np.abs(steps - predicted).max() / max(np.abs(steps).max(), 1e-300))
+
+
+def _check_mode(mode, where: str) -> None:
+    """ValueError unless mode is one of MODES (a misspelt mode must not run the other one)."""
+    if not isinstance(mode, str):
+        raise TypeError(f"{where}: mode must be one of {MODES}, got {mode!r} "
+                        f"({type(mode).__name__})")
+    if mode not in MODES:
+        raise ValueError(f"{where}: mode must be one of {MODES}, got {mode!r}")
 
 
 def normal_quantiles(n: int, std: float):
@@ -262,6 +275,7 @@ def step_map(jacobian, lr: float, mode: str):
     M = [[1 + h^2 a b, h a (1 + h c)], [h b, 1 + h c]] for J = [[0, a], [b, c]].
     """
     np = B.np
+    _check_mode(mode, "step_map")
     if mode == "simultaneous":
         return np.eye(2) + lr * jacobian
     a, b, c = jacobian[0, 1], jacobian[1, 0], jacobian[1, 1]

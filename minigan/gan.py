@@ -55,7 +55,9 @@ the data -- goes to one file with ``gan.save_checkpoint(path)``; ``gan.load_chec
 on a GAN built the same way continues it exactly where it stopped. With
 ``gan.train(n, checkpoint_path=path, checkpoint_every=500)`` the run is saved every 500
 iterations and on Ctrl-C. Run management -- the loop's logging, checkpoints, Ctrl-C, NaN/Inf
-detection (TrainingDiverged) -- lives in ``minigan.training``; this module is the algorithm.
+detection (TrainingDiverged), all-or-nothing iterations -- is ``minigan.training.Training``, the
+base class GAN inherits ``train``, ``flush``, ``history``, ``save_checkpoint`` and
+``load_checkpoint`` from; this module is the algorithm.
 """
 from __future__ import annotations
 
@@ -68,12 +70,13 @@ from minigan.losses import OBJECTIVE_NAMES, get_objective, sigmoid
 from minigan.nn.module import Module
 from minigan.optim import Adam
 from minigan.penalty import GradientPenalty, get_penalty, interpolate
-from minigan.training import TrainingDiverged, TrainingInterrupted  # noqa: F401  (public here)
+from minigan.training import (NonFiniteLossError, TrainingDiverged,  # noqa: F401  (public here)
+                              TrainingInterrupted)
 
 HISTORY_KEYS = ("d_loss", "g_loss", "d_real", "d_fake")
 
 
-class GAN:
+class GAN(training.Training):
     """A generator, a discriminator, their optimizers, and Algorithm 1 to train them.
 
     Arguments
@@ -110,6 +113,8 @@ class GAN:
                         cross-entropy objectives, the raw output otherwise
         epoch, data_order, data_position    where the shuffled pass over ``real`` stands (an
                         array of training data only)
+        num_classes, num_examples    what the run was trained on: a load refuses a run of
+                        another conditioning or another number of training examples
     """
 
     def __init__(self, generator: Module, discriminator: Module, real, latent_dim,
@@ -121,6 +126,9 @@ class GAN:
             if not isinstance(module, Module):
                 raise TypeError(f"GAN: {name} must be a minigan Module, got "
                                 f"{type(module).__name__}")
+        if generator is discriminator:
+            raise ValueError("GAN: generator and discriminator are the same object; the two "
+                             "players need separate models (each trained by its own optimizer)")
         for name, value in (("d_steps", d_steps), ("batch_size", batch_size)):
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"GAN: {name} must be a positive int, got {value!r}")
@@ -151,6 +159,8 @@ class GAN:
         # zero_grad() on these lists is G.zero_grad() / D.zero_grad() without the module walk
         self._g_parameters = generator.parameters()
         self._d_parameters = discriminator.parameters()
+        self._dtype = B.dtype()             # the precision of the run: noise, data, checkpoints
+        self.check_players("GAN")
 
         if callable(real):
             self.sample_real, self.data = real, None
@@ -203,6 +213,44 @@ class GAN:
             raise ValueError(f"GAN: labels must lie in [0, num_classes={num_classes}), got "
                              f"{host.min()}..{host.max()}")
         return B.xp.asarray(host), int(num_classes)
+
+    def check_players(self, where: str = "GAN") -> None:
+        """Raise ValueError unless each optimizer holds exactly its own player's parameters: not
+        the other's (swapped), not another model's, not one of them replaced since the optimizer
+        was built (it would update the old one), none shared by G and D, and the two optimizers
+        distinct. Run when the GAN is built and at the start of ``train``."""
+        g_params, d_params = self.generator.parameters(), self.discriminator.parameters()
+        g_ids, d_ids = {id(p) for p in g_params}, {id(p) for p in d_params}
+        if g_ids & d_ids:
+            raise ValueError(f"{where}: the generator and the discriminator share "
+                             f"{len(g_ids & d_ids)} parameter(s) (a module used in both?); each "
+                             f"player's optimizer would update them")
+        if self.g_optimizer is self.d_optimizer:
+            raise ValueError(f"{where}: g_optimizer and d_optimizer are the same object; give "
+                             f"each player its own optimizer")
+        for player, optimizer, own, other in (("g", self.g_optimizer, g_ids, d_ids),
+                                              ("d", self.d_optimizer, d_ids, g_ids)):
+            params = getattr(optimizer, "params", None)
+            if params is None:
+                continue                          # an optimizer of another kind: not checked
+            held = {id(p) for p in params}
+            if held == own:
+                continue
+            name = "generator" if player == "g" else "discriminator"
+            if held == other:
+                problem = (f"holds the {'discriminator' if player == 'g' else 'generator'}'s "
+                           f"parameters (are g_optimizer and d_optimizer swapped?)")
+            elif held - own - other:
+                problem = (f"holds {len(held - own)} parameter(s) that are not the {name}'s "
+                           f"(an optimizer over another model, or a parameter of the {name} "
+                           f"replaced after the optimizer was built)")
+            else:
+                problem = (f"misses {len(own - held)} of the {name}'s parameters (a parameter "
+                           f"added or replaced after the optimizer was built?)")
+            raise ValueError(f"{where}: {player}_optimizer {problem}; build it over "
+                             f"{name}.parameters()")
+        self._g_parameters, self._d_parameters = g_params, d_params
+        self.__dict__.pop("_buffer_owners", None)     # Training finds the buffers' modules anew
 
     @property
     def conditional(self) -> bool:
@@ -306,8 +354,10 @@ class GAN:
         if self.penalty is not None and self.penalty.batch != "real":        # R2, WGAN-GP
             fake_logits = fake_logits.copy()           # WGAN-GP runs D again: keep these
             fake_loss = fake_loss + self._penalty_term(D, real, real_labels, fake, fake_logits)
+        d_loss = real_loss + fake_loss
+        training.check_loss(d_loss, "GAN.d_step")              # before the optimizer changes D
         self.d_optimizer.step()
-        return real_loss + fake_loss, real_logits, fake_logits
+        return d_loss, real_logits, fake_logits
 
     def _penalty_term(self, D, real, real_labels, fake, fake_logits):
         """R2 on the fake batch D has just seen, or WGAN-GP on points between the real and fake
@@ -351,6 +401,7 @@ class GAN:
             D.forward(self.discriminator_input(fake, labels)))
         grad_input = D.backward(grad_logits)     # D's .grad also fills up; cleared in d_step
         G.backward(grad_input if labels is None else image_gradient(grad_input, fake.shape[1]))
+        training.check_loss(g_loss, "GAN.g_step")              # before the optimizer changes G
         self.g_optimizer.step()
         return g_loss
 
@@ -359,20 +410,31 @@ class GAN:
 
         Returns this iteration's numbers {"iteration", "d_loss", "g_loss", "d_real", "d_fake"}
         and adds them to ``history``. A NaN or Inf loss, D output or gradient raises
-        TrainingDiverged naming the iteration, the player and the last finite losses; the
-        history then ends at the last finite iteration.
+        TrainingDiverged naming the iteration, the player, the entry and the last finite losses;
+        on the host the iteration is then undone whole (``Training._snapshot``: the models,
+        D's optimizer, the random generator and the data position are as before it).
+        A backend dtype changed since the GAN was built raises TypeError before anything runs.
 
         On the host the numbers are Python floats and a NaN raises at once. On a device nothing
         is read back during the step (a read waits for the GPU): the numbers stay 0-d device
         arrays, and they and the step's checks are read together by ``flush()`` -- when
         ``history`` is read, at logging and checkpoint time, and at the end of ``train``.
         """
-        checks = []
-        for _ in range(self.d_steps):
-            (d_loss, real_logits, fake_logits), d_checks = training.finite_step(
-                self, "discriminator", self.d_step)
-            checks += d_checks
-        g_loss, g_checks = training.finite_step(self, "generator", self.g_step)
+        if B.dtype() != self._dtype:
+            raise TypeError(f"GAN.step: the backend's dtype is {B.dtype()} but this GAN was "
+                            f"built in {self._dtype} (its noise and data would be {B.dtype()}, "
+                            f"its weights {self._dtype}); call B.set_dtype('{self._dtype}') "
+                            f"back, or build a new GAN after B.set_dtype")
+        checks, snapshot = [], self._snapshot()
+        try:
+            for _ in range(self.d_steps):
+                (d_loss, real_logits, fake_logits), d_checks = self._finite_step(
+                    "discriminator", self.d_step)
+                checks += d_checks
+            g_loss, g_checks = self._finite_step("generator", self.g_step)
+        except BaseException:
+            self._restore(snapshot)          # on the host: as if the iteration never began
+            raise
         self.iteration += 1
         record = {"d_loss": d_loss, "g_loss": g_loss,
                   "d_real": self._mean_output(real_logits),
@@ -387,52 +449,6 @@ class GAN:
             self._pending.append((self.iteration, values, checks + g_checks))
         return {"iteration": self.iteration, **record}
 
-    def flush(self) -> None:
-        """Read the numbers and checks of the iterations still on the device (none on the host)
-        into ``history``, in one transfer each. A failed check raises TrainingDiverged for the
-        first iteration and player that produced NaN or Inf; ``history`` keeps the iterations
-        before it (the models have taken the later steps too: continue from a checkpoint)."""
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        rows = B.to_numpy(B.xp.stack([values for _, values, _ in pending]))     # (k, 4)
-        checks = [check for _, _, iteration_checks in pending for check in iteration_checks]
-        verdicts = iter(B.to_numpy(B.xp.stack([ok for ok, *_ in checks])) if checks else ())
-        for (iteration, _, iteration_checks), row in zip(pending, rows):
-            for (_, error, player), passed in zip(iteration_checks, verdicts):
-                if not passed:
-                    raise training.diverged(self, player, error(), iteration)
-            for key, value in zip(HISTORY_KEYS, row.tolist()):
-                self._history[key].append(value)
-
-    @property
-    def history(self) -> dict:
-        """{"d_loss", "g_loss", "d_real", "d_fake": [float per iteration]} (see the class doc);
-        reading it first flushes what is still on the device."""
-        self.flush()
-        return self._history
-
-    def train(self, num_iterations: int, callbacks=(), log_every: int = 0,
-              checkpoint_path=None, checkpoint_every: int = 0,
-              checkpoint_extra: dict | None = None, diagnose: bool = True) -> dict:
-        """Run ``num_iterations`` iterations; returns ``history``.
-
-        After each iteration every callback is called as ``callback(gan)`` (use
-        ``gan.iteration`` to act every n iterations: plots, snapshots, checkpoints).
-        ``log_every`` > 0 prints a progress line every that many iterations and at the end;
-        with ``diagnose`` (the default) a line follows when the diagnosis of the run's numbers
-        changes (``minigan.diagnosis``: near equilibrium, D overpowering G, oscillating ...), and
-        a summary ends the run.
-
-        With ``checkpoint_path`` the run is saved there (save_checkpoint, with
-        ``checkpoint_extra``) every ``checkpoint_every`` iterations (0: never on a schedule), and
-        Ctrl-C lets the iteration in progress finish, saves, prints how to continue and raises
-        TrainingInterrupted (a KeyboardInterrupt); a second Ctrl-C stops at once, saving nothing.
-        A NaN or Inf loss raises TrainingDiverged; the checkpoint already written is kept.
-        """
-        return training.train(self, num_iterations, callbacks, log_every, checkpoint_path,
-                              checkpoint_every, checkpoint_extra, diagnose)
-
     # -- using the models ----------------------------------------------------------------------
     def sample(self, n: int, z=None, labels=None, chunk_size: int = 65536):
         """n generated samples (n, ...) from fresh noise, or G(z) for a given z (n = len(z)).
@@ -445,6 +461,9 @@ class GAN:
         if labels is not None and not self.conditional:
             raise ValueError("GAN.sample: labels given, but this GAN is not conditional (build "
                              "it with labels=... to condition on them)")
+        arguments.integer(chunk_size, "chunk_size", "GAN.sample", minimum=1)
+        if z is not None:
+            _check_array(z, "z", "GAN.sample")
         if z is None:
             arguments.integer(n, "n", "GAN.sample", minimum=1)
             z = self.sample_noise(n)
@@ -460,6 +479,8 @@ class GAN:
         """D's output on x (N, ...) -> (N,): the probability D(x) for the cross-entropy
         objectives, the raw output (critic value, score) otherwise. Eval mode, chunked.
         A conditional GAN needs the labels (N,) of x."""
+        arguments.integer(chunk_size, "chunk_size", "GAN.discriminate", minimum=1)
+        _check_array(x, "x", "GAN.discriminate")
         if self.conditional:
             if labels is None:
                 raise ValueError("GAN.discriminate: this GAN is conditional; pass the labels of "
@@ -484,7 +505,9 @@ class GAN:
                 "epoch": self.epoch,
                 "data_order": None if self.data_order is None else B.to_numpy(self.data_order),
                 "data_position": self.data_position,
-                "penalty": None if self.penalty is None else self.penalty.state_dict()}
+                "penalty": None if self.penalty is None else self.penalty.state_dict(),
+                "num_classes": self.num_classes,
+                "num_examples": None if self.data is None else int(self.data.shape[0])}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state_dict(); the histories are copied. Changes nothing if it raises."""
@@ -492,30 +515,65 @@ class GAN:
 
     def prepare_load(self, state: dict):
         """Check and convert a state_dict(), changing nothing; return a function of no arguments
-        that installs it (and cannot fail). See ``Module.prepare_load``."""
+        that installs it (and cannot fail). See ``Module.prepare_load``.
+
+        Refused (ValueError; TypeError for an entry of the wrong kind): a negative iteration,
+        epoch or data position, histories that are not lists of finite numbers of one length,
+        a data order that is not a permutation of this GAN's training examples (another number
+        of examples, or a run that sampled from a function), a position beyond the data."""
+        where = "GAN.load_state_dict"
         if not isinstance(state, dict):
-            raise ValueError(f"GAN.load_state_dict: expects a dict, got {type(state).__name__}")
+            raise TypeError(f"{where}: expects a dict, got {type(state).__name__}")
         missing = [k for k in ("iteration", "history", "epoch", "data_order", "data_position")
                    if k not in state]
         if missing:
-            raise ValueError(f"GAN.load_state_dict: missing entries {missing}")
+            raise ValueError(f"{where}: missing entries {missing}")
         if not isinstance(state["history"], dict) or set(state["history"]) != set(HISTORY_KEYS):
-            raise ValueError(f"GAN.load_state_dict: history has keys {sorted(state['history'])},"
-                             f" expected {sorted(HISTORY_KEYS)}")
-        try:
-            iteration, epoch = int(state["iteration"]), int(state["epoch"])
-            position = int(state["data_position"])
-            history = {key: [float(v) for v in state["history"][key]] for key in HISTORY_KEYS}
-        except (TypeError, ValueError) as e:
-            raise ValueError(f"GAN.load_state_dict: iteration, epoch, data_position and the "
-                             f"histories must be numbers ({type(e).__name__}: {e})") from None
+            keys = sorted(state["history"]) if isinstance(state["history"], dict) else None
+            raise ValueError(f"{where}: history has keys {keys}, expected {sorted(HISTORY_KEYS)}")
+        iteration = arguments.integer(state["iteration"], "iteration", where, minimum=0)
+        epoch = arguments.integer(state["epoch"], "epoch", where, minimum=0)
+        position = arguments.integer(state["data_position"], "data_position", where, minimum=0)
+        history = {}
+        for key in HISTORY_KEYS:
+            values = state["history"][key]
+            if not isinstance(values, (list, tuple)):
+                raise TypeError(f"{where}: history[{key!r}] must be a list of numbers, got "
+                                f"{type(values).__name__}")
+            history[key] = [arguments.real(v, f"history[{key!r}][{i}]", where)
+                            for i, v in enumerate(values)]
+        lengths = {key: len(values) for key, values in history.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"{where}: the histories have different lengths {lengths}; they "
+                             f"hold one number per iteration each")
         order = state["data_order"]
         if order is not None:
             host = B.to_numpy(order)
             if host.ndim != 1 or host.dtype.kind not in "iu":
-                raise ValueError(f"GAN.load_state_dict: data_order must be a 1-D array of "
-                                 f"indices, got shape {host.shape} dtype {host.dtype}")
-            order = B.xp.asarray(host)
+                raise ValueError(f"{where}: data_order must be a 1-D array of indices, got "
+                                 f"shape {host.shape} dtype {host.dtype}")
+            if self.data is None:
+                raise ValueError(f"{where}: the state holds an order over {host.size} training "
+                                 f"examples, but this GAN draws real batches from a function")
+            n = self.data.shape[0]
+            if host.size != n or not B.np.array_equal(B.np.sort(host), B.np.arange(n)):
+                raise ValueError(f"{where}: data_order is not a permutation of this GAN's "
+                                 f"{n} training examples (it has {host.size} entries"
+                                 f"{'' if host.size != n else ', some repeated or out of range'}"
+                                 f"); was the run trained on other data?")
+            if position > n:
+                raise ValueError(f"{where}: data_position {position} is beyond the {n} "
+                                 f"training examples")
+            order = B.xp.asarray(host.astype(B.np.int64))
+        for key, here in (("num_classes", self.num_classes),
+                          ("num_examples", None if self.data is None else self.data.shape[0])):
+            if key in state and state[key] != here:       # (absent from older checkpoints)
+                raise ValueError(f"{where}: the run had {key}={state[key]!r}, this GAN has "
+                                 f"{key}={here!r}; "
+                                 + ("a conditional and an unconditional GAN, or two numbers "
+                                    "of classes, do not continue each other" if
+                                    key == "num_classes" else
+                                    "resume it on the same training data"))
         penalty = self.penalty                           # a state from before penalties: kept
         if "penalty" in state:
             penalty = GradientPenalty.from_state(state["penalty"])
@@ -528,29 +586,18 @@ class GAN:
             self.penalty = penalty
         return install
 
-    def save_checkpoint(self, path, extra: dict | None = None) -> None:
-        """Write the whole run to one file: both models, both optimizers, minigan's RNG state,
-        this loop's state_dict() and ``extra`` (anything minigan.checkpoint stores). Atomic.
-
-        Refuses (TrainingDiverged) to save a model holding NaN or Inf, so a diverged run never
-        overwrites the last good checkpoint."""
-        training.save_checkpoint(self, path, extra)
-
-    def load_checkpoint(self, path) -> dict:
-        """Continue a run saved by save_checkpoint (same architectures); returns its ``extra``.
-
-        Models, optimizers, RNG state, iteration, histories and the position in the data are
-        restored, so training on continues exactly as the uninterrupted run would have. All or
-        nothing: the file is read and checked whole first; a missing, mis-shaped or invalid
-        entry raises CheckpointError naming the file, the module and the entry, and leaves both
-        models, both optimizers, the loop's state and the random generator as they were.
-        """
-        return training.load_checkpoint(self, path)
-
     def __repr__(self) -> str:
         return (f"GAN(objective={getattr(self.objective, 'name', self.objective)!r}, "
                 f"d_steps={self.d_steps}, batch_size={self.batch_size}, "
                 f"iteration={self.iteration})")
+
+
+def _check_array(x, name: str, where: str) -> None:
+    """TypeError unless x is an array of the active backend (a list or a host array on a
+    device would fail later with NumPy's or CuPy's words)."""
+    if not B.is_array(x):
+        raise TypeError(f"{where}: {name} must be a {B.xp.__name__}.ndarray, got "
+                        f"{type(x).__name__}; convert it with B.asarray({name})")
 
 
 def _in_eval(module: Module, x, chunk_size: int):

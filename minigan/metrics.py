@@ -23,6 +23,7 @@ chooses, so the numbers compare models only when the feature extractor is the sa
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 from minigan import arguments
@@ -142,6 +143,11 @@ def feature_statistics(features):
                       UserWarning, stacklevel=2)
     mu = features.mean(axis=0)
     centred = features - mu
+    largest = float(np.abs(centred).max())
+    if largest > math.sqrt(np.finfo(np.float64).max / n):     # the products would overflow
+        raise ValueError(f"feature_statistics: features deviate from their mean by up to "
+                         f"{largest:.3g}; their covariance overflows float64. Scale the "
+                         f"features (e.g. divide by their largest absolute value)")
     sigma = centred.T @ centred / (n - 1)
     return mu, sigma
 
@@ -153,9 +159,10 @@ def fid_from_features(f_real, f_fake) -> float:
     """
     f_real = _host64(f_real, "f_real", "fid_from_features")
     f_fake = _host64(f_fake, "f_fake", "fid_from_features")
-    if f_real.ndim != 2 or f_fake.ndim != 2 or f_real.shape[1] != f_fake.shape[1]:
-        raise ValueError(f"fid_from_features expects (N1, D) and (N2, D) feature matrices with "
-                         f"the same D, got {f_real.shape} and {f_fake.shape}")
+    if f_real.ndim != 2 or f_fake.ndim != 2 or f_real.shape[1] != f_fake.shape[1] \
+            or f_real.shape[1] == 0:
+        raise ValueError(f"fid_from_features expects (N1, D) and (N2, D) feature matrices "
+                         f"with the same D >= 1, got {f_real.shape} and {f_fake.shape}")
     mu_real, sigma_real = feature_statistics(f_real)
     mu_fake, sigma_fake = feature_statistics(f_fake)
     return frechet_distance(mu_real, sigma_real, mu_fake, sigma_fake)
@@ -270,8 +277,17 @@ def class_histogram(predictions, num_classes: int):
     covered; ``kl`` to the uniform histogram works as in ``mode_coverage``.
     """
     np = B.np
-    predictions = B.to_numpy(predictions)
+    num_classes = arguments.integer(num_classes, "num_classes", "class_histogram", minimum=1)
+    predictions = B.to_numpy(predictions) if B.is_array(predictions) else np.asarray(predictions)
     if predictions.ndim == 2:
+        if predictions.dtype.kind not in "biuf":
+            raise TypeError(f"class_histogram: probabilities must be numbers, got dtype "
+                            f"{predictions.dtype}")
+        bad = ~np.isfinite(predictions).all(axis=1)
+        if bad.any():
+            raise ValueError(f"class_histogram: {int(bad.sum())} row(s) of the probabilities "
+                             f"hold NaN or Inf (the first: row {int(np.argmax(bad))}); their "
+                             f"argmax would be meaningless")
         if predictions.shape[1] != num_classes:
             raise ValueError(f"class_histogram: probabilities have {predictions.shape[1]} "
                              f"columns but num_classes={num_classes}")

@@ -31,12 +31,12 @@ import hashlib
 import math
 import multiprocessing
 import os
-import pickle
 import sys
 import time
 
+from minigan import arguments
 from minigan import backend as B
-from minigan import ganlab
+from minigan import checkpoint, ganlab
 from minigan.data.toy import Grid, Ring
 from minigan.gan import GAN
 from minigan.losses import get_objective
@@ -316,28 +316,68 @@ def trial_path(folder, trial) -> str:
     """Where run_trials keeps the result of ``trial`` in ``folder``: the data set, the seed and a
     digest of every argument, so that a changed setting or budget is never mistaken for it."""
     digest = hashlib.sha1(repr(tuple(trial)).encode()).hexdigest()[:16]
-    return os.path.join(folder, f"{trial[0]}-seed{trial[3]}-{digest}.pkl")
+    return os.path.join(folder, f"{trial[0]}-seed{trial[3]}-{digest}.npz")
+
+
+#: What a saved trial is called in its file (minigan.checkpoint.save_data's ``kind``).
+TRIAL_KIND = "mode-collapse-trial"
+_RESULT_KEYS = ("dataset", "setting", "seed", "samples", "metrics", "seconds", "fidelity",
+                "frames", "views", "history")
 
 
 def _save_result(path, result) -> None:
-    """Write one trial's result atomically (a temporary file, then a rename)."""
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.{os.getpid()}.tmp"
-    try:
-        with open(temporary, "wb") as f:
-            pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    """Write one trial's result atomically as JSON and arrays (minigan.checkpoint.save_data:
+    loading it runs no code); the Setting is stored as its fields."""
+    stored = dict(result, setting=dataclasses.asdict(result["setting"]))
+    checkpoint.save_data(path, stored, TRIAL_KIND)
 
 
-def _load_result(path):
-    """A result saved by _save_result (minigan's own file), or None if there is none."""
+def _load_result(path, trial):
+    """The result of ``trial`` saved by _save_result, or None if there is none.
+
+    A file that is not such a result -- empty, truncated, foreign, of another trial, or missing
+    an entry -- is not used: a line on stderr says so and the trial is trained again (its result
+    then replaces the file)."""
     if not os.path.exists(path):
+        old = os.path.splitext(path)[0] + ".pkl"         # what earlier versions wrote
+        if os.path.exists(old):
+            print(f"run_trials: {old} is a pickle, which minigan no longer loads (unpickling "
+                  f"can run code); training the trial again", file=sys.stderr, flush=True)
         return None
-    with open(path, "rb") as f:
-        return pickle.load(f)
+    try:
+        result = checkpoint.load_data(path, TRIAL_KIND)
+    except checkpoint.CheckpointError as e:
+        print(f"run_trials: {e}; training the trial again", file=sys.stderr, flush=True)
+        return None
+    try:
+        _check_result(result, trial)
+    except (ValueError, TypeError) as e:
+        print(f"run_trials: {path}: not this trial's saved result ({e}); training it again",
+              file=sys.stderr, flush=True)
+        return None
+    result["setting"] = Setting(**result["setting"])
+    return result
+
+
+def _check_result(result, trial) -> None:
+    """Raise ValueError unless ``result`` (as load_data returns it) is the result of ``trial``."""
+    if not isinstance(result, dict) or any(key not in result for key in _RESULT_KEYS):
+        raise ValueError(f"expected a dict with entries {', '.join(_RESULT_KEYS)}")
+    fields = {f.name for f in dataclasses.fields(Setting)}
+    setting = result["setting"]
+    if not isinstance(setting, dict) or set(setting) != fields:
+        raise ValueError("its setting is not a Setting's fields")
+    saved = (result["dataset"], Setting(**setting), result["seed"])
+    if saved != (trial[0], trial[1], trial[3]):
+        raise ValueError(f"it holds data set {saved[0]!r}, seed {saved[2]!r}, {saved[1]}")
+    samples = result["samples"]
+    if (not isinstance(samples, B.np.ndarray) or samples.ndim != 2 or samples.shape[1] != 2
+            or samples.dtype.kind != "f"):
+        raise ValueError("its samples are not an (n, 2) float array")
+    for group, keys in (("metrics", ("modes_covered", "high_quality_fraction", "reverse_kl")),
+                        ("fidelity", ("precision", "recall", "density", "coverage"))):
+        if not isinstance(result[group], dict) or any(k not in result[group] for k in keys):
+            raise ValueError(f"its {group} lack one of {', '.join(keys)}")
 
 
 def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
@@ -353,6 +393,19 @@ def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ValueError(f"run_trials: workers must be a positive int, got {workers!r}")
+    if on_result is not None and not callable(on_result):
+        raise TypeError(f"run_trials: on_result must be a function on_result(index, result), "
+                        f"got {on_result!r}")
+    if folder is not None:                  # checked before any trial runs, not after the first
+        folder = arguments.path(folder, "folder", "run_trials")
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            raise ValueError(f"run_trials: folder {folder!r} is a file, not a folder")
+        existing = folder
+        while existing and not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.access(existing or ".", os.W_OK | os.X_OK):
+            raise PermissionError(f"run_trials: cannot write trial results under {folder!r} "
+                                  f"({existing or '.'!r} is not writable)")
     trials = [tuple(t) for t in trials]
     results = [None] * len(trials)
 
@@ -365,7 +418,7 @@ def run_trials(trials, workers: int = 1, on_result=None, folder=None) -> list:
 
     todo = []
     for i, trial in enumerate(trials):
-        saved = None if folder is None else _load_result(trial_path(folder, trial))
+        saved = None if folder is None else _load_result(trial_path(folder, trial), trial)
         if saved is None:
             todo.append(i)
         else:

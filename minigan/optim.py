@@ -35,19 +35,20 @@ from abc import ABC, abstractmethod
 
 from minigan import arguments
 from minigan import backend as B
-from minigan.nn.module import Module, Parameter
+from minigan.nn.module import Module, Parameter, check_values
 
 
 class NonFiniteGradientError(FloatingPointError):
     """A parameter's gradient holds NaN or Inf: ``step()`` refused it and changed nothing.
 
     ``index`` and ``name`` identify the parameter (name None when the optimizer was given
-    unnamed parameters).
+    unnamed parameters; both None when a device check could not tell which); ``where`` is the
+    refusing call, e.g. "Adam.step".
     """
 
-    def __init__(self, message, index=None, name=None):
+    def __init__(self, message, index=None, name=None, where=None):
         super().__init__(message)
-        self.index, self.name = index, name
+        self.index, self.name, self.where = index, name, where
 
 
 class Optimizer(ABC):
@@ -65,6 +66,7 @@ class Optimizer(ABC):
     """
 
     state_names: tuple = ()
+    nonnegative_state: tuple = ()     # state buffers that can never be negative (Adam's v)
 
     def __init__(self, params, check_finite: bool = True):
         kind = type(self).__name__
@@ -93,10 +95,25 @@ class Optimizer(ABC):
             raise TypeError(f"{kind}: check_finite must be True or False, got {check_finite!r}")
         self.check_finite = check_finite
         self.step_count = 0
-        self.state = {name: [B.xp.zeros_like(p.data) for p in self.params]
-                      for name in self.state_names}
         self._scratch = {}                                   # dtype -> flat work buffer
         self._flat_grads, self._grad_views = _gather_grads(self.params)
+        # the state buffers of each dtype group are views into one flat buffer per name, like
+        # the gradients: a subclass may update a whole group at once (Adam._update_all), and a
+        # snapshot of the state is one copy per buffer
+        self._groups = _groups(self.params)                  # [(dtype, [param index])]
+        self.flat_state = {name: [B.xp.zeros(sum(self.params[i].data.size for i in indices),
+                                             dtype=dtype) for dtype, indices in self._groups]
+                           for name in self.state_names}
+        self.state = {name: _views(flats, self._groups, self.params)
+                      for name, flats in self.flat_state.items()}
+        self._flat_scratch = [B.xp.empty_like(flat) for flat in
+                              (self._flat_grads if self._groups else [])]
+        # on a device one block per group: there the cost is the number of kernel launches
+        block = BLOCK if B.on_host() else max(1, sum(p.data.size for p in self.params))
+        self._blocks = [_blocks(indices, self.params, block, scratch)
+                        for (_, indices), scratch in zip(self._groups, self._flat_scratch)]
+        self._split = [i for blocks in self._blocks for _, _, pieces in blocks
+                       for i, a, b, _ in pieces if b - a < self.params[i].data.size]
 
     # -- the public interface --------------------------------------------------------------------
     def zero_grad(self) -> None:
@@ -114,9 +131,47 @@ class Optimizer(ABC):
         """
         if self.check_finite:
             self._refuse_non_finite()
+        host = B.on_host()                                # CuPy's arrays have no writeable flag
+        for i, p in enumerate(self.params):               # before any state changes
+            if (host and not p.data.flags.writeable) or p.data.shape != p.grad.shape:
+                self._refuse_parameter(i, p)
         self.step_count += 1
+        if self._groups and self._update_all():
+            return
         for i, p in enumerate(self.params):
             self._update(i, p, self._scratch_like(p.data))
+
+    def _update_all(self) -> bool:
+        """Update every parameter with a few operations on the flat buffers (a subclass may);
+        False when it does not, or cannot (a gradient was re-bound since): then ``_update``
+        runs per parameter. Same arithmetic, element by element, so the same numbers."""
+        return False
+
+    def _flat_update_possible(self) -> bool:
+        """Every gradient still the view into the flat buffer, and the data of each parameter
+        split across blocks C-ordered (so that ``data.reshape(-1)`` is a view to update)."""
+        return (all(p.grad is view for p, view in zip(self.params, self._grad_views))
+                and all(self.params[i].data.flags.c_contiguous for i in self._split))
+
+    def _refuse_parameter(self, i: int, p: Parameter):
+        name = self.param_names[i]
+        what = f"parameter {i}" + (f" ({name})" if name else "")
+        if B.on_host() and not p.data.flags.writeable:
+            raise ValueError(f"{type(self).__name__}.step: {what} is read-only "
+                             f"(its array's writeable flag is off); nothing was changed")
+        raise ValueError(f"{type(self).__name__}.step: {what} has shape {tuple(p.data.shape)} "
+                         f"but its gradient {tuple(p.grad.shape)} (its data was replaced by an "
+                         f"array of another shape?); nothing was changed")
+
+    @property
+    def lr(self) -> float:
+        """The learning rate; assigning it checks the value (a finite number >= 0: a schedule may
+        end at 0; the constructor asks for a positive one)."""
+        return self._lr
+
+    @lr.setter
+    def lr(self, value) -> None:
+        self._lr = arguments.real(value, "lr", type(self).__name__, 0)     # 0: a schedule's end
 
     def _refuse_non_finite(self) -> None:
         """On the host: one sum of squares (a BLAS dot, ~3x faster than a sum) over each flat
@@ -152,13 +207,14 @@ class Optimizer(ABC):
                 return NonFiniteGradientError(
                     f"{type(self).__name__}.step: the gradient of {what}, shape "
                     f"{tuple(p.grad.shape)}, {held}. Usually training has diverged (learning "
-                    f"rate too high?) or the data holds NaN/Inf", index=i, name=name)
+                    f"rate too high?) or the data holds NaN/Inf", index=i, name=name,
+                    where=f"{type(self).__name__}.step")
         if B.on_host():
             return None
         return NonFiniteGradientError(
             f"{type(self).__name__}.step: a gradient held NaN or Inf (read after the step). "
             f"Usually training has diverged (learning rate too high?) or the data holds NaN/Inf",
-            index=None, name=None)
+            index=None, name=None, where=f"{type(self).__name__}.step")
 
     @abstractmethod
     def hyperparameters(self) -> dict:
@@ -219,6 +275,8 @@ class Optimizer(ABC):
                     raise ValueError(f"{kind}.load_state_dict: {name}[{i}] has shape "
                                      f"{tuple(arr.shape)} but parameter {i} has shape "
                                      f"{tuple(p.data.shape)}")
+                check_values(arr, p.data.dtype, f"{kind}.load_state_dict: {name}[{i}]",
+                             nonnegative=name in self.nonnegative_state)
         hyper = state["hyperparameters"]
         try:
             copy.copy(self)._set_hyperparameters(hyper)   # raises here, on a copy, if invalid
@@ -236,7 +294,9 @@ class Optimizer(ABC):
         def install():
             self._set_hyperparameters(hyper)
             self.step_count = int(step)
-            self.state = new_state
+            for name, arrays in new_state.items():          # into the (flat buffers') views
+                for target, value in zip(self.state[name], arrays):
+                    target[...] = value
         return install
 
     # -- for subclasses --------------------------------------------------------------------------
@@ -276,11 +336,65 @@ def _gather_grads(params):
     return list(flats.values()), views
 
 
+def _groups(params) -> list:
+    """[(dtype, [indices of the parameters of that dtype])] in the order of _gather_grads'
+    flat buffers, or [] when some parameter's data and gradient differ in dtype (no flat
+    state then: each state buffer is its own array)."""
+    if any(p.data.dtype != p.grad.dtype for p in params):
+        return []
+    groups = {}
+    for i, p in enumerate(params):
+        groups.setdefault(p.grad.dtype, []).append(i)
+    return list(groups.items())
+
+
+#: Elements per block of Adam's flat update: 4 float32 arrays of it (m, v, g, scratch) stay
+#: within a CPU's L2/L3 cache over the update's 11 passes.
+BLOCK = 131072
+
+
+def _blocks(indices, params, block, scratch) -> list:
+    """[(start, stop, [(param index, a, b, step)])]: the flat buffer of ``indices``'
+    parameters cut into blocks of at most ``block`` elements; each block lists the pieces
+    data.reshape(-1)[a:b] of the parameters it holds and ``step``, the view of the flat
+    ``scratch`` that holds their update (shaped like the parameter when a == 0, b == size)."""
+    blocks, start, pieces, offset = [], 0, [], 0
+    for i in indices:
+        size, a = params[i].data.size, 0
+        while a < size:
+            room = block - (offset - start)
+            b = min(size, a + room)
+            step = scratch[offset:offset + b - a]
+            pieces.append((i, a, b, step.reshape(params[i].data.shape) if b - a == size
+                           else step))
+            offset += b - a
+            a = b
+            if offset - start == block:
+                blocks.append((start, offset, pieces))
+                start, pieces = offset, []
+    if pieces:
+        blocks.append((start, offset, pieces))
+    return blocks
+
+
+def _views(flats, groups, params) -> list:
+    """Per-parameter views (shaped like each parameter) into the flat buffers of ``groups``;
+    with no groups, a zero array per parameter."""
+    if not groups:
+        return [B.xp.zeros_like(p.data) for p in params]
+    views = [None] * len(params)
+    for flat, (_, indices) in zip(flats, groups):
+        offset = 0
+        for i in indices:
+            n = params[i].data.size
+            views[i] = flat[offset:offset + n].reshape(params[i].data.shape)
+            offset += n
+    return views
+
+
 def _check_lr(kind: str, lr) -> float:
-    if not isinstance(lr, numbers.Real) or isinstance(lr, bool) or not math.isfinite(lr) \
-            or lr <= 0:
-        raise ValueError(f"{kind}: lr must be a positive number, got {lr!r}")
-    return float(lr)
+    """A positive finite learning rate (TypeError for a non-number, ValueError otherwise)."""
+    return arguments.real(lr, "lr", kind, 0, low_open=True)
 
 
 class SGD(Optimizer):
@@ -293,6 +407,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr: float, momentum: float = 0.0, weight_decay: float = 0.0,
                  check_finite: bool = True):
+        _check_lr("SGD", lr)
         self._set_hyperparameters({"lr": lr, "momentum": momentum, "weight_decay": weight_decay})
         self.state_names = ("momentum_buffer",) if self.momentum else ()
         super().__init__(params, check_finite)
@@ -301,7 +416,7 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay}
 
     def _set_hyperparameters(self, hyper: dict) -> None:
-        lr = _check_lr("SGD", hyper["lr"])
+        lr = arguments.real(hyper["lr"], "lr", "SGD", 0)
         momentum = arguments.real(hyper["momentum"], "momentum", "SGD", 0, 1, high_open=True)
         weight_decay = arguments.real(hyper["weight_decay"], "weight_decay", "SGD", 0)
         if hasattr(self, "momentum") and bool(momentum) != bool(self.momentum):
@@ -341,9 +456,11 @@ class Adam(Optimizer):
     """
 
     state_names = ("exp_avg", "exp_avg_sq")
+    nonnegative_state = ("exp_avg_sq",)
 
     def __init__(self, params, lr: float = 2e-4, betas=(0.5, 0.999), eps: float = 1e-8,
                  check_finite: bool = True):
+        _check_lr("Adam", lr)
         self._set_hyperparameters({"lr": lr, "betas": betas, "eps": eps})
         super().__init__(params, check_finite)
 
@@ -351,7 +468,7 @@ class Adam(Optimizer):
         return {"lr": self.lr, "betas": self.betas, "eps": self.eps}
 
     def _set_hyperparameters(self, hyper: dict) -> None:
-        lr, betas = _check_lr("Adam", hyper["lr"]), hyper["betas"]
+        lr, betas = arguments.real(hyper["lr"], "lr", "Adam", 0), hyper["betas"]
         if not isinstance(betas, (tuple, list)):
             raise TypeError(f"Adam: betas must be a pair (beta1, beta2) of numbers in [0, 1), "
                             f"e.g. (0.5, 0.999), got {betas!r} ({type(betas).__name__})")
@@ -381,6 +498,48 @@ class Adam(Optimizer):
         B.xp.divide(m, scratch, out=scratch)
         scratch *= step_size
         p.data -= scratch                                    # p -= lr m_hat / (sqrt(v_hat) + eps)
+
+    def _update_all(self) -> bool:
+        """_update's arithmetic on the flat buffers, block by block (``_blocks``: many small
+        parameters at once -- 11 operations for all of them instead of 11 each -- and a large
+        one in pieces that stay in the CPU's cache over the 11 passes: measured 25 % faster than
+        whole arrays at 1.5M parameters), then the subtraction from each parameter's piece.
+        The same arithmetic element by element, so the same numbers as ``_update``."""
+        if not self._flat_update_possible():
+            return False
+        beta1, beta2 = self.betas
+        t = self.step_count
+        step_size = self.lr / (1.0 - beta1 ** t)
+        correction = math.sqrt(1.0 - beta2 ** t)
+        for k, blocks in enumerate(self._blocks):
+            for start, stop, pieces in blocks:
+                self._adam_block(k, start, stop, beta1, beta2, step_size, correction)
+                for i, a, b, step in pieces:
+                    p = self.params[i]
+                    if b - a == p.data.size:
+                        p.data -= step                   # the whole parameter (step: its shape)
+                    else:
+                        p.data.reshape(-1)[a:b] -= step  # a piece of a large one
+        return True
+
+    def _adam_block(self, k, start, stop, beta1, beta2, step_size, correction) -> None:
+        """m, v and the step (into the scratch) for elements start:stop of dtype group k."""
+        m = self.flat_state["exp_avg"][k][start:stop]
+        v = self.flat_state["exp_avg_sq"][k][start:stop]
+        g = self._flat_grads[k][start:stop]
+        scratch = self._flat_scratch[k][start:stop]
+        m *= beta1
+        B.xp.multiply(g, 1.0 - beta1, out=scratch)
+        m += scratch                                     # m = b1 m + (1 - b1) g
+        v *= beta2
+        B.xp.multiply(g, g, out=scratch)
+        scratch *= 1.0 - beta2
+        v += scratch                                     # v = b2 v + (1 - b2) g^2
+        B.xp.sqrt(v, out=scratch)
+        scratch /= correction
+        scratch += self.eps                              # sqrt(v_hat) + eps
+        B.xp.divide(m, scratch, out=scratch)
+        scratch *= step_size
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"

@@ -29,6 +29,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 
+from minigan import arguments
 from minigan import backend as B
 
 DATA_STYLE = dict(color="black", linestyle=":", linewidth=2.0, label="data $p_{data}$")
@@ -71,14 +72,35 @@ def _layout(fig) -> None:
              wrap=True)
 
 
+def _figure_path(path, where: str, extensions=None) -> str:
+    """The path as a str, checked before anything is drawn or written: a file name (not a
+    folder) with an extension matplotlib writes (or one of ``extensions``)."""
+    path = arguments.path(path, "path", where)
+    if os.path.isdir(path):
+        raise ValueError(f"{where}: path {path!r} is a folder; give a file name, e.g. "
+                         f"{os.path.join(path, 'figure.png')!r}")
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    allowed = extensions or sorted(FigureCanvasAgg(Figure()).get_supported_filetypes())
+    if extension not in allowed:
+        what = "has no extension" if not extension else f"has the extension .{extension}"
+        raise ValueError(f"{where}: path {path!r} {what}; use one of "
+                         f"{', '.join('.' + e for e in allowed)}")
+    return path
+
+
 def save(fig, path, dpi: int = 100) -> str:
-    """Write fig to ``path`` (creating its folder) and return the path as a string."""
-    path = os.fspath(path)
+    """Write fig to ``path`` (creating its folder) and return the path as a string. The path
+    must name a file with an image extension (.png, .pdf, .svg ...), ValueError otherwise."""
+    path = _figure_path(path, "plot.save")
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
     _layout(fig)
-    fig.savefig(path, dpi=dpi)
+    try:
+        fig.savefig(path, dpi=dpi)
+    except OSError as e:                    # a full disk, a read-only folder ...
+        raise type(e)(e.errno, f"plot.save: cannot write {path}: "
+                               f"{e.strerror or e}") from None
     return path
 
 
@@ -331,7 +353,8 @@ def gan_lab_gif(path, frames, history=None, fps: int = 4, dpi: int = 70) -> str:
     frames = list(frames)
     if not frames:
         raise ValueError("gan_lab_gif: no frames to animate")
-    path = os.fspath(path)
+    path = _figure_path(path, "gan_lab_gif", ["gif"])
+    arguments.real(fps, "fps", "gan_lab_gif", 0, low_open=True)
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -389,7 +412,13 @@ def save_gif(path, frames, draw, fps: int = 8, size=(5.0, 3.6), dpi: int = 80,
     ``draw(axes, frame)`` gets the (nrows, ncols) array of axes. Uses matplotlib's PillowWriter
     (Pillow ships with matplotlib, so nothing new is needed).
     """
-    path = os.fspath(path)
+    path = _figure_path(path, "save_gif", ["gif"])
+    frames = list(frames)
+    if not frames:
+        raise ValueError("save_gif: no frames to animate")
+    arguments.real(fps, "fps", "save_gif", 0, low_open=True)
+    if not callable(draw):
+        raise TypeError(f"save_gif: draw must be a function draw(ax, frame), got {draw!r}")
     folder = os.path.dirname(path)
     if folder:
         os.makedirs(folder, exist_ok=True)
@@ -427,9 +456,18 @@ def tile(images, nrow=None, value_range=None):
     if images.ndim != 4 or images.shape[1] not in (1, 3):
         raise ValueError(f"tile expects images of shape (N, 1 or 3, H, W), got {images.shape}")
     n, c, h, w = images.shape
+    if images.shape[0] == 0:
+        raise ValueError("tile: no images to tile (N = 0)")
     if value_range is None:
         value_range = (-1.0, 1.0) if images.min() < 0 else (0.0, 1.0)
-    lo, hi = value_range
+    if not isinstance(value_range, (tuple, list)) or len(value_range) != 2:
+        raise TypeError(f"tile: value_range must be a pair (lo, hi), got {value_range!r}")
+    lo = arguments.real(value_range[0], "value_range[0]", "tile")
+    hi = arguments.real(value_range[1], "value_range[1]", "tile")
+    if hi <= lo:
+        raise ValueError(f"tile: value_range must have lo < hi, got {value_range!r}")
+    if nrow is not None:
+        arguments.integer(nrow, "nrow", "tile", minimum=1)
     images = np.clip((images - lo) / (hi - lo), 0.0, 1.0)
     nrow = nrow or int(np.ceil(np.sqrt(n)))
     rows = int(np.ceil(n / nrow))

@@ -308,6 +308,16 @@ def train(vae: VAE, data, num_iterations: int, batch_size: int = 128, optimizer=
     0-d arrays until the end, or a log line). Returns the history {"loss": [float per
     iteration]}.
     """
+    where = "vae.train"
+    if not isinstance(vae, VAE):
+        raise TypeError(f"{where}: vae must be a minigan.vae.VAE, got {type(vae).__name__}")
+    arguments.integer(num_iterations, "num_iterations", where, minimum=0)
+    arguments.integer(batch_size, "batch_size", where, minimum=1)
+    arguments.integer(log_every, "log_every", where, minimum=0)
+    if not callable(data) and not B.is_array(data):
+        raise TypeError(f"{where}: data must be an array of the active backend "
+                        f"({B.xp.__name__}.ndarray) or a function sample(n), got "
+                        f"{type(data).__name__}; convert it with B.asarray(data)")
     if optimizer is None:
         optimizer = Adam(vae.parameters(), lr=lr, betas=(0.9, 0.999))
     if callable(data):

@@ -22,12 +22,18 @@ arrays living on a GPU:
   returning a device pointer, as in CuPy, not NumPy's dict.
 
 * names CuPy does not have are refused (AttributeError), module functions and array methods
-  alike: the lists in ``cupy_names`` were read from an installed CuPy. Arrays have no
+  alike: the lists in ``cupy_names`` were read from an installed CuPy; so are keyword arguments
+  CuPy's versions lack (TypeError): ``where=`` and ``initial=`` of reductions, ``where=``,
+  ``subok=`` and ``signature=`` of ufuncs, ``like=`` of array creation. Arrays have no
   ``__index__`` (CuPy's have none: ``range(d)`` or ``x[d]`` with a 0-d d fails on a GPU).
 
 It also counts what a GPU would pay for, in ``fakecupy.counters``: ``syncs`` (every read of a
 device value on the host: ``float``, ``bool``, ``int``, ``format``, ``.get()``, ``asnumpy``,
-``.item()``, ``.tolist()``, printing), ``host_to_device_bytes`` (``asarray``/``array`` of host
+``.item()``, ``.tolist()``, ``.tobytes()``, pickling, printing; every call whose output size
+depends on the values, which CuPy reads back first: boolean-mask indexing and assignment,
+``nonzero``, ``flatnonzero``, ``argwhere``, one-argument ``where``, ``unique``, ``compress``,
+``extract``, ``bincount``, ``histogram``; a device scalar as a slice bound;
+``cuda.Device().synchronize()``), ``host_to_device_bytes`` (``asarray``/``array`` of host
 data, host index arrays) and ``operations`` (every function, ufunc, method, indexing with
 arrays, assignment and random draw: roughly CuPy's kernel launches). ``reset_counters()``.
 
@@ -148,6 +154,36 @@ def _call_on_device(fn, args, kwargs):
     return _to_device(fn(*_to_host_args(args), **(_to_host_args(kwargs) if kwargs else {})))
 
 
+#: Calls whose output size depends on the values: CuPy reads a count back first (a sync).
+_VALUE_SIZED = frozenset({"nonzero", "flatnonzero", "argwhere", "unique", "compress", "extract",
+                          "bincount", "histogram", "histogramdd", "histogram2d", "unique_values",
+                          "unique_counts", "unique_inverse", "unique_all"})
+
+#: Reductions: CuPy's take no where= or initial=.
+_REDUCTIONS = frozenset({"sum", "prod", "mean", "std", "var", "max", "min", "amax", "amin",
+                         "all", "any", "nansum", "nanprod", "nanmean", "nanstd", "nanvar",
+                         "nanmax", "nanmin", "average", "cumsum", "cumprod"})
+#: Array creation: CuPy's take no like=.
+_CREATION = frozenset({"array", "asarray", "zeros", "ones", "empty", "full", "arange",
+                       "identity", "eye", "linspace", "fromfunction", "frombuffer"})
+
+
+def _refuse_keywords(name: str, kwargs) -> None:
+    """TypeError for a keyword argument CuPy's ``name`` does not take."""
+    if not kwargs:
+        return
+    refused = (("where", "initial") if name in _REDUCTIONS else
+               ("like",) if name in _CREATION else ())
+    for key in refused:
+        if key in kwargs:
+            raise TypeError(f"cupy.{name}() got an unexpected keyword argument {key!r} "
+                            f"(NumPy's takes it; CuPy's does not)")
+
+
+def _is_boolean_index(part) -> bool:
+    return isinstance(part, (DeviceArray, np.ndarray)) and part.dtype == np.bool_
+
+
 # ---------------------------------------------------------------------------------------------
 # The array
 
@@ -243,9 +279,17 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
         if name not in cupy_names.NDARRAY:
             raise AttributeError(f"cupy.ndarray has no attribute {name!r} (NumPy's has; CuPy's "
                                  f"does not)")
+        if name == "flags":                      # CuPy's flags: no writeable, aligned, ...
+            flags = self._data.flags
+            return types.SimpleNamespace(c_contiguous=flags.c_contiguous,
+                                         f_contiguous=flags.f_contiguous,
+                                         owndata=flags.owndata)
         attr = getattr(self._data, name)
         if callable(attr):
             def method(*args, **kwargs):
+                _refuse_keywords(name, kwargs)
+                if name in _VALUE_SIZED or name in ("tobytes", "dumps", "dump", "tofile"):
+                    _sync()                              # a count, or the data, read back
                 return _call_on_device(attr, args, kwargs)
             method.__name__ = name
             return method
@@ -275,7 +319,8 @@ class DeviceArray(numpy.lib.mixins.NDArrayOperatorsMixin):
     def __deepcopy__(self, memo):
         return DeviceArray(self._data.copy())
 
-    def __reduce__(self):                     # pickling a device array: CuPy allows it
+    def __reduce__(self):                     # pickling a device array: CuPy allows it, by
+        _sync()                               # copying the data to the host
         return (DeviceArray, (self._data,))
 
 
@@ -289,14 +334,37 @@ def _holds_arrays(index) -> bool:
 
 def _index(index):
     """An index for the wrapped data: device arrays unwrapped; a host index array is allowed
-    (CuPy copies it to the device: counted)."""
+    (CuPy copies it to the device: counted). A boolean mask costs a sync (CuPy reads back how
+    many elements it selects), as does a device scalar used as a slice bound (CuPy reads it)."""
     parts = index if isinstance(index, tuple) else (index,)
+    synced = False
     for p in parts:
         if isinstance(p, np.ndarray):
             _upload(p.nbytes)
         elif isinstance(p, list):
             _upload(np.asarray(p).nbytes)
+        if _is_boolean_index(p):
+            synced = True
+    if any(isinstance(p, slice) and any(isinstance(b, DeviceArray)
+                                        for b in (p.start, p.stop, p.step)) for p in parts):
+        parts = tuple(_read_bounds(p) if isinstance(p, slice) else p for p in parts)
+        index = parts if isinstance(index, tuple) else parts[0]
+        synced = True
+    if synced:
+        _sync()
     return _to_host_args(index, allow_host_arrays=True)
+
+
+def _read_bounds(part: slice) -> slice:
+    """A slice whose device-scalar bounds are read as Python ints (CuPy's reading them)."""
+    def read(bound):
+        if not isinstance(bound, DeviceArray):
+            return bound
+        if bound.ndim != 0 or bound.dtype.kind not in "iu":
+            raise TypeError("slice indices must be integers or None or have an __index__ "
+                            "method")
+        return int(bound._data)
+    return slice(read(part.start), read(part.stop), read(part.step))
 
 
 def asnumpy(x, dtype=None) -> np.ndarray:
@@ -353,6 +421,10 @@ class _Ufunc:
         self.__name__ = ufunc.__name__
 
     def __call__(self, *args, **kwargs):
+        for key in ("where", "subok", "signature"):
+            if key in kwargs:
+                raise TypeError(f"cupy.{self.__name__}() got an unexpected keyword argument "
+                                f"{key!r} (NumPy's ufuncs take it; CuPy's do not)")
         for x in args:
             if isinstance(x, list):
                 raise _mixing_error(x)
@@ -370,7 +442,13 @@ class _Ufunc:
 
 
 def _device_function(fn):
+    name = getattr(fn, "__name__", "function")
+    sized = name in _VALUE_SIZED
+
     def wrapper(*args, **kwargs):
+        _refuse_keywords(name, kwargs)
+        if sized or (name == "where" and len(args) + len(kwargs) == 1):
+            _sync()                                      # CuPy reads the output size back
         return _call_on_device(fn, args, kwargs)
     wrapper.__name__ = getattr(fn, "__name__", "function")
     wrapper.__doc__ = getattr(fn, "__doc__", None)
@@ -513,7 +591,7 @@ random = _Random()
 
 cuda = types.SimpleNamespace(
     runtime=types.SimpleNamespace(getDeviceCount=lambda: 1),
-    Device=lambda device_id=0: types.SimpleNamespace(synchronize=lambda: None, id=device_id),
+    Device=lambda device_id=0: types.SimpleNamespace(synchronize=_sync, id=device_id),
 )
 
 

@@ -6,6 +6,8 @@ so code that passes here does not secretly rely on NumPy. The first tests make s
 really does fail -- otherwise everything below would pass vacuously. Where a real, usable CuPy
 is installed (a GPU machine), the minigan tests run on it as well.
 """
+import pickle
+
 import numpy as np
 import pytest
 
@@ -57,6 +59,61 @@ def test_implicit_conversion_to_host_raises(fake):
         with pytest.raises(TypeError, match="Implicit conversion"):
             convert(d)
     assert not isinstance(d, np.ndarray)
+
+
+SYNCING = (   # (id, operation on d = [3., -1., 2., 0.] and m = d > 0, syncs CuPy makes)
+    ("boolean mask index", lambda xp, d, m: d[m], 1),
+    ("boolean mask assignment", lambda xp, d, m: d.__setitem__(m, 0.0), 1),
+    ("nonzero", lambda xp, d, m: xp.nonzero(m), 1),
+    ("nonzero method", lambda xp, d, m: m.nonzero(), 1),
+    ("flatnonzero", lambda xp, d, m: xp.flatnonzero(m), 1),
+    ("argwhere", lambda xp, d, m: xp.argwhere(m), 1),
+    ("where of one argument", lambda xp, d, m: xp.where(m), 1),
+    ("unique", lambda xp, d, m: xp.unique(d), 1),
+    ("compress", lambda xp, d, m: xp.compress(m, d), 1),
+    ("compress method", lambda xp, d, m: d.compress(m), 1),
+    ("extract", lambda xp, d, m: xp.extract(m, d), 1),
+    ("bincount", lambda xp, d, m: xp.bincount(m.astype(xp.int64)), 1),
+    ("histogram", lambda xp, d, m: xp.histogram(d, bins=3), 1),
+    ("Device().synchronize()", lambda xp, d, m: xp.cuda.Device().synchronize(), 1),
+    ("tobytes", lambda xp, d, m: d.tobytes(), 1),
+    ("pickling", lambda xp, d, m: pickle.dumps(d), 1),
+    ("device scalar as a slice bound", lambda xp, d, m: d[:m.sum()], 1),
+    # and what stays on the device: no sync
+    ("where of three arguments", lambda xp, d, m: xp.where(m, d, 0.0), 0),
+    ("integer-array gather", lambda xp, d, m: d[xp.arange(2)], 0),
+    ("slicing", lambda xp, d, m: d[1:3], 0),
+    ("reduction", lambda xp, d, m: d.sum(), 0),
+)
+
+
+@pytest.mark.parametrize("operation, syncs", [c[1:] for c in SYNCING],
+                         ids=[c[0] for c in SYNCING])
+def test_the_double_counts_every_sync_cupy_makes(fake, operation, syncs):
+    d = fake.asarray([3.0, -1.0, 2.0, 0.0])
+    m = d > 0
+    counters = fake.reset_counters()
+    operation(fake, d, m)
+    assert counters.syncs == syncs
+
+
+def test_a_device_scalar_slice_bound_is_read_as_cupy_reads_it(fake):
+    d = fake.asarray([3.0, -1.0, 2.0, 0.0])
+    assert fake.asnumpy(d[:(d > 0).sum()]).tolist() == [3.0, -1.0]
+
+
+@pytest.mark.parametrize("call, keyword", [
+    (lambda xp, d: d.sum(where=d > 0), "where"),
+    (lambda xp, d: xp.max(d, initial=0.0), "initial"),
+    (lambda xp, d: xp.mean(d, where=d > 0), "where"),
+    (lambda xp, d: xp.exp(d, where=d > 0), "where"),
+    (lambda xp, d: xp.add(d, d, subok=False), "subok"),
+    (lambda xp, d: xp.zeros(3, like=d), "like"),
+], ids=["sum where", "max initial", "mean where", "ufunc where", "ufunc subok", "zeros like"])
+def test_the_double_refuses_keywords_cupy_lacks(fake, call, keyword):
+    d = fake.asarray([3.0, -1.0])
+    with pytest.raises(TypeError, match=f"unexpected keyword argument '{keyword}'"):
+        call(fake, d)
 
 
 def test_mixing_host_and_device_arrays_raises(fake):
@@ -341,3 +398,9 @@ def test_optimizers_on_device(device, make):
     host_layer, host_opt = train(w0, grads + grads[:1])
     np.testing.assert_allclose(w_device, B.to_numpy(train(w0, grads)[0].W.data), rtol=1e-6)
     np.testing.assert_allclose(resumed, B.to_numpy(host_layer.W.data), rtol=1e-6, atol=1e-7)
+
+
+def test_the_doubles_flags_are_cupys(fake):
+    flags = fake.zeros(3).flags
+    assert flags.c_contiguous and flags.owndata
+    assert not hasattr(flags, "writeable")            # CuPy's arrays are always writeable

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import os
 
+from minigan import arguments
 from minigan import backend as B
 
 np = B.np                 # host-side NumPy: data preparation runs on the host
@@ -305,9 +306,8 @@ def load_digits(n: int = 10000, seed: int = 0, scale: str | None = "tanh"):
     """
     if scale not in ("tanh", "sigmoid", None):
         raise ValueError(f"load_digits: scale must be 'tanh', 'sigmoid' or None, got {scale!r}")
-    if int(n) != n or n < 0:
-        raise ValueError(f"load_digits: n must be a non-negative integer, got {n!r}")
-    n = int(n)
+    n = arguments.integer(n, "n", "load_digits", minimum=0)
+    seed = arguments.integer(seed, "seed", "load_digits", minimum=0)
     labels = np.empty(n, dtype=np.int64)
     images = np.empty((n, IMAGE_SIZE * IMAGE_SIZE), dtype=np.float32)
     for start in range(0, n, CHUNK):

@@ -60,7 +60,11 @@ class GaussianMixture:
         if not np.isfinite(centres).all():
             raise ValueError(f"{type(self).__name__}: centres must be finite, got {centres}")
         num_modes = centres.shape[0]
-        stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), (num_modes,)).copy()
+        stds = np.asarray(stds, dtype=np.float64)
+        if stds.ndim > 1 or (stds.ndim == 1 and stds.shape[0] != num_modes):
+            raise ValueError(f"{type(self).__name__}: stds must be one number or {num_modes} "
+                             f"(one per mode), got {stds.size} of shape {stds.shape}")
+        stds = np.broadcast_to(stds, (num_modes,)).copy()
         if not ((stds > 0) & np.isfinite(stds)).all():
             raise ValueError(f"{type(self).__name__}: standard deviations must be positive "
                              f"finite numbers, got {stds}")

@@ -12,6 +12,12 @@ Backward never updates weights; optimizers do (``minigan.optim``). Gradients add
 backward calls until ``zero_grad()``, so a discriminator step can run D on real data, backward,
 then D on fake data, backward, and the parameter gradients hold the sum. A module caches a single
 forward pass: backward uses the most recent one.
+
+Not checked, by design: an input (or a weight) changed in place between forward and backward.
+The cached arrays are the caller's, not copies, so backward then differentiates at the changed
+values without a word. Catching it would need a copy or a version counter per array per call
+(PyTorch keeps version counters on every tensor); minigan keeps the cache cheap instead and
+never changes an input in place itself.
 """
 from __future__ import annotations
 
@@ -19,6 +25,27 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 
 from minigan import backend as B
+
+
+def check_values(array, dtype, where: str, nonnegative: bool = False) -> None:
+    """ValueError naming ``where`` unless every value of ``array`` (host or device) is finite,
+    fits ``dtype`` (a float64 value beyond float32's range would become inf) and, with
+    ``nonnegative``, is >= 0. Used by loads, before anything is changed (one read per array)."""
+    host = B.to_numpy(array)
+    if host.dtype.kind not in "fiu" or host.size == 0:
+        return
+    values = host.astype(B.np.float64, copy=False)
+    finite = B.np.isfinite(values)
+    if not finite.all():
+        raise ValueError(f"{where} holds {int(values.size - finite.sum())} NaN or Inf value(s)")
+    limit = float(B.np.finfo(dtype).max) if B.np.dtype(dtype).kind == "f" else float("inf")
+    largest = float(B.np.abs(values).max())
+    if largest > limit:
+        raise ValueError(f"{where} holds {largest:.4g}, beyond the range of {B.np.dtype(dtype)} "
+                         f"(max {limit:.4g})")
+    if nonnegative and float(values.min()) < 0:
+        raise ValueError(f"{where} holds a negative value ({float(values.min()):.4g}); it can "
+                         f"only be >= 0")
 
 
 class Parameter:
@@ -49,6 +76,7 @@ class Module(ABC):
     """
 
     _buffers: tuple = ()
+    _nonnegative_buffers: tuple = ()   # buffers a load refuses negative values in
     _output_shape = None     # shape of the last forward's output (set by _output), dy's shape
 
     def __init__(self):
@@ -93,6 +121,14 @@ class Module(ABC):
             yield prefix + key, getattr(self, key)
         for key, child in self.children():
             yield from child.named_buffers(prefix + key + ".")
+
+    def _nonnegative_entries(self, prefix: str = ""):
+        """Dotted names of the buffers that can never be negative (``_nonnegative_buffers``,
+        e.g. BatchNorm's running variance): a load refuses negative values there."""
+        for key in self._nonnegative_buffers:
+            yield prefix + key
+        for key, child in self.children():
+            yield from child._nonnegative_entries(prefix + key + ".")
 
     def zero_grad(self) -> None:
         for p in self.parameters():
@@ -145,6 +181,7 @@ class Module(ABC):
             raise TypeError(f"{where}: expects a dict of arrays, got {type(state).__name__}")
         targets = {name: p.data for name, p in self.named_parameters()}
         targets.update(self.named_buffers())              # the arrays themselves, written in place
+        nonnegative = set(self._nonnegative_entries())
         writes = []
         for name, target in targets.items():
             if name not in state:
@@ -160,6 +197,8 @@ class Module(ABC):
             if value.dtype.kind not in "fiu":
                 raise ValueError(f"{where}: entry {name!r} holds {value.dtype} values, not "
                                  f"real numbers")
+            check_values(value, target.dtype, f"{where}: entry {name!r}",
+                         nonnegative=name in nonnegative)
             writes.append((name, B.xp.asarray(value, dtype=target.dtype)))
         extra = [k for k in state if k not in targets]
         if extra:
@@ -304,10 +343,18 @@ class Module(ABC):
         return f"{type(self).__name__}()"
 
 
+def _walk(module: Module, path: str):
+    """(path, module) for ``module`` and every module inside it, depth first."""
+    yield path, module
+    for key, child in module.children():
+        yield from _walk(child, f"{path}.{key}")
+
+
 class Sequential(Module):
     """Modules applied in order; backward runs them in reverse.
 
     x -> layers[0] -> layers[1] -> ... -> y.  A shape error names the failing position, in forward and in backward.
+    The same module object may appear only once (ValueError otherwise): it caches one forward.
     """
 
     def __init__(self, *layers):
@@ -315,6 +362,16 @@ class Sequential(Module):
         for i, layer in enumerate(layers):
             if not isinstance(layer, Module):
                 raise TypeError(f"Sequential: item {i} is {type(layer).__name__}, not a Module")
+        seen = {}
+        for i, layer in enumerate(layers):
+            for path, module in _walk(layer, str(i)):
+                if id(module) in seen:
+                    raise ValueError(
+                        f"Sequential: the same {module!r} object is at {seen[id(module)]} and at "
+                        f"{path}; a module caches one forward pass, so its backward would use "
+                        f"the wrong input and its gradients come out wrong. Use two modules "
+                        f"(weight sharing needs the gradients of both uses summed by hand)")
+                seen[id(module)] = path
         self.layers = list(layers)
 
     def forward(self, x):

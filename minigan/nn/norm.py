@@ -14,6 +14,12 @@ Training mode normalises with the batch statistics and updates the running estim
 
 Eval mode normalises with running_mean and running_var instead (y is then affine in x).
 
+A batch holding NaN or Inf in training mode makes the running statistics NaN too, and every
+later eval-mode output with them. The layer does not check for it (a check per layer and batch
+would read a value back from a GPU on every forward); ``GAN.step`` catches the NaN in D's output
+and restores both players' running statistics with the rest of the iteration, and a load refuses
+a NaN or negative running variance.
+
 Backward in training mode. With g_i = dL/dy_i:  dL/dbeta = sum_i g_i,  dL/dgamma = sum_i g_i xhat_i.
 mu and var depend on every x_i; differentiating through them (using sum_i xhat_i = 0 and
 sum_i xhat_i^2 = m) leaves
@@ -53,6 +59,7 @@ class _BatchNorm(Module):
     """Shared implementation; subclasses give the input pattern. Parameters and buffers: (C,)."""
 
     _buffers = ("running_mean", "running_var")
+    _nonnegative_buffers = ("running_var",)
 
     def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5):
         super().__init__()

@@ -79,6 +79,10 @@ class SpectralNorm(Module):
         if n_power_iterations < 1:
             raise ValueError(f"SpectralNorm: n_power_iterations must be >= 1, "
                              f"got {n_power_iterations}")
+        if not bool((layer.W.data != 0).any()):
+            raise ValueError(f"SpectralNorm: {layer!r} has an all-zero weight; its spectral "
+                             f"norm is 0 and W / sigma(W) undefined (NaN). Initialise the "
+                             f"weight first (e.g. minigan.nn.init), then wrap the layer")
         self.layer = layer
         self.n_power_iterations = n_power_iterations
         rows, cols = self._matrix().shape
@@ -108,6 +112,10 @@ class SpectralNorm(Module):
             self.power_iteration(self.n_power_iterations)
         weight = self.layer.W
         self.sigma = self.u @ (self._matrix() @ self.v)            # 0-d, u^T W_mat v
+        B.check(self.sigma != 0, lambda: ValueError(
+            f"{self!r}: the estimated spectral norm of the weight is {B.scalar(self.sigma)} "
+            f"(an all-zero weight, or u, v orthogonal to it); W / sigma(W) would be NaN. "
+            f"Re-initialise the weight, or call power_iteration(n) after overwriting it"))
         self.W_sn = weight.data / self.sigma
         original = weight.data
         weight.data = self.W_sn
