@@ -96,6 +96,9 @@ parser.add_argument("--resume", action="store_true",
                          "starts fresh; none at all is an error)")
 penalty.add_arguments(parser)         # --penalty r1 --penalty-weight W: on the DCGAN's D
 args = chapter.parse_args(parser)
+if args.data_dir is not None and args.dataset != "mnist":
+    parser.error("argument --data-dir: only read with --dataset mnist (add it, or drop "
+                 "--data-dir: the built-in digits need no files)")
 try:
     d_penalty = penalty.from_arguments(args)
 except (TypeError, ValueError) as error:

@@ -41,20 +41,22 @@ its ``result`` (the tests use it); its backend, dtype and ``sys.argv`` are resto
 
 Every chapter accepts
 
-    --quick            a short run (a few seconds; the tests use it)
+    --quick            a smoke test (seconds to a minute; the tests use it), in its own folder
     --seed S           seed of minigan's generator (initialisation, noise, data)  [0]
     --backend NAME     numpy | cupy                                               [numpy]
     --dtype NAME       float32 | float64                                          [float32]
-    --out DIR          where figures go                                 [runs/<chapter name>]
+    --out DIR          where figures go      [runs/<chapter name>, runs/<chapter name>-quick]
 
 Bad arguments (a non-positive count, an unknown backend, CuPy asked for where it is missing,
-an --out that cannot be written, a --data-dir that does not exist) stop with an argparse error
-before any work is done. Ctrl-C ends a script with exit status 130 and the command that
+an --out that is empty or cannot be written, a --data-dir that does not exist, notebook
+settings or MINIGAN_ARGS with an unclosed quote) stop with an argparse error before any work
+is done. Ctrl-C ends a script with exit status 130 and the command that
 continues it (chapters with --resume continue from their last checkpoint).
 
 Expected failures -- a bad MINIGAN_BACKEND or MINIGAN_DTYPE, a download that fails or does not
 match its checksum, a data file that is missing, damaged or of another kind, a checkpoint that
-cannot be loaded, --resume with nothing to resume -- end a script with one line on stderr,
+cannot be loaded or belongs to another run, --resume with nothing to resume, an output folder
+on a full disk or a read-only file system, a figure path that is a folder -- end a script with one line on stderr,
 ``<chapter>.py: error: <what happened and what to do>``, and exit status 2 (as argparse does for
 a bad option), not a traceback (``EXPECTED_FAILURES``; a notebook, or ``run``, sees the
 exception itself). --resume: ``resumable(args, checkpoints)`` says, for each checkpoint that is
@@ -91,6 +93,7 @@ except (ValueError, TypeError, RuntimeError) as _error:
         raise SystemExit(2) from None
     raise
 from minigan.checkpoint import CheckpointError
+from minigan.plot import FigurePathError
 from minigan.data.idx import ChecksumError, DownloadError, IDXFormatError
 
 #: The checkout minigan runs from (holding chapters/ and runs/), else the current folder.
@@ -104,16 +107,15 @@ DTYPES = ("float32", "float64")
 ARGS_VARIABLE = "MINIGAN_ARGS"
 #: What a chapter script reports in one line and exit status 2 instead of a traceback: failures
 #: of the machine, the network or the files it was given, not of the code.
-EXPECTED_FAILURES = (DownloadError, ChecksumError, IDXFormatError, CheckpointError,
-                     FileNotFoundError, PermissionError)
+#: (OSError covers a missing or unreadable file, a permission denied, a full disk, a read-only
+#: file system -- each message names the file.)
+EXPECTED_FAILURES = (DownloadError, ChecksumError, IDXFormatError, CheckpointError, OSError,
+                     FigurePathError)
 
 
 class OutputFolderError(OSError):
     """The output folder (--out) cannot be created or written: a read-only file system, a full
     disk. A chapter script reports it in one line with exit status 2."""
-
-
-EXPECTED_FAILURES = EXPECTED_FAILURES + (OutputFolderError,)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -199,8 +201,13 @@ def parse_args(parser: argparse.ArgumentParser, argv=None,
     script = argv is None and running_as_script(parser)
     explicit = argv is not None
     if argv is None:
-        argv = (sys.argv[1:] if script else
-                shlex.split(notebook) + shlex.split(os.environ.get(ARGS_VARIABLE, "")))
+        try:
+            argv = (sys.argv[1:] if script else
+                    shlex.split(notebook) + shlex.split(os.environ.get(ARGS_VARIABLE, "")))
+        except ValueError as e:                  # an unclosed quote
+            parser.error(f"the notebook settings {notebook!r} or the environment variable "
+                         f"{ARGS_VARIABLE}={os.environ.get(ARGS_VARIABLE, '')!r} cannot be read "
+                         f"as options: {e}")
     args = parser.parse_args(argv)
     if not script and not explicit and args.quick:
         name = parser.prog[:-3] if parser.prog.endswith(".py") else parser.prog

@@ -72,18 +72,23 @@ def _layout(fig) -> None:
              wrap=True)
 
 
+class FigurePathError(ValueError):
+    """A figure's path that cannot name a figure file: a folder, no extension, an extension
+    matplotlib does not write. (A chapter script reports it in one line with exit status 2.)"""
+
+
 def _figure_path(path, where: str, extensions=None) -> str:
     """The path as a str, checked before anything is drawn or written: a file name (not a
     folder) with an extension matplotlib writes (or one of ``extensions``)."""
     path = arguments.path(path, "path", where)
     if os.path.isdir(path):
-        raise ValueError(f"{where}: path {path!r} is a folder; give a file name, e.g. "
+        raise FigurePathError(f"{where}: path {path!r} is a folder; give a file name, e.g. "
                          f"{os.path.join(path, 'figure.png')!r}")
     extension = os.path.splitext(path)[1].lower().lstrip(".")
     allowed = extensions or sorted(FigureCanvasAgg(Figure()).get_supported_filetypes())
     if extension not in allowed:
         what = "has no extension" if not extension else f"has the extension .{extension}"
-        raise ValueError(f"{where}: path {path!r} {what}; use one of "
+        raise FigurePathError(f"{where}: path {path!r} {what}; use one of "
                          f"{', '.join('.' + e for e in allowed)}")
     return path
 

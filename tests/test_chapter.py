@@ -111,3 +111,20 @@ def test_an_empty_or_unwritable_out_is_one_line(tmp_path, monkeypatch):
     with pytest.raises(chapter.OutputFolderError, match="Read-only file system"):
         chapter.start(args)
     assert issubclass(chapter.OutputFolderError, chapter.EXPECTED_FAILURES)
+
+
+def test_settings_with_an_unclosed_quote_are_an_argparse_error(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["ipykernel_launcher.py", "-f", "/tmp/kernel-1.json"])
+    monkeypatch.setenv(chapter.ARGS_VARIABLE, "--out 'unclosed")
+    with pytest.raises(SystemExit) as stop:
+        chapter.parse_args(parser())
+    assert stop.value.code == 2
+    assert "MINIGAN_ARGS" in capsys.readouterr().err
+
+
+def test_file_system_failures_are_expected_failures():
+    from minigan.plot import FigurePathError
+    for kind in (OSError, FileNotFoundError, PermissionError, chapter.OutputFolderError,
+                 FigurePathError):
+        assert issubclass(kind, chapter.EXPECTED_FAILURES), kind
+    assert not issubclass(ValueError, chapter.EXPECTED_FAILURES)    # a bug stays a traceback

@@ -641,3 +641,21 @@ def test_resumable_says_which_parts_start_fresh(tmp_path, capsys):
                                       f"this part starts fresh\n"
     args = chapter.parse_args(parser, ["--out", str(tmp_path)])
     assert chapter.resumable(args, {"b": str(tmp_path / "b.npz")}) == {}
+
+
+def test_a_figure_path_that_is_a_folder_stops_a_chapter_script_in_one_line(tmp_path):
+    (tmp_path / "noise_to_samples.png").mkdir()
+    script = os.path.join(chapter.ROOT, "chapters", "ch1_background.py")
+    r = run_script([script, "--quick", "--out", str(tmp_path)], MPLBACKEND="Agg")
+    _expect_one_line(r, "ch1_background.py: error: plot.save:", "is a folder")
+
+
+def test_chapter_options_that_would_be_ignored_or_unreadable_are_refused(tmp_path):
+    script = os.path.join(chapter.ROOT, "chapters", "ch4_code_examples.py")
+    r = run_script([script, "--quick", "--data-dir", str(tmp_path), "--out", str(tmp_path)])
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "--data-dir: only read with --dataset mnist" in r.stderr
+    r = run_script([script, "--quick", "--out", ""])
+    assert r.returncode == 2 and "argument --out: expected a folder name" in r.stderr
+    r = run_script([script, "--quick", "--penalty-weight", "3", "--out", str(tmp_path)])
+    assert r.returncode == 2 and "--penalty-weight given without --penalty" in r.stderr
