@@ -1,5 +1,6 @@
 """The mode-collapse benchmark (minigan.mode_collapse) and chapter 5's mode-collapse study: the
 metric on hand-built samples, the remedies' discriminators, trials in parallel, the --quick run."""
+import dataclasses
 import math
 import os
 import subprocess
@@ -10,6 +11,7 @@ import pytest
 
 from minigan import backend as B
 from minigan import mode_collapse as mc
+from minigan import mode_table as mt
 from minigan.gradcheck import check_module
 from minigan.metrics import mode_coverage
 from minigan.nn import Dense
@@ -210,6 +212,102 @@ def test_workers_do_not_rerun_the_script_that_starts_them(tmp_path):
                          timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.count("script body ran") == 1 and "trials 2" in run.stdout
+
+
+# ---------------------------------------------------------------------------------------------
+# The study of chapter 5 (minigan.mode_table)
+
+@pytest.mark.parametrize("dataset, modes", [("ring", 8), ("grid", 25)])
+def test_the_metric_checked_on_known_answers(dataset, modes):
+    checks = mt.check_metric(dataset, seed=0)
+    assert (checks.at_centre, checks.at_2_9_std, checks.at_3_1_std) == (1.0, 1.0, 0.0)
+    assert checks.num_modes == modes
+    assert checks.collapsed["modes_covered"] == 1
+    assert checks.collapsed["reverse_kl"] == pytest.approx(math.log(modes))
+    assert checks.data["modes_covered"] == modes
+    assert checks.data["high_quality_fraction"] == pytest.approx(1 - math.exp(-4.5), abs=0.01)
+    assert checks.uniform["high_quality_fraction"] < 0.02
+    numbers = checks.numbers()
+    assert numbers[dataset + "_at_3.1_std"] == 0.0
+    assert numbers[dataset + "_collapsed_reverse_kl"] == checks.collapsed["reverse_kl"]
+    assert numbers[dataset + "_data_modes"] == modes
+    assert f"= log {modes}" in checks.describe()
+    again = mt.check_metric(dataset, seed=0)
+    for key in ("high_quality_fraction", "reverse_kl"):                     # the seed fixes it
+        assert again.data[key] == checks.data[key]
+        assert again.uniform[key] == checks.uniform[key]
+
+
+def _summary(modes, high_quality, reverse_kl=(0.1, 0.01)):
+    fidelity = {k: (0.5, 0.0) for k in ("precision", "recall", "density", "coverage")}
+    return {"modes_covered": modes, "high_quality_percent": high_quality,
+            "reverse_kl": reverse_kl, **fidelity}
+
+
+def _table(gan_modes=(6.0, 0.5, 17.0, 1.0), pac_modes=(8.0, 0.0, 24.0, 0.5), high=95.0):
+    """A Table of rows GAN and PacGAN2, one seed, with given numbers; the GAN's frames start
+    far from every mode and end on the first centre."""
+    summary = {}
+    for row, m in (("GAN", gan_modes), ("PacGAN2", pac_modes)):
+        summary[row, "ring"] = _summary((m[0], m[1]), (high, 1.0))
+        summary[row, "grid"] = _summary((m[2], m[3]), (high, 1.0))
+    results = {}
+    for dataset in mt.DATASETS:
+        centre = mc.make_dataset(dataset).centres[:1]
+        frames = [(0, np.full((500, 2), 50.0)), (3, np.repeat(centre, 500, axis=0))]
+        results["GAN", dataset, 0] = {"frames": frames}
+    return mt.Table(rows=("GAN", "PacGAN2"), seeds=[0], budgets={}, results=results,
+                    summary=summary, published={"PacGAN2": {
+                        "ring": ((7.9, 0.1), (95.6, 2.0), (0.07, 0.03)),
+                        "grid": ((23.8, 0.7), (91.3, 0.8), (0.13, 0.04))}},
+                    seconds=12.0, trained_seconds=20.0)
+
+
+def test_the_table_as_text_and_as_numbers(tmp_path):
+    table = _table()
+    text = table.text()
+    assert "over 1 seed(s)" in text and "modes (of 8)" in text and "modes (of 25)" in text
+    assert "     6.0 +- 0.5   " in text and "    17.0 +- 1.0   " in text    # the GAN's modes
+    assert "23.8 +- 0.7" in text and text.count("  paper") == 2    # PacGAN2's paper lines only
+    assert "precision" in text and "0.500" in text
+    numbers = table.numbers()
+    assert numbers["ring_GAN_modes_covered"] == 6.0
+    assert numbers["grid_PacGAN2_high_quality_percent"] == 95.0
+    assert numbers["ring_GAN_start_modes"] == 0 and numbers["ring_GAN_trained_modes"] == 1
+    assert numbers["grid_GAN_trained_high_quality"] == 1.0
+    assert numbers["table_seconds"] == 12.0 and numbers["trials_training_seconds"] == 20.0
+    table.write(str(tmp_path / "mode_table.txt"))
+    saved = (tmp_path / "mode_table.txt").read_text()
+    assert saved.startswith(text) and "(2 trials in 12 s; training 20 s in all" in saved
+
+
+def test_the_claims_hold_and_fail_as_the_numbers_say():
+    claims = mt.check_claims(_table())
+    assert dataclasses.astuple(claims) == (True, True, True, True) and claims.all_hold
+    assert claims.describe().count("holds:") == 4
+    claims = mt.check_claims(_table(gan_modes=(8.0, 0.0, 17.0, 1.0), pac_modes=(7.5, 0.5, 24.0,
+                                                                                0.5), high=89.0))
+    assert dataclasses.astuple(claims) == (False, False, True, False) and not claims.all_hold
+    assert "FAILS: PacGAN2 captures >= 7.8 of 8 ring modes" in claims.describe()
+    table = dataclasses.replace(_table(), rows=("GAN",))
+    with pytest.raises(ValueError, match="check_claims: the table needs the rows"):
+        mt.check_claims(table)
+
+
+def test_run_table_is_run_trials_summarised(capsys, tmp_path):
+    rows = {"GAN": mc.Setting(), "PacGAN2": mc.Setting(pack=2)}
+    budgets = {"ring": TINY, "grid": TINY}
+    table = mt.run_table(rows, budgets, [0], num_frames=2, folder=str(tmp_path))
+    printed = capsys.readouterr().out
+    assert "2 rows x 2 data sets x 1 seed(s) = 4 trials" in printed
+    assert printed.count(" seed 0: ") == 4
+    assert set(table.results) == {(r, d, 0) for r in rows for d in mt.DATASETS}
+    direct = mc.run_trials([("grid", mc.Setting(pack=2), TINY, 0, 2)])[0]
+    np.testing.assert_array_equal(table.results["PacGAN2", "grid", 0]["samples"],
+                                  direct["samples"])
+    assert table.summary["PacGAN2", "grid"] == mc.summarise([direct])
+    assert len(os.listdir(tmp_path)) == 4                      # every trial saved
+    assert "ring_GAN_start_modes" in table.numbers()
 
 
 # ---------------------------------------------------------------------------------------------
