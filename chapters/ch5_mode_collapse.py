@@ -58,8 +58,8 @@
 # measured for the README (49-108 s a ring trial, 132-175 s a grid trial, two at a time).
 # ``--all-rows`` adds the ten other rows (objectives, remedies, gradient penalties); it first
 # trains each added row for 100 iterations, prints what the added trials will cost on the
-# computer it runs on, then trains them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny models, one seed) took
-# 9-24 s on 2 cores.
+# computer it runs on, then trains them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny
+# models, one seed) took 9-24 s on 2 cores.
 #
 # Run:  python chapters/ch5_mode_collapse.py [--quick] [--seeds N] [--all-rows | --rows ROW ...]
 #           [--paper] [--workers W] [--seed S] [--out DIR]
