@@ -310,6 +310,21 @@ def test_run_table_is_run_trials_summarised(capsys, tmp_path):
     assert "ring_GAN_start_modes" in table.numbers()
 
 
+def test_the_cost_probes_time_short_runs_and_scale_them(capsys, monkeypatch):
+    seconds = mt.time_added_rows({"hinge": mc.Setting(objective="hinge")},
+                                 {"ring": TINY, "grid": TINY}, seed=0, num_seeds=3, workers=1,
+                                 probe_iterations=2)
+    printed = capsys.readouterr().out
+    assert seconds > 0
+    assert "The 1 rows beyond PacGAN's (hinge): 6 trials, about" in printed
+    assert "(2 iterations of each, scaled)" in printed
+    monkeypatch.setattr(mc, "PAPER", dataclasses.replace(TINY, iterations=1000))
+    per_trial = mt.time_paper_trial(seed=0, workers=1, num_trials=8)
+    printed = capsys.readouterr().out
+    assert per_trial > 0 and "hours per PacGAN2 trial" in printed and "x 1000 iterations" in printed
+    assert "; 8 trials on 1 process(es)" in printed
+
+
 # ---------------------------------------------------------------------------------------------
 # The chapter
 
