@@ -156,13 +156,62 @@ def conv2d_grad_input(dy, W, input_shape, stride=1, padding=0):
     """dL/dx of y = conv2d(x, W).   dy: (N, C_out, OH, OW), W: (C_out, C_in, KH, KW) -> dx: x.shape
 
     input_shape = x.shape; it fixes H and W, which the output size alone does not when stride > 1.
+    The textbook adjoint is dcols = dY @ Wmat^T, then col2im. When the stride divides the kernel
+    (DCGAN's k=4, s=2) the same sum is computed by ``_grad_input_by_phases`` instead: each input
+    pixel is then written once, with no overlapping additions (the same values up to rounding).
     """
     c_out, _, kh, kw = W.shape
     if dy.shape[1] != c_out:
         raise ValueError(f"conv2d_grad_input: dy has {dy.shape[1]} channels but W "
                          f"{tuple(W.shape)} has {c_out} outputs")
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    if (sh, sw) != (1, 1) and kh % sh == 0 and kw % sw == 0 and \
+            sh * sw * input_shape[1] >= PHASES_MIN_WIDTH:
+        return _grad_input_by_phases(dy, W, input_shape, (sh, sw), (ph, pw))
     dcols = _as_rows(dy) @ _weight_matrix(W).T            # (N*OH*OW, C_out) @ (C_out, KH*KW*C_in)
-    return col2im(dcols, input_shape, (kh, kw), stride, padding)
+    return col2im(dcols, input_shape, (kh, kw), (sh, sw), (ph, pw))
+
+
+#: the phase path's product has SH*SW*C_in columns; OpenBLAS runs products only a few columns
+#: wide (C_in = 1: 4 columns) at a small fraction of its rate, so narrower ones take col2im
+PHASES_MIN_WIDTH = 16
+
+
+def _grad_input_by_phases(dy, W, input_shape, stride, padding):
+    """conv2d_grad_input when the stride (SH, SW) divides the kernel: KH = SH*AH, KW = SW*AW.
+
+    Split each kernel offset u = SH*a + r (0 <= r < SH) and each padded input row P = SH*I + r:
+    the window of output row i covers P = SH*(i + a) + r, so the rows of input phase r receive
+
+        dx_pad[SH*I + r] = sum_a  dy[I - a] . W[:, :, SH*a + r]        (likewise along W)
+
+    a stride-1 AH x AW convolution of dy (zero-padded by AH-1, AW-1) whose SH*SW*C_in output
+    channels are the phases (r, q, c) of dx_pad. One im2col of dy, one product, SH*SW copies
+    into dx (channels-last, contiguous); every sum over a and o happens inside the product.
+    """
+    n, c_in, h, w = input_shape
+    c_out, _, kh, kw = W.shape
+    (sh, sw), (ph, pw) = stride, padding
+    ah, aw = kh // sh, kw // sw
+    zh, zw = dy.shape[2] + ah - 1, dy.shape[3] + aw - 1       # rows/cols of input phases covered
+    cols = im2col(dy, (ah, aw), 1, (ah - 1, aw - 1))          # (N*ZH*ZW, AH*AW*C_out)
+    # Wz[(a', b', o), (r, q, c)] = W[o, c, SH*(AH-1-a') + r, SW*(AW-1-b') + q]: a' = AH-1-a
+    # because im2col's window over dy padded by AH-1 starts at dy row I - (AH-1)
+    Wz = W.reshape(c_out, c_in, ah, sh, aw, sw)[:, :, ::-1, :, ::-1, :]
+    Wz = Wz.transpose(2, 4, 0, 3, 5, 1).reshape(ah * aw * c_out, sh * sw * c_in)
+    z = (cols @ Wz).reshape(n, zh, zw, sh, sw, c_in)           # z[n, I, J, r, q, c]
+    covered = sh * zh - ph >= h and sw * zw - pw >= w          # else the last rows get no gradient
+    dx = (B.xp.empty if covered else B.xp.zeros)((n, h, w, c_in), dtype=z.dtype)
+    for r in range(sh):                   # x row y is padded row y + ph = SH*I + r
+        y0 = (r - ph) % sh
+        i0, rows = (y0 + ph) // sh, len(range(y0, h, sh))
+        for q in range(sw):
+            x0 = (q - pw) % sw
+            j0, cols_ = (x0 + pw) // sw, len(range(x0, w, sw))
+            rows_in, cols_in = max(0, min(rows, zh - i0)), max(0, min(cols_, zw - j0))
+            dx[:, y0::sh, x0::sw, :][:, :rows_in, :cols_in] = \
+                z[:, i0:i0 + rows_in, j0:j0 + cols_in, r, q, :]
+    return dx.transpose(0, 3, 1, 2)
 
 
 def conv2d_grad_weight(x, dy, kernel_shape, stride=1, padding=0, cols=None):
