@@ -1,4 +1,4 @@
-"""The fast paths of the convolution and normalisation layers against their textbook forms.
+"""The fast paths of the convolution, normalisation and dropout layers against their textbook forms.
 
 conv2d_grad_input computes the stride-divides-kernel case (DCGAN's k=4, s=2) by stride phases
 instead of col2im; BatchNorm works on channels-last inputs without transposing them. Both must
@@ -12,6 +12,7 @@ from minigan.gradcheck import check_module
 from minigan.nn import conv
 from minigan.nn.module import Module
 from minigan.nn.conv import Conv2d, ConvTranspose2d, col2im, conv_output_size
+from minigan.nn.dropout import Dropout, keep_mask
 from minigan.nn.norm import BatchNorm1d, BatchNorm2d
 
 LAYER_TOL = 1e-7
@@ -135,3 +136,22 @@ def test_batchnorm_gradients_on_channels_last_input():
             x = B.asarray(rng.standard_normal(shape) * 2 + 0.5)
             errors = check_module(ChannelsLastInput(layer), x)
             assert max(errors.values()) < LAYER_TOL, (layer, errors)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.05, 0.9])
+def test_dropout_mask_from_integer_draws_keeps_fraction_1_minus_p(p):
+    """The host mask compares raw 32-bit draws with round(p * 2^32); odd sizes use half a word."""
+    B.seed(4)
+    keep = B.to_numpy(keep_mask((301, 333), p))                       # 100,233 elements, odd
+    assert keep.dtype == bool and keep.shape == (301, 333)
+    sigma = np.sqrt(p * (1 - p) / keep.size)
+    assert abs((1 - keep.mean()) - p) < 5 * sigma
+    B.seed(4)
+    assert np.array_equal(B.to_numpy(keep_mask((301, 333), p)), keep)
+    layer = Dropout(p)
+    x = B.xp.ones((7, 9), dtype=B.dtype())
+    y = B.to_numpy(layer.forward(x))
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-6)
+    dy = B.randn(7, 9)
+    np.testing.assert_allclose(B.to_numpy(layer.backward(dy)), B.to_numpy(dy) * y, rtol=1e-6)
