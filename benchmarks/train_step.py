@@ -33,7 +33,7 @@ import numpy as np
 from layers import environment, set_blas_threads  # benchmarks/layers.py, beside this
 
 from minigan import backend as B
-from minigan.flops import forward_flops, matmul_peak
+from minigan.flops import MatmulPeak, forward_flops
 from minigan.gan import GAN
 from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discriminator,
                             dense_generator)
@@ -191,7 +191,9 @@ def main(argv=None) -> dict:
     print(set_threads(args.threads))
     print("\n".join(environment()))
     print(f"load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    peak = matmul_peak()
+    peak = MatmulPeak()
+    peak.sample(clock, repeats=7)
+    peak = peak.gflops()
     print(f"float32 matmul peak (2048^3, median of 7): {peak:.0f} GFLOP/s\n")
 
     gan = minigan_gan(args.model, 1024, args.dropout)
