@@ -67,7 +67,8 @@ def test_dcgan_shapes_take_the_phase_path_and_agree():
                                                              (1, 1)), rtol=1e-11, atol=1e-11)
 
 
-@pytest.mark.parametrize("kernel, stride, padding", [(4, 2, 1), (6, 3, 2), ((4, 2), (2, 1), (1, 0))])
+@pytest.mark.parametrize("kernel, stride, padding",
+                         [(4, 2, 1), (6, 3, 2), ((4, 2), (2, 1), (1, 0))])
 def test_layers_on_the_phase_path_pass_gradient_checks(kernel, stride, padding):
     """Eight input (or output) channels: wide enough for the phase path at the default threshold."""
     with B.precision("float64"):
