@@ -40,7 +40,7 @@ without a copy. Any memory layout is accepted as input.
 k=4, s=2), conv2d_grad_input does not build dL/dcols and col2im it; it computes the same sum as
 one stride-1 convolution of dy with the kernel cut into its s*s stride phases (see
 ``_grad_input_by_phases``): each input pixel is written once, no overlapping additions. More
-multiplications (dy is zero-padded), no col2im: measured 2-3 % of a DCGAN step on 1-2 cores.
+multiplications (dy is zero-padded), no col2im: measured 3-5 % of a DCGAN step on one core.
 ``col2im`` stays the reference, and a test holds the two to the same values. The layers also
 keep their im2col matrix and padded input from one call to the next (``Scratch``): a fresh
 array of a few MB costs page faults every time.
