@@ -6,7 +6,7 @@
 (the second line times NumPy's OpenBLAS without an OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE kernel
 override, where a machine sets one, for this command only; the performance targets refer to
 that figure). Options: --repeats R (default 30),
---threads T (limit both libraries to T threads; needs threadpoolctl), --cpu-time (with
+--threads T (limit both libraries to T threads), --cpu-time (with
 --threads 1: time the process's CPU time instead of the wall clock, so that time spent waiting
 for a core held by other processes is not counted -- the steadier figure on a busy machine).
 
@@ -75,8 +75,69 @@ def layer_specs():
     ]
 
 
+def _openblas():
+    """NumPy's OpenBLAS library through ctypes (no dependency), or None if it cannot be found.
+
+    NumPy's wheels bundle OpenBLAS with prefixed symbol names (``scipy_openblas_get_corename64_``);
+    system builds use the plain ones. threadpoolctl, where installed, reads the same functions.
+    """
+    import ctypes
+    paths = set()
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if "openblas" in line.lower() and "/" in line}
+    except OSError:
+        pass
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
+                               ("openblas", "64_"), ("openblas", "")):
+            if hasattr(lib, f"{prefix}_get_corename{suffix}"):
+                return lib, prefix, suffix
+    return None
+
+
+def openblas_info():
+    """(kernel name, configuration, threads) of NumPy's OpenBLAS, or None."""
+    import ctypes
+    found = _openblas()
+    if found is None:
+        return None
+    lib, prefix, suffix = found
+    corename = getattr(lib, f"{prefix}_get_corename{suffix}")
+    config = getattr(lib, f"{prefix}_get_config{suffix}")
+    threads = getattr(lib, f"{prefix}_get_num_threads{suffix}")
+    corename.restype = config.restype = ctypes.c_char_p
+    threads.restype = ctypes.c_int
+    return corename().decode(), config().decode(), threads()
+
+
+def set_blas_threads(threads: int) -> bool:
+    """Limit NumPy's OpenBLAS to ``threads`` threads (threadpoolctl if installed, else ctypes)."""
+    try:
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(limits=threads, user_api="blas")
+        return True
+    except ImportError:
+        pass
+    found = _openblas()
+    if found is None:
+        return False
+    lib, prefix, suffix = found
+    name = (f"{prefix}_set_num_threads{suffix}" if prefix == "openblas"
+            else f"scipy_openblas_set_num_threads{suffix}")
+    if not hasattr(lib, name):
+        return False
+    import ctypes
+    getattr(lib, name)(ctypes.c_int(threads))
+    return True
+
+
 def blas_threads() -> int:
-    """Threads NumPy's BLAS uses (threadpoolctl if installed, else the CPU count)."""
+    """Threads NumPy's BLAS uses (threadpoolctl or OpenBLAS itself, else the CPU count)."""
     try:
         from threadpoolctl import threadpool_info
         counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
@@ -84,39 +145,47 @@ def blas_threads() -> int:
             return counts[0]
     except ImportError:
         pass
+    info = openblas_info()
+    if info is not None:
+        return info[2]
     return os.cpu_count() or 1
 
 
 def cpu_name() -> str:
+    """The CPU's model name, family/model numbers and widest vector units (from /proc/cpuinfo)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break                                   # the first processor is enough
+                key, _, value = line.partition(":")
+                fields[key.strip()] = value.strip()
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return platform.processor() or platform.machine()
+    flags = set(fields.get("flags", "").split())
+    simd = ("AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else
+            "AVX" if "avx" in flags else "SSE")
+    simd += ", AMX" if "amx_tile" in flags else ""
+    return (f"{fields.get('model name', platform.machine())}, family {fields.get('cpu family')} "
+            f"model {fields.get('model')}, {simd}")
 
 
 def environment() -> list:
     lines = [f"python {platform.python_version()}, numpy {np.__version__}, "
              f"{os.cpu_count()} CPUs ({cpu_name()})"]
-    try:
-        from threadpoolctl import threadpool_info
-        for p in threadpool_info():
-            if p.get("user_api") == "blas":
-                lines.append(f"BLAS: {p.get('internal_api')} {p.get('version')} "
-                             f"({p.get('architecture')} kernels, {p.get('num_threads')} threads)")
-            else:
-                lines.append(f"{p.get('user_api')}: {p.get('prefix')} "
-                             f"({p.get('num_threads')} threads)")
-    except ImportError:
-        lines.append("BLAS: (install threadpoolctl to see which)")
+    info = openblas_info()
+    if info is not None:
+        kernel, config, threads = info
+        lines.append(f"BLAS: {config.split('  ')[0]} ({kernel} kernels, {threads} threads)")
+    else:
+        lines.append("BLAS: not OpenBLAS, or not found (numpy.show_config() tells which)")
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(var)
         lines.append(f"{var}: {'set to ' + repr(value) if value is not None else 'not set'}")
     if torch is not None:
-        lines.append(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+        lines.append(f"torch {torch.__version__} ({torch.backends.cpu.get_cpu_capability()} "
+                     f"kernels), {torch.get_num_threads()} threads")
     else:
         lines.append("torch: not installed (no PyTorch column)")
     return lines
@@ -149,7 +218,7 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=30, help="timed repeats per layer")
     parser.add_argument("--threads", type=int, default=None,
                         help="limit NumPy's BLAS and PyTorch to this many threads "
-                             "(needs threadpoolctl; default: as configured)")
+                             "(default: as configured)")
     parser.add_argument("--cpu-time", action="store_true",
                         help="with --threads 1: measure process CPU time, not wall-clock time")
     args = parser.parse_args(argv)
@@ -157,9 +226,9 @@ def main(argv=None) -> None:
         parser.error("--cpu-time needs --threads 1 (with more threads, CPU time adds up "
                      "the threads' time, spinning included)")
     clock = time.process_time if args.cpu_time else time.perf_counter
-    if args.threads is not None:
-        from threadpoolctl import threadpool_limits
-        _limits = threadpool_limits(args.threads)  # noqa: F841  (applies until exit)
+    if args.threads is not None and not set_blas_threads(args.threads):
+        parser.error("--threads: cannot set NumPy's BLAS threads (not OpenBLAS?); set "
+                     "OPENBLAS_NUM_THREADS / OMP_NUM_THREADS instead")
 
     B.set_dtype("float32")
     B.seed(0)

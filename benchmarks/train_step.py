@@ -6,7 +6,10 @@
 
 (the second line times NumPy's OpenBLAS without this machine's kernel override, for this command
 only; the performance targets refer to that figure). Options: --model dcgan|dense, --repeats R
-(default 30), --threads T (default 2), --epoch-images N (default 10000; 0 skips the epoch).
+(default 30), --threads T (default 2), --epoch-images N (default 10000; 0 skips the epoch),
+--dropout P (the DCGAN discriminator's two Dropout layers, default 0.3 as in document 004; 0
+leaves them out), --cpu-time (with --threads 1: process CPU time instead of the wall clock, the
+steadier figure on a busy machine).
 
 A step is one iteration of Algorithm 1 as ``minigan.gan.GAN.step`` runs it:
 
@@ -27,10 +30,10 @@ import os
 import time
 
 import numpy as np
-from layers import environment  # benchmarks/layers.py, beside this script
+from layers import environment, set_blas_threads  # benchmarks/layers.py, beside this
 
 from minigan import backend as B
-from minigan.flops import forward_flops, matmul_peak
+from minigan.flops import MatmulPeak, forward_flops
 from minigan.gan import GAN
 from minigan.models import (dcgan_discriminator, dcgan_generator, dense_discriminator,
                             dense_generator)
@@ -50,32 +53,36 @@ SETTLE_S = 0.3    # pause before each block: idle BLAS / OpenMP threads stop spi
 # ---------------------------------------------------------------------------------------------
 # The models, in minigan and in PyTorch
 
-def minigan_models(model: str):
+def minigan_models(model: str, dropout: float = 0.3):
     """(G, D) from minigan.models with their default settings: chapter 4's DCGAN; for "dense",
-    document 003's layer sizes with a tanh output (chapter 4's dense GAN ends in a sigmoid)."""
+    document 003's layer sizes with a tanh output (chapter 4's dense GAN ends in a sigmoid).
+    ``dropout``: the probability of D's Dropout layers (0: none)."""
     if model == "dcgan":
-        return dcgan_generator(LATENT_DIM), dcgan_discriminator()
-    return dense_generator(LATENT_DIM), dense_discriminator()
+        return dcgan_generator(LATENT_DIM), dcgan_discriminator(dropout=dropout)
+    return dense_generator(LATENT_DIM), dense_discriminator(dropout=dropout)
 
 
-def torch_models(model: str):
+def torch_models(model: str, dropout: float = 0.3):
     """The same (G, D) in torch.nn, layer for layer."""
     nn = torch.nn
+
+    def drop():
+        return [nn.Dropout(dropout)] if dropout else []
     if model == "dcgan":
         G = nn.Sequential(nn.Linear(LATENT_DIM, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)),
                           nn.BatchNorm2d(128), nn.ReLU(),
                           nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
                           nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
-        D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-                          nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        D = nn.Sequential(nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), *drop(),
+                          nn.Conv2d(64, 128, 4, 2, 1), nn.LeakyReLU(0.2), *drop(),
                           nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
         return G, D
     G = nn.Sequential(nn.Linear(LATENT_DIM, 256), nn.BatchNorm1d(256), nn.LeakyReLU(0.2),
                       nn.Linear(256, 512), nn.BatchNorm1d(512), nn.LeakyReLU(0.2),
                       nn.Linear(512, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(0.2),
                       nn.Linear(1024, 784), nn.Tanh(), nn.Unflatten(1, (1, 28, 28)))
-    D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-                      nn.Linear(512, 256), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Linear(256, 1))
+    D = nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.LeakyReLU(0.2), *drop(),
+                      nn.Linear(512, 256), nn.LeakyReLU(0.2), *drop(), nn.Linear(256, 1))
     return G, D
 
 
@@ -97,8 +104,8 @@ def count_parameters(module) -> int:
 # ---------------------------------------------------------------------------------------------
 # One step each
 
-def minigan_gan(model: str, num_images: int) -> GAN:
-    G, D = minigan_models(model)
+def minigan_gan(model: str, num_images: int, dropout: float = 0.3) -> GAN:
+    G, D = minigan_models(model, dropout)
     images = B.rand(num_images, 1, 28, 28)
     images *= 2
     images -= 1                                                   # random "images" in [-1, 1]
@@ -106,10 +113,11 @@ def minigan_gan(model: str, num_images: int) -> GAN:
                objective="non-saturating", lr_g=2e-4, lr_d=2e-4)
 
 
-def torch_step_function(model: str, num_images: int, device: str = "cpu"):
+def torch_step_function(model: str, num_images: int, device: str = "cpu",
+                        dropout: float = 0.3):
     """A closure running one PyTorch iteration (D step, then G step) on ``device``."""
     torch.set_default_device(device)
-    G, D = torch_models(model)
+    G, D = torch_models(model, dropout)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = torch.nn.BCEWithLogitsLoss()
@@ -139,25 +147,22 @@ def torch_step_function(model: str, num_images: int, device: str = "cpu"):
     return step, (G, D)
 
 
-def timed(step, synchronize) -> float:
+def timed(step, synchronize, clock=time.perf_counter) -> float:
     """Seconds for one step, from an idle device to an idle device (GPU work is asynchronous)."""
     synchronize()
-    start = time.perf_counter()
+    start = clock()
     step()
     synchronize()
-    return time.perf_counter() - start
+    return clock() - start
 
 
 def set_threads(threads: int) -> str:
-    """Use ``threads`` threads in NumPy's BLAS (via threadpoolctl, if installed) and PyTorch."""
+    """Use ``threads`` threads in NumPy's BLAS and PyTorch."""
     if torch is not None:
         torch.set_num_threads(threads)
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return "NumPy BLAS threads: unchanged (install threadpoolctl to set them)"
-    threadpool_limits(limits=threads, user_api="blas")
-    return f"NumPy BLAS threads: {threads}"
+    if set_blas_threads(threads):
+        return f"NumPy BLAS threads: {threads}"
+    return "NumPy BLAS threads: unchanged (not OpenBLAS?)"
 
 
 def main(argv=None) -> dict:
@@ -169,7 +174,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads")
     parser.add_argument("--epoch-images", type=int, default=10000,
                         help="time one epoch over this many images (0: skip)")
+    parser.add_argument("--dropout", type=float, default=0.3,
+                        help="probability of D's two Dropout layers (0: none)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="with --threads 1: measure process CPU time, not wall-clock time")
     args = parser.parse_args(argv)
+    if args.cpu_time and (args.threads != 1 or args.backend != "numpy"):
+        parser.error("--cpu-time needs --threads 1 and the numpy backend (with more threads, "
+                     "CPU time adds up the threads' time, spinning included)")
+    clock = time.process_time if args.cpu_time else time.perf_counter
 
     B.use(args.backend)
     B.set_dtype("float32")
@@ -178,25 +191,29 @@ def main(argv=None) -> dict:
     print(set_threads(args.threads))
     print("\n".join(environment()))
     print(f"load average: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    peak = matmul_peak()
+    peak = MatmulPeak()
+    peak.sample(clock, repeats=7)
+    peak = peak.gflops()
     print(f"float32 matmul peak (2048^3, median of 7): {peak:.0f} GFLOP/s\n")
 
-    gan = minigan_gan(args.model, 1024)
+    gan = minigan_gan(args.model, 1024, args.dropout)
     steps = {"minigan": gan.step}
     syncs = {"minigan": B.xp.cuda.Device().synchronize if gpu else lambda: None}
     if torch is not None and (not gpu or torch.cuda.is_available()):
         torch.manual_seed(0)
         steps["torch"], torch_pair = torch_step_function(args.model, 1024,
-                                                         "cuda" if gpu else "cpu")
+                                                         "cuda" if gpu else "cpu", args.dropout)
         syncs["torch"] = torch.cuda.synchronize if gpu else lambda: None
         for name, mine, theirs in zip(("G", "D"), (gan.generator, gan.discriminator),
                                       torch_pair):
             if count_parameters(mine) != count_parameters(theirs):
                 raise RuntimeError(f"{name}: minigan has {count_parameters(mine)} parameters, "
                                    f"PyTorch {count_parameters(theirs)}; not the same model")
+    dropout = f"Dropout({args.dropout:g}) in D" if args.dropout else "no Dropout"
     print(f"{args.model}: G {count_parameters(gan.generator):,} parameters, "
           f"D {count_parameters(gan.discriminator):,}; batch {BATCH}, float32, "
-          f"{args.threads} thread(s)")
+          f"{args.threads} thread(s), {dropout}")
+    print(f"times: {'process CPU time' if args.cpu_time else 'wall clock'}")
 
     times = {name: [] for name in steps}
     for _ in range(ROUNDS):                           # alternate blocks, so drift hits both
@@ -204,7 +221,7 @@ def main(argv=None) -> dict:
             time.sleep(SETTLE_S)
             for _ in range(WARMUP):
                 step()
-            times[name].extend(timed(step, syncs[name])
+            times[name].extend(timed(step, syncs[name], clock)
                                for _ in range(max(1, args.repeats // ROUNDS)))
     ms = {name: 1e3 * float(np.median(t)) for name, t in times.items()}
     flops = step_flops(gan.generator, gan.discriminator)
@@ -222,7 +239,7 @@ def main(argv=None) -> dict:
         print(f"{'minigan / PyTorch':<40} {results['ratio']:>10.2f}")
 
     if args.epoch_images:
-        epoch_gan = minigan_gan(args.model, args.epoch_images)
+        epoch_gan = minigan_gan(args.model, args.epoch_images, args.dropout)
         num_steps = args.epoch_images // BATCH
         time.sleep(SETTLE_S)
         start = time.perf_counter()

@@ -28,11 +28,16 @@ sum_i xhat_i^2 = m) leaves
 
 In eval mode mu and var are constants:  dL/dx_i = gamma / sqrt(var + eps) * g_i.
 
-Both layers view their input as (N, C, L) -- L = 1 for (N, F), L = H*W for (N, C, H, W) -- and
-share one implementation. Per-channel sums run as a float32 matrix-vector product over the short,
-contiguous L axis followed by a float64 sum over N: float64 accumulation where the rows are many,
-and no transposes (measured ~1.7x faster than ``x.mean(axis=(0, 2, 3), dtype=float64)`` for a
-forward + backward at DCGAN sizes, with the same float32 accuracy).
+Both layers view their input as a 3-D array with the per-channel statistics over two axes: (N, C, L)
+-- L = H*W, the (N, C, H, W) layout -- or (N, L, C) when the input is channels-last memory (as
+minigan's convolutions return it; a (N, F) input is (N, 1, F)), so neither layout is copied
+and the output keeps the input's layout. Per-channel sums run as a float32 matrix-vector
+product over the L axis followed by a float64 sum over N: float64 accumulation where the rows
+are many, and no transposes (measured ~1.7x faster than ``x.mean(axis=(0, 2, 3),
+dtype=float64)`` for a forward + backward at DCGAN sizes, with the same float32 accuracy).
+The cache is the centred input x - mu and 1 / sqrt(var + eps): xhat is never stored, and the
+passes over the data are few (forward: a sum, the centring, a sum of squares, the scale and
+shift; backward: two sums and four passes for dL/dx).
 """
 from __future__ import annotations
 
@@ -42,17 +47,36 @@ from minigan.nn.init import ones, zeros
 from minigan.nn.module import Module, Parameter
 
 
-def _channel_sum(a):
-    """a: (N, C, L) -> (C,) float64: sum over N and L."""
-    n, c, length = a.shape
-    ones_l = B.xp.ones((length,), dtype=a.dtype)
-    partial = a.reshape(n * c, length) @ ones_l                 # (N*C,) float32 sums over L
-    return partial.reshape(n, c).sum(axis=0, dtype=B.xp.float64)
+def _view(a, channels_last: bool):
+    """a: (N, C, *spatial) -> (N, L, C) if channels_last else (N, C, L); a copy only when a's
+    memory is not in that layout."""
+    n, c = a.shape[:2]
+    if channels_last:
+        return B.xp.ascontiguousarray(B.xp.moveaxis(a, 1, -1)).reshape(n, -1, c)
+    return B.xp.ascontiguousarray(a).reshape(n, c, -1)
 
 
-def _channel_dot(a, b):
-    """a, b: (N, C, L) -> (C,) float64: sum over N and L of a * b (no (N, C, L) temporary)."""
-    return B.xp.einsum("ncl,ncl->nc", a, b).sum(axis=0, dtype=B.xp.float64)
+def _is_channels_last(a) -> bool:
+    """True when the channel axis of a: (N, C, *spatial) is its innermost one in memory
+    (channels-last memory, also cropped; every contiguous (N, F) array)."""
+    return a.strides[1] == a.itemsize and a.shape[1] > 1
+
+
+def _channel_sum(a, channels_last: bool):
+    """a: (N, C, L) or (N, L, C) -> (C,) float64: sum over N and L."""
+    if channels_last:
+        n, length, c = a.shape
+        partial = B.xp.ones((length,), dtype=a.dtype) @ a       # (N, C) float32 sums over L
+    else:
+        n, c, length = a.shape
+        partial = (a.reshape(n * c, length) @ B.xp.ones((length,), dtype=a.dtype)).reshape(n, c)
+    return partial.sum(axis=0, dtype=B.xp.float64)
+
+
+def _channel_dot(a, b, channels_last: bool):
+    """a, b: (N, C, L) or (N, L, C) -> (C,) float64: sum over N and L of a * b (no temporary)."""
+    pattern = "nlc,nlc->nc" if channels_last else "ncl,ncl->nc"
+    return B.xp.einsum(pattern, a, b).sum(axis=0, dtype=B.xp.float64)
 
 
 class _BatchNorm(Module):
@@ -75,7 +99,8 @@ class _BatchNorm(Module):
         self.bias = Parameter(zeros((num_features,)))            # beta
         self.running_mean = zeros((num_features,))
         self.running_var = ones((num_features,))
-        self.xhat = None                # cache: normalised input, (N, C, L)
+        self.centred = None             # cache: x - mu, (N, C, L) or (N, L, C)
+        self.channels_last = None       # cache: which of the two
         self.inv_std = None             # cache: 1 / sqrt(var + eps), (C,) float64
         self.used_batch_stats = None    # cache: was forward in training mode?
 
@@ -86,56 +111,72 @@ class _BatchNorm(Module):
         return (None, self.num_features) + (None,) * self.spatial_dims
 
     def forward(self, x):
-        """x: (N, C) or (N, C, H, W) -> y of the same shape."""
+        """x: (N, C) or (N, C, H, W) -> y of the same shape (and memory layout)."""
         self._check_input(x, self._pattern())
-        n, c = x.shape[:2]
-        x3 = x.reshape(n, c, -1)                                 # (N, C, L)
-        count = n * x3.shape[2]                                  # values per channel, m
+        channels_last = _is_channels_last(x)
+        x3 = _view(x, channels_last)                             # (N, L, C) or (N, C, L)
+        count = x3.size // self.num_features                     # values per channel, m
         dt = x.dtype
+
+        def per_channel(v):             # (C,) -> broadcastable against x3, in x's dtype
+            v = v.astype(dt, copy=False)
+            return v if channels_last else v[:, None]
+
         if self.training:
             if count == 1:
                 raise ValueError(f"{self!r} needs more than one value per channel in training "
                                  f"mode, got input of shape {tuple(x.shape)} (the variance of one "
                                  f"value is undefined); use a batch of 2 or more, or call .eval()")
-            mean = _channel_sum(x3) / count                      # (C,) float64
-            xhat = x3 - mean.astype(dt)[:, None]                 # (N, C, L), centred
-            var = _channel_dot(xhat, xhat) / count               # (C,) float64, biased
+            mean = _channel_sum(x3, channels_last) / count       # (C,) float64
+            centred = x3 - per_channel(mean)
+            var = _channel_dot(centred, centred, channels_last) / count   # (C,) float64, biased
             m = self.momentum
             self.running_mean[...] = (1 - m) * self.running_mean + m * mean
             self.running_var[...] = (1 - m) * self.running_var + (m * count / (count - 1)) * var
         else:
             var = self.running_var.astype(B.xp.float64)
-            xhat = x3 - self.running_mean.astype(dt)[:, None]
+            centred = x3 - per_channel(self.running_mean)
         inv_std = 1.0 / B.xp.sqrt(var + self.eps)                # (C,) float64
         # a channel whose squares overflow float32 (|x| > ~1e19) has var = inf: NaN, not zeros,
         # comes out, so the loss checks stop training instead of it going on silently
         inv_std = B.xp.where(var < B.xp.inf, inv_std, B.xp.nan)
-        xhat *= inv_std.astype(dt)[:, None]
-        y = xhat * self.weight.data.astype(dt, copy=False)[:, None]
-        y += self.bias.data.astype(dt, copy=False)[:, None]
-        self.xhat, self.inv_std, self.used_batch_stats = xhat, inv_std, self.training
-        return self._output(y.reshape(x.shape))
+        y = centred * per_channel(self.weight.data * inv_std)   # gamma * xhat
+        y += per_channel(self.bias.data)
+        self.centred, self.channels_last = centred, channels_last
+        self.inv_std, self.used_batch_stats = inv_std, self.training
+        return self._output(self._unview(y, x.shape))
+
+    def _unview(self, a3, shape):
+        """(N, L, C) or (N, C, L) -> (N, C, *spatial), the inverse of _view (a view)."""
+        if self.channels_last:
+            return B.xp.moveaxis(a3.reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+        return a3.reshape(shape)
 
     def backward(self, dy):
         """dy: shaped like the input -> dL/dx; adds into weight.grad and bias.grad."""
         self._check_dy(dy)
-        xhat = self.xhat
-        n, c, length = xhat.shape
-        dt = xhat.dtype
-        dy3 = dy.reshape(n, c, length)
-        dgamma = _channel_dot(dy3, xhat)                         # (C,) float64
-        dbeta = _channel_sum(dy3)                                # (C,) float64
+        centred, channels_last, inv_std = self.centred, self.channels_last, self.inv_std
+        dt = centred.dtype
+        dy3 = _view(dy, channels_last)
+
+        def per_channel(v):
+            v = v.astype(dt)
+            return v if channels_last else v[:, None]
+
+        dgamma = _channel_dot(dy3, centred, channels_last) * inv_std   # sum g xhat, (C,) f64
+        dbeta = _channel_sum(dy3, channels_last)                 # (C,) float64
         self.weight.grad += dgamma.astype(self.weight.grad.dtype)
         self.bias.grad += dbeta.astype(self.bias.grad.dtype)
-        scale = (self.weight.data * self.inv_std).astype(dt)[:, None]   # gamma / sqrt(var + eps)
+        scale = self.weight.data * inv_std                       # gamma / sqrt(var + eps)
         if not self.used_batch_stats:
-            return (dy3 * scale).reshape(dy.shape)
-        count = n * length
-        dx = xhat * (dgamma / count).astype(dt)[:, None]
-        B.xp.subtract(dy3, dx, out=dx)                           # g - xhat dgamma / m
-        dx -= (dbeta / count).astype(dt)[:, None]                # ... - dbeta / m
-        dx *= scale
-        return dx.reshape(dy.shape)
+            return self._unview(dy3 * per_channel(scale), dy.shape)
+        count = centred.size // self.num_features
+        # dx = scale * (g - dbeta / m - xhat * dgamma / m),  xhat = centred * inv_std
+        dx = centred * per_channel(inv_std * dgamma / count)
+        dx += per_channel(dbeta / count)
+        B.xp.subtract(dy3, dx, out=dx)
+        dx *= per_channel(scale)
+        return self._unview(dx, dy.shape)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.num_features})"

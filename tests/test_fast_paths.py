@@ -1,0 +1,158 @@
+"""The fast paths of the convolution, normalisation and dropout layers against their textbook forms.
+
+conv2d_grad_input computes the stride-divides-kernel case (DCGAN's k=4, s=2) by stride phases
+instead of col2im; BatchNorm works on channels-last inputs without transposing them. Both must
+give the textbook values (float64, to rounding) and keep every gradient check.
+"""
+import numpy as np
+import pytest
+
+from minigan import backend as B
+from minigan.gradcheck import check_module
+from minigan.nn import conv
+from minigan.nn.module import Module
+from minigan.nn.conv import Conv2d, ConvTranspose2d, col2im, conv_output_size
+from minigan.nn.dropout import Dropout, keep_mask
+from minigan.nn.norm import BatchNorm1d, BatchNorm2d
+
+LAYER_TOL = 1e-7
+
+
+def textbook_grad_input(dy, W, input_shape, stride, padding):
+    """dcols = dY @ Wmat^T, then col2im: the adjoint as conv.py's docstring writes it."""
+    c_out, c_in, kh, kw = W.shape
+    dY = np.moveaxis(dy, 1, -1).reshape(-1, c_out)                    # (N*OH*OW, C_out)
+    Wmat = W.transpose(2, 3, 1, 0).reshape(-1, c_out)                 # (KH*KW*C_in, C_out)
+    return col2im(dY @ Wmat.T, input_shape, (kh, kw), stride, padding)
+
+
+def test_phase_path_equals_col2im_on_random_shapes(monkeypatch):
+    monkeypatch.setattr(conv, "PHASES_MIN_WIDTH", 1)          # take the phase path everywhere
+    rng = np.random.default_rng(0)
+    checked = 0
+    with B.precision("float64"):
+        while checked < 150:
+            sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+            if (sh, sw) == (1, 1):
+                continue
+            kh, kw = sh * int(rng.integers(1, 4)), sw * int(rng.integers(1, 4))
+            ph, pw = (int(v) for v in rng.integers(0, 5, 2))
+            h, w = (int(v) for v in rng.integers(1, 12, 2))
+            if h + 2 * ph < kh or w + 2 * pw < kw:
+                continue
+            c_in, c_out = (int(v) for v in rng.integers(1, 5, 2))
+            oh, ow = conv_output_size(h, kh, sh, ph), conv_output_size(w, kw, sw, pw)
+            W = rng.standard_normal((c_out, c_in, kh, kw))
+            dy = rng.standard_normal((2, c_out, oh, ow))
+            shape = (2, c_in, h, w)
+            fast = conv.conv2d_grad_input(dy, W, shape, (sh, sw), (ph, pw))
+            slow = textbook_grad_input(dy, W, shape, (sh, sw), (ph, pw))
+            assert fast.shape == slow.shape == shape
+            np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"k={kh, kw} s={sh, sw} p={ph, pw} in={shape}")
+            checked += 1
+
+
+def test_dcgan_shapes_take_the_phase_path_and_agree():
+    """k=4, s=2, p=1 at 64 channels (chapter 4's layers): the default threshold picks phases;
+    with one input channel (too narrow a product) col2im is used."""
+    assert 2 * 2 * 64 >= conv.PHASES_MIN_WIDTH > 2 * 2 * 1
+    rng = np.random.default_rng(1)
+    with B.precision("float64"):
+        W = rng.standard_normal((128, 64, 4, 4))
+        dy = rng.standard_normal((3, 128, 7, 7))
+        fast = conv.conv2d_grad_input(dy, W, (3, 64, 14, 14), 2, 1)
+        assert np.moveaxis(fast, 1, -1).flags.c_contiguous          # channels-last, contiguous
+        np.testing.assert_allclose(fast, textbook_grad_input(dy, W, (3, 64, 14, 14), (2, 2),
+                                                             (1, 1)), rtol=1e-11, atol=1e-11)
+
+
+@pytest.mark.parametrize("kernel, stride, padding",
+                         [(4, 2, 1), (6, 3, 2), ((4, 2), (2, 1), (1, 0))])
+def test_layers_on_the_phase_path_pass_gradient_checks(kernel, stride, padding):
+    """Eight input (or output) channels: wide enough for the phase path at the default threshold."""
+    with B.precision("float64"):
+        for layer, x_shape in ((Conv2d(8, 3, kernel, stride, padding), (2, 8, 7, 6)),
+                               (ConvTranspose2d(3, 8, kernel, stride, padding), (2, 3, 3, 4))):
+            layer.b.data[...] = B.randn(*layer.b.shape)
+            errors = check_module(layer, B.randn(*x_shape))
+            assert max(errors.values()) < LAYER_TOL, (layer, errors)
+
+
+def channels_last(a):
+    """The same values as an (N, C, ...) view of channels-last memory."""
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1)).transpose(0, a.ndim - 1,
+                                                                 *range(1, a.ndim - 1))
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_gives_the_same_on_every_memory_layout(training):
+    rng = np.random.default_rng(2)
+    with B.precision("float64"):
+        x = rng.standard_normal((4, 3, 5, 6)) * 2 + 1
+        dy = rng.standard_normal(x.shape)
+        padded = np.zeros((4, 7, 8, 3))
+        padded[:, 1:6, 1:7] = np.moveaxis(x, 1, -1)
+        layouts = {"nchw": x, "channels-last": channels_last(x),
+                   "cropped channels-last": padded[:, 1:6, 1:7].transpose(0, 3, 1, 2),
+                   "strided": np.asfortranarray(x)}
+        results = {}
+        for name, xs in layouts.items():
+            layer = BatchNorm2d(3)
+            layer.weight.data[...] = np.array([0.5, 1.5, -1.0])
+            layer.bias.data[...] = np.array([0.1, -0.2, 0.3])
+            layer.forward(xs + 0.5)                  # non-trivial running statistics for eval
+            layer.train(training)
+            y = layer.forward(xs)
+            if name != "strided":                    # the output keeps the input's layout
+                assert np.moveaxis(y, 1, -1).flags.c_contiguous == (name != "nchw")
+            dx = layer.backward(channels_last(dy) if name == "nchw" else dy)
+            results[name] = (y, dx, layer.weight.grad.copy(), layer.bias.grad.copy())
+        for name, got in results.items():
+            for a, b in zip(got, results["nchw"]):
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12, err_msg=name)
+
+
+class ChannelsLastInput(Module):
+    """Hands ``inner`` its input as channels-last memory (the gradient check perturbs a
+    contiguous array; the layer sees the layout a convolution returns)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner.forward(channels_last(x))
+
+    def backward(self, dy):
+        return self.inner.backward(dy)
+
+
+def test_batchnorm_gradients_on_channels_last_input():
+    rng = np.random.default_rng(3)
+    with B.precision("float64"):
+        for layer, shape in ((BatchNorm2d(3), (3, 3, 4, 5)), (BatchNorm1d(3), (6, 3))):
+            layer.weight.data[...] = np.array([0.5, 1.5, -1.0])
+            layer.bias.data[...] = np.array([0.1, -0.2, 0.3])
+            x = B.asarray(rng.standard_normal(shape) * 2 + 0.5)
+            errors = check_module(ChannelsLastInput(layer), x)
+            assert max(errors.values()) < LAYER_TOL, (layer, errors)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.05, 0.9])
+def test_dropout_mask_from_integer_draws_keeps_fraction_1_minus_p(p):
+    """The host mask compares raw 32-bit draws with round(p * 2^32); odd sizes use half a word."""
+    B.seed(4)
+    keep = B.to_numpy(keep_mask((301, 333), p))                       # 100,233 elements, odd
+    assert keep.dtype == bool and keep.shape == (301, 333)
+    sigma = np.sqrt(p * (1 - p) / keep.size)
+    assert abs((1 - keep.mean()) - p) < 5 * sigma
+    B.seed(4)
+    assert np.array_equal(B.to_numpy(keep_mask((301, 333), p)), keep)
+    layer = Dropout(p)
+    x = B.xp.ones((7, 9), dtype=B.dtype())
+    y = B.to_numpy(layer.forward(x))
+    kept = y != 0
+    np.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-6)
+    dy = B.randn(7, 9)
+    np.testing.assert_allclose(B.to_numpy(layer.backward(dy)), B.to_numpy(dy) * y, rtol=1e-6)
