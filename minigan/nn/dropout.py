@@ -66,7 +66,7 @@ class Dropout(Module):
         """The mask is fixed by the forward, so dx = dy * mask / (1 - p) is linear in dy alone:
         dP/d(dy) = grad_dx * mask / (1 - p);  dP/dx = 0."""
         self._check_grad_dx(grad_dx)
-        return (grad_dx if self.identity else grad_dx * self.scaled_mask), None
+        return (grad_dx if self.identity else self.backward(grad_dx)), None
 
     def __repr__(self) -> str:
         return f"Dropout(p={self.p:g})"
