@@ -62,15 +62,6 @@ class MetricCheck:
                 f"repeated: reverse KL {self.collapsed['reverse_kl']:.3f} = log "
                 f"{self.num_modes}")
 
-    def numbers(self) -> dict:
-        """The report's entries, named <dataset>_<what>."""
-        d = self.dataset
-        return {f"{d}_at_centre": self.at_centre, f"{d}_at_2.9_std": self.at_2_9_std,
-                f"{d}_at_3.1_std": self.at_3_1_std,
-                f"{d}_data_high_quality": self.data["high_quality_fraction"],
-                f"{d}_data_modes": self.data["modes_covered"],
-                f"{d}_uniform_high_quality": self.uniform["high_quality_fraction"],
-                f"{d}_collapsed_reverse_kl": self.collapsed["reverse_kl"]}
 
 
 def check_metric(dataset: str, seed: int) -> MetricCheck:
@@ -152,12 +143,17 @@ class Table:
     rows: tuple
     seeds: list
     budgets: dict
-    results: dict
-    summary: dict
-    published: dict
-    seconds: float
-    trained_seconds: float
+    results: dict = dataclasses.field(repr=False)
+    summary: dict = dataclasses.field(default_factory=dict)
+    published: dict = dataclasses.field(default_factory=dict)
+    seconds: float = dataclasses.field(default=0.0, repr=False)
+    trained_seconds: float = dataclasses.field(default=0.0, repr=False)
     workers: int = 1
+
+    def mean(self, row: str, dataset: str, column: str) -> float:
+        """The mean over seeds of ``column`` ("modes_covered", "high_quality_percent",
+        "reverse_kl", "precision", "recall", "density", "coverage") of one row on one data set."""
+        return self.summary[row, dataset][column][0]
 
     def text(self) -> str:
         """The table, then the precision / recall table, as printed and saved."""
@@ -187,23 +183,6 @@ class Table:
                             for when, (_, points) in (("start", kept[0]), ("trained", kept[-1]))}
         return out
 
-    def numbers(self) -> dict:
-        """The report's entries: <dataset>_<row>_<column> (the mean over seeds); where the plain
-        GAN is a row, <dataset>_GAN_start|trained_modes|high_quality (its first seed, 500
-        samples); table_seconds and trials_training_seconds."""
-        numbers = {}
-        for row in self.rows:
-            for dataset in DATASETS:
-                for key, (mean, error) in self.summary[row, dataset].items():
-                    numbers[f"{dataset}_{row}_{key}"] = mean
-        if "GAN" in self.rows:
-            for dataset, scores in self.start_and_end("GAN", self.seeds[0]).items():
-                for when, m in scores.items():
-                    numbers[f"{dataset}_GAN_{when}_modes"] = m["modes_covered"]
-                    numbers[f"{dataset}_GAN_{when}_high_quality"] = m["high_quality_fraction"]
-        numbers["table_seconds"] = self.seconds
-        numbers["trials_training_seconds"] = self.trained_seconds
-        return numbers
 
 
 def run_table(rows: dict, budgets: dict, seeds, workers: int = 1, num_frames: int = 0,
