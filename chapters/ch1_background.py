@@ -1,33 +1,25 @@
-"""Chapter 1 -- background: noise in, samples out. What "learning a distribution" means.
-
-Mirrors section 1 of the documents (背景介绍): 000 §1, 001 §1, 002 §1, 003 §1, 004 §1.
-
-Run:  python chapters/ch1_background.py [--quick] [--seed S] [--samples N] [--out DIR]
-or open it as a notebook and run its cells in order (the settings cell takes the same options).
-"""
+# %% [markdown]
+# # Chapter 1 -- background: noise in, samples out. What "learning a distribution" means.
+#
+# Mirrors section 1 of the documents (背景介绍): 000 §1, 001 §1, 002 §1, 003 §1, 004 §1.
+#
+# Run:  python chapters/ch1_background.py [--quick] [--seed S] [--samples N] [--out DIR]
+# or open it as a notebook and run its cells in order (the settings cell takes the same options).
 # %% Imports and constants
 import os
 
 import numpy as np
 
 from minigan import chapter  # first: it turns a bad MINIGAN_BACKEND into one line
-from minigan import backend as B
-from minigan import plot
+from minigan import noise_to_samples as nts
 from minigan.data import Gaussian1D, Mixture1D
-from minigan.densities import images, latent_quadrature, push_forward
-from minigan.metrics import jensen_shannon
-from minigan.nn import Dense, Sequential, Tanh
 
 TITLE = "Chapter 1 -- background: noise in, samples out. What \"learning a distribution\" means."
 GAUSSIAN = (3.0, 0.5)                     # target of generators 1 and 2: N(3, 0.5^2)
 MIXTURE_MEANS, MIXTURE_STD = (-2.0, 2.0), 0.5
-STEEPNESS = 50.0                          # generator 3: tanh(50 z1) is nearly sign(z1)
-LINEAR_SCALE = 0.01                       # generator 3: tanh(0.01 z2) / 0.01 is nearly z2
 SAMPLES, QUICK_SAMPLES = 100_000, 20_000
 DX = 0.01
 X_EDGES = np.arange(-5.0, 6.0 + DX / 2, DX)
-X = (X_EDGES[:-1] + X_EDGES[1:]) / 2
-Z_LINES = np.linspace(-2.0, 2.0, 21)
 
 #: (year, what, who, the documents' erratum or "") -- printed below
 HISTORY = [
@@ -83,47 +75,6 @@ HISTORY = [
 #      weights make x = 2 tanh(50 z1) + 0.5 z2 (approximately): a steep tanh turns the sign of z1
 #      into the choice of a mode, z2 gives the spread -- a two-mode mixture from a single network.
 
-# %% Three generators, and the density of what each one makes
-def untrained_generator():
-    """Dense(1->16) -> tanh -> Dense(16->1) with its random (Glorot) initial weights."""
-    return Sequential(Dense(1, 16), Tanh(), Dense(16, 1))
-
-
-def affine_generator(mean, std):
-    """G(z) = std * z + mean: one Dense(1->1) layer with hand-set weights."""
-    G = Dense(1, 1)
-    G.W.data[...] = std
-    G.b.data[...] = mean
-    return G
-
-
-def two_mode_generator(means, std):
-    """x = c + h tanh(a z1) + (std / e) tanh(e z2), from z = (z1, z2) ~ N(0, I_2).
-
-    With a = STEEPNESS, tanh(a z1) is nearly sign(z1) (the mode), and with e = LINEAR_SCALE,
-    tanh(e z2) / e is nearly z2 (the spread): x ~ 1/2 N(c - h, std^2) + 1/2 N(c + h, std^2),
-    c = (m1 + m2) / 2, h = (m2 - m1) / 2.
-    """
-    first, second = Dense(2, 2), Dense(2, 1)
-    first.W.data[...] = B.asarray([[STEEPNESS, 0.0], [0.0, LINEAR_SCALE]])
-    first.b.data[...] = 0.0
-    second.W.data[...] = B.asarray([[(means[1] - means[0]) / 2], [std / LINEAR_SCALE]])
-    second.b.data[...] = (means[0] + means[1]) / 2
-    return Sequential(first, Tanh(), second)
-
-
-def describe(name, G, latent_dim, target, samples):
-    """p_g on X by quadrature, JSD to the target, and the moments of drawn samples."""
-    z, weights = latent_quadrature("normal", latent_dim, 50_000 if latent_dim == 1 else 1000)
-    p_g = push_forward(images(G, z), weights, X_EDGES)
-    p_data = target.density(X)
-    x = B.to_numpy(G.forward(B.randn(samples, latent_dim))).astype(np.float64).reshape(-1)
-    return {"name": name, "p_g": p_g, "p_data": p_data, "samples": x,
-            "jsd": jensen_shannon(p_data, p_g, DX),
-            "sample_mean": float(x.mean()), "sample_std": float(x.std()),
-            "target_mean": float(target.mean[0]), "target_std": float(np.sqrt(target.cov[0, 0]))}
-
-
 # %% Settings: as a script, the command line; in a notebook, `notebook` ("" for the full run)
 parser = chapter.make_parser(TITLE, "ch1_background")
 parser.add_argument("--samples", type=chapter.positive_int, default=None,
@@ -141,28 +92,20 @@ for year, what, who, erratum in HISTORY:
 gaussian = Gaussian1D(*GAUSSIAN)
 mixture = Mixture1D(MIXTURE_MEANS, (MIXTURE_STD, MIXTURE_STD))
 generators = [
-    ("untrained network", untrained_generator(), 1, gaussian),
-    ("hand-set affine: 0.5 z + 3", affine_generator(*GAUSSIAN), 1, gaussian),
-    ("hand-set two-layer, 2D noise", two_mode_generator(MIXTURE_MEANS, MIXTURE_STD), 2, mixture),
+    ("untrained network", nts.untrained_generator(), 1),
+    ("hand-set affine: 0.5 z + 3", nts.affine_generator(*GAUSSIAN), 1),
+    ("hand-set two-layer, 2D noise", nts.two_mode_generator(MIXTURE_MEANS, MIXTURE_STD), 2),
 ]
-results = [describe(name, G, d, target, samples) for name, G, d, target in generators]
+targets = [gaussian, gaussian, mixture]
+results = [nts.describe(name, G, latent_dim, target, samples, X_EDGES)
+           for (name, G, latent_dim), target in zip(generators, targets)]
 for r in results:
-    print(f"{r['name']:<30}  JSD(p_data || p_g) = {r['jsd']:.5f}   samples: mean "
-          f"{r['sample_mean']:7.4f} (target {r['target_mean']:g}), std "
-          f"{r['sample_std']:.4f} (target {r['target_std']:.4f})")
+    print(r.describe())
 
 # %% The push-forward, drawn: densities, sample histograms, and z -> G(z)
-fig, axes = plot.new_figure(3, 1, (4.6, 3.8))
-for ax, (name, G, latent_dim, _), r in zip(axes[0], generators, results):
-    mapping = None
-    if latent_dim == 1:
-        mapping = (Z_LINES, images(G, Z_LINES[:, None]))
-    plot.panel_1d(ax, X, r["p_data"], r["p_g"], mapping=mapping, ymax=1.6,
-                  title=f"{name}\nJSD = {r['jsd']:.4f}", legend=(ax is axes[0, 0]))
-    ax.hist(r["samples"], bins=120, range=(X[0], X[-1]), density=True,
-            color="tab:green", alpha=0.25, label="samples")
-fig.suptitle("noise in, samples out: three generators and the distributions they define")
-figures = [chapter.show(plot.save(fig, os.path.join(out, "noise_to_samples.png")))]
+figures = [chapter.show(nts.figure(
+    os.path.join(out, "noise_to_samples.png"), generators, results, X_EDGES,
+    "noise in, samples out: three generators and the distributions they define"))]
 
 
 # %% [markdown]
@@ -170,9 +113,6 @@ figures = [chapter.show(plot.save(fig, os.path.join(out, "noise_to_samples.png")
 # needed -- only samples of it (chapters 2 and 3).
 
 # %% What was measured
-numbers = {"samples": samples}
-for key, r in zip(("untrained", "affine", "two_layer"), results):
-    numbers.update({f"jsd_{key}": r["jsd"], f"mean_{key}": r["sample_mean"],
-                    f"std_{key}": r["sample_std"], f"target_mean_{key}": r["target_mean"],
-                    f"target_std_{key}": r["target_std"]})
+untrained, affine, two_layer = results
+numbers = {"samples": samples, "untrained": untrained, "affine": affine, "two_layer": two_layer}
 result = chapter.report(numbers, figures, args)

@@ -1,11 +1,11 @@
-"""Chapter 2 -- core concepts: the two players, each player's loss, and the optimal discriminator.
-
-Mirrors section 2 of the documents (核心概念与联系): 000 §2, 001 §2.1-2.2, 002 §2, 003 §2.1,
-004 §2.1-2.3.
-
-Run:  python chapters/ch2_core_concepts.py [--quick] [--seed S] [--out DIR]
-or open it as a notebook and run its cells in order (the settings cell takes the same options).
-"""
+# %% [markdown]
+# # Chapter 2 -- core concepts: the two players, each player's loss, and the optimal discriminator.
+#
+# Mirrors section 2 of the documents (核心概念与联系): 000 §2, 001 §2.1-2.2, 002 §2, 003 §2.1,
+# 004 §2.1-2.3.
+#
+# Run:  python chapters/ch2_core_concepts.py [--quick] [--seed S] [--out DIR]
+# or open it as a notebook and run its cells in order (the settings cell takes the same options).
 # %% Imports and constants
 import os
 

@@ -1,12 +1,12 @@
-"""Chapter 3 -- the algorithm and its mathematics: min_G max_D V(D, G), Algorithm 1, Theorem 1.
-
-Mirrors section 3 of the documents (核心算法原理和具体操作步骤以及数学模型公式详细讲解): 000 §3,
-001 §3.1-3.3, 002 §2-§4 (the minimax formula and the five-step procedure), 003 §3.1-3.3,
-004 §3.1-3.3.
-
-Run:  python chapters/ch3_algorithm.py [--quick] [--seed S] [--iterations N] [--out DIR]
-or open it as a notebook and run its cells in order (the settings cell takes the same options).
-"""
+# %% [markdown]
+# # Chapter 3 -- the algorithm and its mathematics: min_G max_D V(D, G), Algorithm 1, Theorem 1.
+#
+# Mirrors section 3 of the documents (核心算法原理和具体操作步骤以及数学模型公式详细讲解): 000 §3,
+# 001 §3.1-3.3, 002 §2-§4 (the minimax formula and the five-step procedure), 003 §3.1-3.3,
+# 004 §3.1-3.3.
+#
+# Run:  python chapters/ch3_algorithm.py [--quick] [--seed S] [--iterations N] [--out DIR]
+# or open it as a notebook and run its cells in order (the settings cell takes the same options).
 # %% Imports and constants
 import math
 import os

@@ -29,15 +29,15 @@ def test_chapter1_generators_and_their_distributions(quick_run):
     _figures_written(numbers, out)
     n = numbers["samples"]
     # an untrained network's samples sit near 0, far from N(3, 0.5^2)
-    assert numbers["jsd_untrained"] > 0.5
+    assert numbers["untrained"].jsd > 0.5
     # the hand-set affine generator IS the target: JSD ~ 0, sample moments within 6 s.e.
-    assert numbers["jsd_affine"] < 1e-3
-    assert abs(numbers["mean_affine"] - 3.0) < 6 * 0.5 / math.sqrt(n)
-    assert abs(numbers["std_affine"] - 0.5) < 6 * 0.5 / math.sqrt(2 * n)
+    assert numbers["affine"].jsd < 1e-3
+    assert abs(numbers["affine"].sample_mean - 3.0) < 6 * 0.5 / math.sqrt(n)
+    assert abs(numbers["affine"].sample_std - 0.5) < 6 * 0.5 / math.sqrt(2 * n)
     # the hand-set two-layer network makes the two-mode mixture
-    assert numbers["jsd_two_layer"] < 1e-2
-    assert abs(numbers["mean_two_layer"]) < 6 * numbers["target_std_two_layer"] / math.sqrt(n)
-    assert abs(numbers["std_two_layer"] / numbers["target_std_two_layer"] - 1) < 0.03
+    assert numbers["two_layer"].jsd < 1e-2
+    assert abs(numbers["two_layer"].sample_mean) < 6 * numbers["two_layer"].target_std / math.sqrt(n)
+    assert abs(numbers["two_layer"].sample_std / numbers["two_layer"].target_std - 1) < 0.03
 
 
 def test_chapter2_discriminator_reaches_d_star_and_generator_alone_collapses(quick_run):
@@ -98,7 +98,7 @@ def test_bad_arguments_stop_before_any_work(name, argv, tmp_path, capsys):
 def test_settings_are_restored_and_float64_works(tmp_path):
     numbers = chapter.run("ch1_background", ["--quick", "--dtype", "float64", "--seed", "3",
                                              "--out", str(tmp_path)])
-    assert numbers["jsd_affine"] < 1e-3
+    assert numbers["affine"].jsd < 1e-3
     assert B.dtype() == np.float32 and B.name() == "numpy"
 
 
