@@ -292,7 +292,7 @@ def _dropout_cases(rng):
     layer = nn.Dropout(p)
     B.seed(seed)
     layer.forward(x)                                           # draws the mask minigan would
-    mask = (layer.scaled_mask != 0).astype(np.float64)
+    mask = B.to_numpy(layer.keep).astype(np.float64)            # the boolean keep-mask
     return [dict(x=x, mask=mask, p=p, grad_y=rng.standard_normal(x.shape), seed=seed, n=4)]
 
 
