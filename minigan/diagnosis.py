@@ -103,6 +103,11 @@ G_FOOLS_MARGIN = 0.05
 OSCILLATION_AUTOCORRELATION = 0.4
 #: ... with at least three periods in the window ...
 MIN_PERIODS = 3
+#: ... and a period of at least 8 iterations: a lag of a few iterations is step-to-step noise
+#: (one player's update answered by the other's on the next batch; a healthy DCGAN with
+#: Dropout showed r = 0.42 at lag 3), not the slow exchange of the lead of an unstable game,
+#: whose periods are tens of iterations (60 in chapter 6's too-high-rate run).
+MIN_PERIOD = 8
 #: ... and a swing that matters: the detrended loss's standard deviation above 2 % of D's loss at
 #: equilibrium (a dead D holding 1/2 to 5 digits also "oscillates", by 1e-5).
 OSCILLATION_AMPLITUDE = 0.02
@@ -294,7 +299,8 @@ def window_size(n: int) -> int:
 def detrended_period(series):
     """(period, autocorrelation, standard deviation) of a window (n,) after removing its linear
     trend: the lag in [first negative autocorrelation, n / MIN_PERIODS] with the highest
-    autocorrelation (r(k) = mean of x_t x_{t+k} over the n - k pairs / mean of x_t^2, so a
+    autocorrelation, or the smallest divisor of it with 90 % of that (the fundamental period,
+    not a multiple of it) (r(k) = mean of x_t x_{t+k} over the n - k pairs / mean of x_t^2, so a
     pure sinusoid gives r = 1 at its period). (None, 0.0, std) when there is none."""
     np = B.np
     x = np.asarray(series, dtype=np.float64)
@@ -312,6 +318,10 @@ def detrended_period(series):
     if not negative.size or negative[0] >= last:
         return None, 0.0, std
     lag = int(negative[0] + np.argmax(r[negative[0]:last + 1]))
+    for divisor in range(int(negative[0]), lag):      # the fundamental: period p is as
+        if lag % divisor == 0 and r[divisor] >= 0.9 * r[lag]:     # correlated at 2p, 3p ...
+            lag = divisor
+            break
     return lag, float(r[lag]), std
 
 
@@ -431,7 +441,7 @@ def _oscillation(recent, scale):
     for key, label in (("d_loss", "D loss"), ("g_loss", "G loss")):
         lag, r, std = detrended_period(recent[key])
         amplitude = std / scale if scale > 0 else 0.0
-        if (lag is not None and r > OSCILLATION_AUTOCORRELATION
+        if (lag is not None and lag >= MIN_PERIOD and r > OSCILLATION_AUTOCORRELATION
                 and amplitude > OSCILLATION_AMPLITUDE and (best is None or r > best[1])):
             best = (label, r, lag, amplitude)
     if best is None:

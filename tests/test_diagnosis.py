@@ -101,13 +101,20 @@ def test_oscillation_has_its_period_measured():
     assert "ch5_challenges" in d.chapter
 
 
-@pytest.mark.parametrize("case", ["white noise", "a trend", "a curved trend", "a tiny wave"])
+@pytest.mark.parametrize("case", ["white noise", "a trend", "a curved trend", "a tiny wave",
+                                  "step-to-step alternation"])
 def test_no_oscillation_without_a_period_that_matters(case):
     t = np.arange(N)
     d_loss = {"white noise": LOG4, "a trend": LOG4 + 0.1 * t / N,
               "a curved trend": LOG4 + 0.3 * np.exp(-t / 300),
-              "a tiny wave": LOG4 + 1e-4 * np.sin(2 * np.pi * t / 30)}[case]
+              "a tiny wave": LOG4 + 1e-4 * np.sin(2 * np.pi * t / 30),
+              # a period of 3 iterations, as a healthy DCGAN with Dropout showed: step noise
+              "step-to-step alternation": LOG4 + 0.1 * np.sin(2 * np.pi * t / 3)}[case]
     noise = 1e-6 if case == "a tiny wave" else 0.05
+    if case == "step-to-step alternation":
+        lag, r, _ = dg.detrended_period(np.asarray(d_loss) + 0.05 * np.random.default_rng(0)
+                                        .standard_normal(N))
+        assert lag < dg.MIN_PERIOD and r > dg.OSCILLATION_AUTOCORRELATION   # it is periodic
     d = dg.diagnose(made_up(0.5, 0.5, d_loss, math.log(2), noise=noise), "non-saturating")
     assert d.regime == dg.EQUILIBRIUM, d
 
