@@ -41,7 +41,9 @@
 #
 # Run:  python chapters/ch4_code_examples.py [--quick] [--dataset digits|mnist] [--data-dir DIR]
 #           [--examples dense,dcgan,train_step,cgan] [--epochs N] [--resume] [--seed S]
-#           [--out DIR]
+#           [--penalty r1|r2|wgan-gp [--penalty-weight W]] [--out DIR]
+# ``--penalty`` trains the DCGAN with a gradient penalty on D (``minigan.penalty``: D's input
+# gradient differentiated by a second backward pass; chapter 5 explains the penalties).
 # MNIST (``--dataset mnist --data-dir DIR``) reads the IDX files there (downloading them if
 # absent): the models train on the training split (its first --num-images images) and are judged
 # against the test split; where the training split is absent and cannot be downloaded, they
