@@ -30,7 +30,7 @@
 #     built-in digits, after   21 min   6.6%         7.6%      96.3%      92.4%
 #
 # (the last line: the same command after the faster convolutions, 1,269 s on 2 cores with
-# nothing else running; the chapter's own plan line said 1,179 s of training, 1,190 s taken)
+# nothing else running; the chapter's own plan line said 1,179 s of training; about 1,200 s were taken)
 #
 # The judges: 99.7% (CNN) and 99.4% (MLP) on 10,000 fresh built-in digits; 96.9% and 93.6% on
 # 1,000 held-out MNIST images. ``--quick`` is a smoke test (48 images, 2 epochs, 200 samples:
