@@ -27,10 +27,9 @@
 #
 # What the default run covers: all three studies (1,000 Dirac-GAN steps per case, the saturation
 # study, a classifier trained on 6,000 digits for the evaluation) and chapter 4's dense GAN and
-# DCGAN scored from chapter 4's full run (runs/ch4_code_examples). Measured on 2 cores: 53 s
-# without chapter 4's checkpoints on quiet cores, 90 s while other jobs shared them (most of it
-# the classifier's training); scoring chapter 4's two generators adds about 10 s (13 s measured
-# under load). ``--quick`` (a smoke test: shorter runs, a smaller classifier) takes 9-16 s and
+# DCGAN scored from chapter 4's full run (runs/ch4_code_examples). Measured on 2 cores: 15 s
+# with chapter 4's two generators scored, nothing else running; 90 s (without them) while other
+# jobs shared the cores. ``--quick`` (a smoke test: shorter runs, a smaller classifier) takes 9-16 s and
 # reads chapter 4's quick run (runs/ch4_code_examples-quick) if it is there.
 #
 # Outputs (under --out): dirac_gan.png (the main figure), dirac_distance.png, saturation.png,
