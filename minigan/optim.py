@@ -443,6 +443,24 @@ class SGD(Optimizer):
                 f"weight_decay={self.weight_decay})")
 
 
+def _adam_arithmetic(m, v, g, scratch, beta1, beta2, step_size, correction, eps) -> None:
+    """One Adam step's arithmetic, in place: m and v updated from the gradient g, and the step
+    lr m_hat / (sqrt(v_hat) + eps) left in ``scratch`` (all four the same shape);
+    step_size = lr / (1 - beta1^t), correction = sqrt(1 - beta2^t)."""
+    m *= beta1
+    B.xp.multiply(g, 1.0 - beta1, out=scratch)
+    m += scratch                                             # m = b1 m + (1 - b1) g
+    v *= beta2
+    B.xp.multiply(g, g, out=scratch)
+    scratch *= 1.0 - beta2
+    v += scratch                                             # v = b2 v + (1 - b2) g^2
+    B.xp.sqrt(v, out=scratch)
+    scratch /= correction
+    scratch += eps                                           # sqrt(v_hat) + eps
+    B.xp.divide(m, scratch, out=scratch)
+    scratch *= step_size
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with bias correction, as in torch.optim.Adam.
 
@@ -483,20 +501,9 @@ class Adam(Optimizer):
     def _update(self, i, p, scratch):
         beta1, beta2 = self.betas
         t = self.step_count
-        m, v, g = self.state["exp_avg"][i], self.state["exp_avg_sq"][i], p.grad
-        m *= beta1
-        B.xp.multiply(g, 1.0 - beta1, out=scratch)
-        m += scratch                                         # m = b1 m + (1 - b1) g
-        v *= beta2
-        B.xp.multiply(g, g, out=scratch)
-        scratch *= 1.0 - beta2
-        v += scratch                                         # v = b2 v + (1 - b2) g^2
-        step_size = self.lr / (1.0 - beta1 ** t)
-        B.xp.sqrt(v, out=scratch)
-        scratch /= math.sqrt(1.0 - beta2 ** t)
-        scratch += self.eps                                  # sqrt(v_hat) + eps
-        B.xp.divide(m, scratch, out=scratch)
-        scratch *= step_size
+        _adam_arithmetic(self.state["exp_avg"][i], self.state["exp_avg_sq"][i], p.grad, scratch,
+                         beta1, beta2, self.lr / (1.0 - beta1 ** t),
+                         math.sqrt(1.0 - beta2 ** t), self.eps)
         p.data -= scratch                                    # p -= lr m_hat / (sqrt(v_hat) + eps)
 
     def _update_all(self) -> bool:
@@ -524,22 +531,10 @@ class Adam(Optimizer):
 
     def _adam_block(self, k, start, stop, beta1, beta2, step_size, correction) -> None:
         """m, v and the step (into the scratch) for elements start:stop of dtype group k."""
-        m = self.flat_state["exp_avg"][k][start:stop]
-        v = self.flat_state["exp_avg_sq"][k][start:stop]
-        g = self._flat_grads[k][start:stop]
-        scratch = self._flat_scratch[k][start:stop]
-        m *= beta1
-        B.xp.multiply(g, 1.0 - beta1, out=scratch)
-        m += scratch                                     # m = b1 m + (1 - b1) g
-        v *= beta2
-        B.xp.multiply(g, g, out=scratch)
-        scratch *= 1.0 - beta2
-        v += scratch                                     # v = b2 v + (1 - b2) g^2
-        B.xp.sqrt(v, out=scratch)
-        scratch /= correction
-        scratch += self.eps                              # sqrt(v_hat) + eps
-        B.xp.divide(m, scratch, out=scratch)
-        scratch *= step_size
+        _adam_arithmetic(self.flat_state["exp_avg"][k][start:stop],
+                         self.flat_state["exp_avg_sq"][k][start:stop],
+                         self._flat_grads[k][start:stop], self._flat_scratch[k][start:stop],
+                         beta1, beta2, step_size, correction, self.eps)
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps})"

@@ -127,6 +127,13 @@ class SpectralNorm(Module):
     def backward(self, dy):
         """dy: dL/d(output) -> dL/dx; adds dL/dW (see the class docstring) into layer.W.grad."""
         self._check_dy(dy)
+        dx, grad_sn = self._with_normalised_weight(self.layer.backward, dy)
+        self._add_weight_gradient(grad_sn)
+        return dx
+
+    def _with_normalised_weight(self, call, argument):
+        """call(argument) with W_sn in the wrapped layer's weight and a zeroed scratch as its
+        .grad; returns (call's result, G = the gradient the call added with respect to W_sn)."""
         weight = self.layer.W
         if self._grad_sn is None or self._grad_sn.shape != weight.data.shape:
             self._grad_sn = B.xp.zeros_like(weight.data)
@@ -134,16 +141,17 @@ class SpectralNorm(Module):
         original_data, original_grad = weight.data, weight.grad
         weight.data, weight.grad = self.W_sn, self._grad_sn
         try:
-            dx = self.layer.backward(dy)
-            grad_sn = weight.grad                                   # G = dL/dW_sn, shaped like W
+            return call(argument), weight.grad                      # G shaped like W
         finally:
             weight.data, weight.grad = original_data, original_grad
-        rows = self.u.shape[0]
+
+    def _add_weight_gradient(self, grad_sn) -> None:
+        """dL/dW = (G - <G, W_sn> u v^T) / sigma from G = dL/dW_sn (u, v constants), added."""
+        weight = self.layer.W
         inner = (grad_sn * self.W_sn).sum()                         # <G, W_sn>, 0-d
-        grad_mat = grad_sn.reshape(rows, -1) - inner * B.xp.outer(self.u, self.v)   # (rows, cols)
-        grad_mat /= self.sigma
+        grad_mat = grad_sn.reshape(self.u.shape[0], -1) - inner * B.xp.outer(self.u, self.v)
+        grad_mat /= self.sigma                                      # (rows, cols)
         weight.grad += grad_mat.reshape(weight.data.shape)
-        return dx
 
     def __repr__(self) -> str:
         return f"SpectralNorm({self.layer!r})"
@@ -169,19 +177,7 @@ class SpectralNorm(Module):
         one of ``backward`` (u, v constants): dP/dW = (G - <G, W_sn> u v^T) / sigma.
         """
         self._check_grad_dx(grad_dx)
-        weight = self.layer.W
-        if self._grad_sn is None or self._grad_sn.shape != weight.data.shape:
-            self._grad_sn = B.xp.zeros_like(weight.data)
-        self._grad_sn[...] = 0
-        original_data, original_grad = weight.data, weight.grad
-        weight.data, weight.grad = self.W_sn, self._grad_sn
-        try:
-            grad_dy, grad_x = self.layer.second_backward(grad_dx)
-            grad_sn = weight.grad
-        finally:
-            weight.data, weight.grad = original_data, original_grad
-        inner = (grad_sn * self.W_sn).sum()
-        grad_mat = grad_sn.reshape(self.u.shape[0], -1) - inner * B.xp.outer(self.u, self.v)
-        grad_mat /= self.sigma
-        weight.grad += grad_mat.reshape(weight.data.shape)
+        (grad_dy, grad_x), grad_sn = self._with_normalised_weight(self.layer.second_backward,
+                                                                  grad_dx)
+        self._add_weight_gradient(grad_sn)
         return grad_dy, grad_x
