@@ -9,7 +9,8 @@ only; the performance targets refer to that figure). Options: --model dcgan|dens
 (default 30), --threads T (default 2), --epoch-images N (default 10000; 0 skips the epoch),
 --dropout P (the DCGAN discriminator's two Dropout layers, default 0.3 as in document 004; 0
 leaves them out), --cpu-time (with --threads 1: process CPU time instead of the wall clock, the
-steadier figure on a busy machine).
+steadier figure on a busy machine), --torch-freeze-d (also time PyTorch with D.requires_grad_(False)
+in its G step, which skips D's weight gradients there as minigan's g_step does).
 
 A step is one iteration of Algorithm 1 as ``minigan.gan.GAN.step`` runs it:
 
@@ -87,12 +88,14 @@ def torch_models(model: str, dropout: float = 0.3):
 
 
 def step_flops(G, D) -> int:
-    """Flops of one step: D forward + backward 3 times (real, fake, G's step), G forward twice
-    and backward once; a backward pass is two products (weight and input gradients)."""
+    """Flops of one minigan step: D forward 3 times (real, fake, G's step) and 5 of its backward
+    products (the D step's weight and input gradients twice, the G step's input gradient: its
+    D weight gradients are skipped; so is the D step's first-layer input gradient, a small
+    product counted here anyway); G forward twice and backward once (two products)."""
     z = B.randn(BATCH, LATENT_DIM)
     g_flops = forward_flops(G, z)
     d_flops = forward_flops(D, G.forward(z))
-    return 3 * 3 * d_flops + 2 * g_flops + 2 * g_flops
+    return 3 * d_flops + 5 * d_flops + 2 * g_flops + 2 * g_flops
 
 
 def count_parameters(module) -> int:
@@ -114,8 +117,12 @@ def minigan_gan(model: str, num_images: int, dropout: float = 0.3) -> GAN:
 
 
 def torch_step_function(model: str, num_images: int, device: str = "cpu",
-                        dropout: float = 0.3):
-    """A closure running one PyTorch iteration (D step, then G step) on ``device``."""
+                        dropout: float = 0.3, freeze_d: bool = False):
+    """A closure running one PyTorch iteration (D step, then G step) on ``device``.
+
+    freeze_d: D.requires_grad_(False) during the G step, so that PyTorch skips D's weight
+    gradients there as minigan's g_step does (the common PyTorch loop, the default, computes them
+    and throws them away at the next opt_d.zero_grad())."""
     torch.set_default_device(device)
     G, D = torch_models(model, dropout)
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -141,7 +148,11 @@ def torch_step_function(model: str, num_images: int, device: str = "cpu",
         bce(D(fake), zeros).backward()
         opt_d.step()
         opt_g.zero_grad()
+        if freeze_d:
+            D.requires_grad_(False)
         bce(D(G(torch.randn(BATCH, LATENT_DIM))), ones).backward()
+        if freeze_d:
+            D.requires_grad_(True)
         opt_g.step()
 
     return step, (G, D)
@@ -176,6 +187,9 @@ def main(argv=None) -> dict:
                         help="time one epoch over this many images (0: skip)")
     parser.add_argument("--dropout", type=float, default=0.3,
                         help="probability of D's two Dropout layers (0: none)")
+    parser.add_argument("--torch-freeze-d", action="store_true",
+                        help="PyTorch's G step with D.requires_grad_(False): no D weight "
+                             "gradients there, as in minigan's g_step")
     parser.add_argument("--cpu-time", action="store_true",
                         help="with --threads 1: measure process CPU time, not wall-clock time")
     args = parser.parse_args(argv)
@@ -204,6 +218,12 @@ def main(argv=None) -> dict:
         steps["torch"], torch_pair = torch_step_function(args.model, 1024,
                                                          "cuda" if gpu else "cpu", args.dropout)
         syncs["torch"] = torch.cuda.synchronize if gpu else lambda: None
+        if args.torch_freeze_d:
+            torch.manual_seed(0)
+            steps["torch_frozen_d"] = torch_step_function(args.model, 1024,
+                                                          "cuda" if gpu else "cpu",
+                                                          args.dropout, freeze_d=True)[0]
+            syncs["torch_frozen_d"] = syncs["torch"]
         for name, mine, theirs in zip(("G", "D"), (gan.generator, gan.discriminator),
                                       torch_pair):
             if count_parameters(mine) != count_parameters(theirs):
@@ -237,6 +257,11 @@ def main(argv=None) -> dict:
         results["ratio"] = ms["minigan"] / ms["torch"]
         print(f"{'PyTorch (' + ('CUDA' if gpu else 'CPU') + ')':<40} {ms['torch']:>10.1f}")
         print(f"{'minigan / PyTorch':<40} {results['ratio']:>10.2f}")
+    if "torch_frozen_d" in ms:
+        results["torch_frozen_d_ms"] = ms["torch_frozen_d"]
+        results["ratio_frozen_d"] = ms["minigan"] / ms["torch_frozen_d"]
+        print(f"{'PyTorch, D frozen in the G step':<40} {ms['torch_frozen_d']:>10.1f}")
+        print(f"{'minigan / PyTorch with D frozen':<40} {results['ratio_frozen_d']:>10.2f}")
 
     if args.epoch_images:
         epoch_gan = minigan_gan(args.model, args.epoch_images, args.dropout)

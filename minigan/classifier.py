@@ -185,7 +185,7 @@ def train_classifier(images, labels, epochs: int = 3, batch_size: int = 64, lr: 
                 index = order[start:start + batch_size]
                 optimizer.zero_grad()
                 loss, grad_logits = softmax_cross_entropy(network.forward(x[index]), y[index])
-                network.backward(grad_logits)
+                network.parameter_backward(grad_logits)       # no dL/d(images) needed
                 optimizer.step()
                 total += loss * len(index)
             if verbose:

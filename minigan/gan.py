@@ -26,7 +26,9 @@ and one generator step is
     g_optimizer.step()
 
 so no "freeze D" trick is needed: backward never changes weights, only optimizers do, and
-g_optimizer holds G's parameters alone. (Names: ``d_`` and ``D`` always mean the discriminator --
+g_optimizer holds G's parameters alone. The code below skips what each step does not use: the
+D step calls D.parameter_backward (no gradient into the batches), the G step D.input_gradient
+where D has one (no gradient into D's weights) -- the same numbers, less work. (Names: ``d_`` and ``D`` always mean the discriminator --
 ``d_step``, ``d_loss``, ``d_optimizer``, ``history["d_real"]`` = mean D(x); a gradient is
 ``grad_<what>``, the derivative of the loss with respect to <what>.)
 
@@ -342,7 +344,7 @@ class GAN(training.Training):
         real_logits = D.forward(self.discriminator_input(real, real_labels)).copy()   # (m, 1)
         self._check_logits(real_logits)
         real_loss, grad_real_logits = self._d_loss_real(real_logits)
-        D.backward(grad_real_logits)
+        D.parameter_backward(grad_real_logits)        # D's .grad only: nothing flows into x
         if self.penalty is not None and self.penalty.batch == "real":        # R1
             real_loss = real_loss + self.penalty.apply(D, logits=real_logits)
         z = self.sample_noise(m)
@@ -350,7 +352,7 @@ class GAN(training.Training):
         fake = self.generator.forward(self.generator_input(z, fake_labels))          # (m, ...)
         fake_logits = D.forward(self.discriminator_input(fake, fake_labels))         # (m, 1)
         fake_loss, grad_fake_logits = self._d_loss_fake(real_logits, fake_logits)
-        D.backward(grad_fake_logits)
+        D.parameter_backward(grad_fake_logits)
         if self.penalty is not None and self.penalty.batch != "real":        # R2, WGAN-GP
             fake_logits = fake_logits.copy()           # WGAN-GP runs D again: keep these
             fake_loss = fake_loss + self._penalty_term(D, real, real_labels, fake, fake_logits)
@@ -399,11 +401,21 @@ class GAN(training.Training):
         fake = G.forward(self.generator_input(z, labels))
         g_loss, grad_logits = self.objective.g_loss(
             D.forward(self.discriminator_input(fake, labels)))
-        grad_input = D.backward(grad_logits)     # D's .grad also fills up; cleared in d_step
+        grad_input = self._discriminator_input_gradient(grad_logits)
         G.backward(grad_input if labels is None else image_gradient(grad_input, fake.shape[1]))
         training.check_loss(g_loss, "GAN.g_step")              # before the optimizer changes G
         self.g_optimizer.step()
         return g_loss
+
+    def _discriminator_input_gradient(self, grad_logits):
+        """dL/d(D's input) for the generator's step. D's own parameter gradients are not wanted
+        here, so a D whose layers all have input_gradient (minigan.penalty's first half: every
+        layer but BatchNorm) runs that and skips them -- in a DCGAN D, the weight gradient of
+        every convolution; any other D runs backward (its .grad fills up, cleared in d_step)."""
+        D = self.discriminator
+        if D.second_order_refusal() is None:
+            return D.input_gradient(grad_logits)
+        return D.backward(grad_logits)
 
     def step(self) -> dict:
         """One iteration: ``d_steps`` discriminator steps, then one generator step.

@@ -156,3 +156,89 @@ def test_dropout_mask_from_integer_draws_keeps_fraction_1_minus_p(p):
     np.testing.assert_allclose(y[kept], 1 / (1 - p), rtol=1e-6)
     dy = B.randn(7, 9)
     np.testing.assert_allclose(B.to_numpy(layer.backward(dy)), B.to_numpy(dy) * y, rtol=1e-6)
+
+
+# -- what each GAN step skips: parameter_backward (D step) and input_gradient (G step) ----------
+
+def _pass_layers():
+    from minigan.nn import Dense, Flatten, LeakyReLU, Maxout, Pack, Sequential
+    return {
+        "Dense": (lambda: Dense(5, 3), (4, 5)),
+        "Conv2d": (lambda: Conv2d(2, 3, 4, stride=2, padding=1), (3, 2, 6, 6)),
+        "Maxout": (lambda: Maxout(4, 3, 2), (5, 4)),
+        "Sequential": (lambda: Sequential(Pack(2), LeakyReLU(0.2), Maxout(4, 6, 3), LeakyReLU(),
+                                          Dense(6, 1)), (6, 2)),
+        "conv D": (lambda: Sequential(Conv2d(1, 4, 4, 2, 1), LeakyReLU(0.2), Flatten(),
+                                      Dense(4 * 3 * 3, 1)), (3, 1, 6, 6)),
+        "no parameters": (lambda: Sequential(Flatten(), LeakyReLU(0.2)), (3, 2, 2)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_pass_layers()))
+def test_parameter_backward_fills_the_same_gradients_as_backward(name):
+    make, shape = _pass_layers()[name]
+    with B.precision("float64"):
+        B.seed(1)
+        layer = make()
+        x = B.randn(*shape)
+        y = layer.forward(x)
+        dy = B.randn(*y.shape)
+        layer.backward(dy)
+        expected = [p.grad.copy() for p in layer.parameters()]
+        for p in layer.parameters():
+            p.zero_grad()
+        layer.forward(x)
+        assert layer.parameter_backward(dy) is None
+        for p, want in zip(layer.parameters(), expected):
+            np.testing.assert_array_equal(B.to_numpy(p.grad), B.to_numpy(want))
+        assert expected or name == "no parameters"
+
+
+def test_parameter_backward_never_visits_the_layers_before_the_first_with_parameters():
+    from minigan.nn import Dense, Sequential
+
+    class Refuses(Module):
+        def forward(self, x):
+            return x
+
+        def backward(self, dy):
+            raise AssertionError("backward of a layer in front of D's first weights")
+
+    D = Sequential(Refuses(), Dense(3, 1))
+    D.forward(B.randn(4, 3))
+    D.parameter_backward(B.randn(4, 1))
+    assert float(abs(D.layers[1].W.grad).sum()) > 0
+
+
+def test_parameter_backward_checks_dy_and_names_the_layer():
+    from minigan.nn import Dense, LeakyReLU, Sequential
+    D = Sequential(Dense(3, 2), LeakyReLU(0.2), Dense(2, 1))
+    D.forward(B.randn(4, 3))
+    with pytest.raises(ValueError, match="Sequential layer 2"):
+        D.parameter_backward(B.randn(4, 2))
+    assert all(float(abs(p.grad).sum()) == 0 for p in D.parameters())
+
+
+@pytest.mark.parametrize("batchnorm", [False, True])
+def test_generator_step_gets_the_same_input_gradient_either_way(batchnorm):
+    """g_step's dL/d(fake) through D.input_gradient (no D weight gradients) equals backward's; a
+    D with BatchNorm (no input_gradient) takes backward."""
+    from minigan.gan import GAN
+    from minigan.models import dcgan_discriminator
+    from minigan.nn import Dense, Reshape, Sequential, Tanh
+    with B.precision("float64"):
+        B.seed(2)
+        D = dcgan_discriminator(channels=(4, 8), dropout=0.3 if not batchnorm else 0,
+                                batchnorm=batchnorm)
+        G = Sequential(Dense(3, 28 * 28), Tanh(), Reshape((1, 28, 28)))
+        gan = GAN(G, D, B.rand(8, 1, 28, 28), latent_dim=3, batch_size=4)
+        x = B.randn(4, 1, 28, 28)
+        dy = B.randn(4, 1)
+        D.forward(x)                                 # one forward: one Dropout mask for both
+        via_step = gan._discriminator_input_gradient(dy)
+        grads_touched = any(float(abs(p.grad).sum()) > 0 for p in D.parameters())
+        assert grads_touched == batchnorm            # input_gradient leaves D's .grad alone
+        by_backward = D.backward(dy)
+        np.testing.assert_allclose(B.to_numpy(via_step), B.to_numpy(by_backward), rtol=1e-12,
+                                   atol=1e-15)
+        assert float(abs(by_backward).max()) > 0

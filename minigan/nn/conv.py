@@ -363,13 +363,22 @@ class Conv2d(_ConvBase):
 
         Adds into W.grad and b.grad.
         """
+        dy = self._add_parameter_grads(dy)
+        return _conv2d_grad_input(dy, self.W.data, self.x.shape, self.stride, self.padding,
+                                  self.scratch.get)
+
+    def parameter_backward(self, dy):
+        """backward(dy) without dL/dx: adds into W.grad and b.grad only; returns None."""
+        self._add_parameter_grads(dy)
+
+    def _add_parameter_grads(self, dy):
+        """Add dL/dW and dL/db into .grad; returns dy channels-last, as backward reads it."""
         self._check_dy(dy)
         dy = to_channels_last(dy)                       # one copy at most, read twice as rows
         self.W.grad += conv2d_grad_weight(self.x, dy, self.kernel_size, self.stride,
                                           self.padding, cols=self.cols)
         self._bias_grad(dy)
-        return _conv2d_grad_input(dy, self.W.data, self.x.shape, self.stride, self.padding,
-                                  self.scratch.get)
+        return dy
 
     # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
     def input_gradient(self, dy):

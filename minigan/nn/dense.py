@@ -44,11 +44,15 @@ class Dense(Module):
 
     def backward(self, dy):
         """dy: (N, out_features) -> dL/dx: (N, in_features); adds into W.grad and b.grad."""
+        self.parameter_backward(dy)
+        return dy @ self.W.data.T                       # (N, out) @ (out, in) -> (N, in)
+
+    def parameter_backward(self, dy):
+        """backward(dy) without dL/dx: adds into W.grad and b.grad only; returns None."""
         self._check_dy(dy)
         self.W.grad += self.x.T @ dy                    # (in, N) @ (N, out) -> (in, out)
         if self.b is not None:
             self.b.grad += dy.sum(axis=0)               # (out,)
-        return dy @ self.W.data.T                       # (N, out) @ (out, in) -> (N, in)
 
     # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
     def input_gradient(self, dy):

@@ -66,15 +66,24 @@ class Maxout(Module):
 
     def backward(self, dy):
         """dy: (N, out_features) -> dL/dx: (N, in_features); adds into W.grad and b.grad."""
+        dz = self._add_parameter_grads(dy)                           # (N, pieces * out)
+        W = self.W.data.reshape(self.in_features, -1)                # (in, pieces * out)
+        return dz @ W.T                                              # (N, in)
+
+    def parameter_backward(self, dy):
+        """backward(dy) without dL/dx: adds into W.grad and b.grad only; returns None."""
+        self._add_parameter_grads(dy)
+
+    def _add_parameter_grads(self, dy):
+        """Add dL/dW and dL/db into .grad; returns dL/dz (N, pieces * out_features)."""
         self._check_dy(dy)
         n = dy.shape[0]
         dz = self.winner * dy[:, None, :]                            # (N, pieces, out)
         dz /= self.winner.sum(axis=1, keepdims=True, dtype=dz.dtype)  # 1 but where pieces tie
         self.b.grad += dz.sum(axis=0)
         dz = dz.reshape(n, -1)                                       # (N, pieces * out)
-        W = self.W.data.reshape(self.in_features, -1)                # (in, pieces * out)
         self.W.grad += (self.x.T @ dz).reshape(self.W.data.shape)
-        return dz @ W.T                                              # (N, in)
+        return dz
 
     # -- second-order pass (gradient penalties, see Module.second_backward) ---------------------
     def input_gradient(self, dy):

@@ -91,6 +91,13 @@ class Module(ABC):
     def backward(self, dy):
         """dL/d(input) from dy = dL/d(output); accumulates parameter gradients in .grad."""
 
+    def parameter_backward(self, dy) -> None:
+        """backward(dy) where dL/d(input) is not wanted: the parameters' .grad fill up exactly as
+        in backward, and nothing is returned. Layers whose dL/dx is work of its own (Dense,
+        Conv2d, Maxout) skip it; Sequential also skips every layer in front of its first one
+        with parameters. GAN.d_step uses it: no gradient flows from D back into its data."""
+        self.backward(dy)
+
     def __call__(self, x):
         return self.forward(x)
 
@@ -389,6 +396,20 @@ class Sequential(Module):
             except (ValueError, TypeError, RuntimeError) as e:
                 raise type(e)(f"Sequential layer {i}: {e}") from e
         return dy
+
+    def parameter_backward(self, dy) -> None:
+        """backward(dy) without dL/d(input): the layers back to the first one with parameters,
+        which runs its own parameter_backward; the layers in front of it are not visited."""
+        first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
+        if first is None:
+            return
+        try:
+            for i in range(len(self.layers) - 1, first, -1):
+                dy = self.layers[i].backward(dy)
+            i = first
+            self.layers[first].parameter_backward(dy)
+        except (ValueError, TypeError, RuntimeError) as e:
+            raise type(e)(f"Sequential layer {i}: {e}") from e
 
     def __getitem__(self, i):
         return self.layers[i]
