@@ -56,10 +56,13 @@ for name in sys.argv[2:]:
 
 
 def run(checkout: str, steps: int, models: list) -> dict:
+    checkout = os.path.abspath(checkout)
     env = dict(os.environ, PYTHONPATH=checkout, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
                MPLBACKEND="Agg")
+    # cwd=checkout as well: ``python -c`` puts the working folder first on sys.path, before
+    # PYTHONPATH, so a run from another checkout's root would import that one's minigan
     out = subprocess.run([sys.executable, "-c", WORKER, str(steps), *models], env=env,
-                         capture_output=True, text=True, check=True).stdout
+                         cwd=checkout, capture_output=True, text=True, check=True).stdout
     return {name: float(value) for name, value in (line.split() for line in out.splitlines())}
 
 

@@ -28,7 +28,8 @@ and one generator step is
 so no "freeze D" trick is needed: backward never changes weights, only optimizers do, and
 g_optimizer holds G's parameters alone. The code below skips what each step does not use: the
 D step calls D.parameter_backward (no gradient into the batches), the G step D.input_gradient
-where D has one (no gradient into D's weights) -- the same numbers, less work. (Names: ``d_`` and ``D`` always mean the discriminator --
+where D has one (no gradient into D's weights) and G.parameter_backward (no gradient into z) --
+the same numbers, less work. (Names: ``d_`` and ``D`` always mean the discriminator --
 ``d_step``, ``d_loss``, ``d_optimizer``, ``history["d_real"]`` = mean D(x); a gradient is
 ``grad_<what>``, the derivative of the loss with respect to <what>.)
 
@@ -161,6 +162,8 @@ class GAN(training.Training):
         # zero_grad() on these lists is G.zero_grad() / D.zero_grad() without the module walk
         self._g_parameters = generator.parameters()
         self._d_parameters = discriminator.parameters()
+        # g_step: dL/d(fake) through D.input_gradient (no D weight gradients) where D has one
+        self._d_input_gradient = discriminator.second_order_refusal() is None
         self._dtype = B.dtype()             # the precision of the run: noise, data, checkpoints
         self.check_players("GAN")
 
@@ -402,7 +405,8 @@ class GAN(training.Training):
         g_loss, grad_logits = self.objective.g_loss(
             D.forward(self.discriminator_input(fake, labels)))
         grad_input = self._discriminator_input_gradient(grad_logits)
-        G.backward(grad_input if labels is None else image_gradient(grad_input, fake.shape[1]))
+        G.parameter_backward(grad_input if labels is None       # G's .grad; no dL/dz needed
+                             else image_gradient(grad_input, fake.shape[1]))
         training.check_loss(g_loss, "GAN.g_step")              # before the optimizer changes G
         self.g_optimizer.step()
         return g_loss
@@ -413,7 +417,7 @@ class GAN(training.Training):
         layer but BatchNorm) runs that and skips them -- in a DCGAN D, the weight gradient of
         every convolution; any other D runs backward (its .grad fills up, cleared in d_step)."""
         D = self.discriminator
-        if D.second_order_refusal() is None:
+        if self._d_input_gradient:
             return D.input_gradient(grad_logits)
         return D.backward(grad_logits)
 

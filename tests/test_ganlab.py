@@ -54,17 +54,17 @@ def test_generator_gradient_matches_a_centred_difference(objective, minibatch_st
 def test_generator_gradient_is_what_the_training_step_passes_to_g():
     gan = ring_gan()
     captured = {}
-    forward, backward = gan.generator.forward, gan.generator.backward
+    forward, backward = gan.generator.forward, gan.generator.parameter_backward
 
     def forward_and_keep(z):
         captured["fake"] = forward(z).copy()
         return captured["fake"]
 
-    def backward_and_keep(dfake):
+    def backward_and_keep(dfake):             # g_step wants G's .grad only, not dL/dz
         captured["dfake"] = dfake.copy()
         return backward(dfake)
 
-    gan.generator.forward, gan.generator.backward = forward_and_keep, backward_and_keep
+    gan.generator.forward, gan.generator.parameter_backward = forward_and_keep, backward_and_keep
     gan.g_step()
     # the optimizer moved G, not D: D is the one the step used
     expected = ganlab.generator_gradient(gan.discriminator, captured["fake"], gan.objective)

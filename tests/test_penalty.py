@@ -608,7 +608,12 @@ def test_mode_collapse_rows_build_as_published():
     budget = mc.Budget(g_hidden=8, g_layers=1, d_hidden=6, d_layers=2, d_pieces=3, batch=12,
                        lr=1e-3, beta1=0.5, iterations=2, schedule="cosine")
     gan = mc.build_gan("ring", mc.PENALTY_ROWS["WGAN-GP"], budget, B.randn(50, 2))
-    assert gan.penalty == pen.GradientPenalty("wgan-gp", 10.0)
+    assert gan.penalty == pen.GradientPenalty("wgan-gp", 0.1)       # gan_toy.py's lambda
+    assert gan.objective.name == "wasserstein" and gan.d_steps == 5
+    for opt in (gan.d_optimizer, gan.g_optimizer):                   # the budget's rate
+        assert opt.lr == 1e-3 and tuple(opt.betas) == (0.5, 0.9)
+    gan = mc.build_gan("ring", mc.PENALTY_ROWS["WGAN-GP, lambda 10"], budget, B.randn(50, 2))
+    assert gan.penalty == pen.GradientPenalty("wgan-gp", 10.0)       # the paper's image setting
     assert gan.objective.name == "wasserstein" and gan.d_steps == 5
     for opt in (gan.d_optimizer, gan.g_optimizer):
         assert opt.lr == 1e-4 and tuple(opt.betas) == (0.5, 0.9)

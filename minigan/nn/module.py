@@ -400,7 +400,7 @@ class Sequential(Module):
     def parameter_backward(self, dy) -> None:
         """backward(dy) without dL/d(input): the layers back to the first one with parameters,
         which runs its own parameter_backward; the layers in front of it are not visited."""
-        first = next((i for i, layer in enumerate(self.layers) if layer.parameters()), None)
+        first = self._first_with_parameters()
         if first is None:
             return
         try:
@@ -410,6 +410,18 @@ class Sequential(Module):
             self.layers[first].parameter_backward(dy)
         except (ValueError, TypeError, RuntimeError) as e:
             raise type(e)(f"Sequential layer {i}: {e}") from e
+
+    _first_key = None          # the layers (by id) _first was found for
+
+    def _first_with_parameters(self):
+        """Index of the first layer holding parameters, None if none does; found once per list
+        of layers (a training step calls it every iteration)."""
+        key = tuple(map(id, self.layers))
+        if key != self._first_key:
+            self._first = next((i for i, layer in enumerate(self.layers) if layer.parameters()),
+                               None)
+            self._first_key = key
+        return self._first
 
     def __getitem__(self, i):
         return self.layers[i]
