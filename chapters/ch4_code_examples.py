@@ -48,6 +48,13 @@
 #           [--penalty r1|r2|wgan-gp [--penalty-weight W]] [--out DIR]
 # ``--penalty`` trains the DCGAN with a gradient penalty on D (``minigan.penalty``: D's input
 # gradient differentiated by a second backward pass; chapter 5 explains the penalties).
+# Measured on the built-in digits (seed 0, 30 epochs, ``--examples dcgan --penalty r1``, gamma =
+# 10 as Mescheder et al. use for images; 710 s of training against 153.6 ms an iteration
+# planned), beside the same run without it: rarest digit 8.5 % (CNN judge) and 8.1 % (MLP)
+# against 7.6 % and 8.9 %; Frechet distance in the judges' features 19.6 and 10.8 against 19.9
+# and 12.0; recall 0.69 against 0.75, precision 0.24 against 0.22. One seed each: no clear
+# difference either way. With R1, D(x) and D(G(z)) sit at 0.50 from the third epoch on (D kept
+# flat on the data), and this DCGAN met its target without it: there was little for R1 to fix.
 # MNIST (``--dataset mnist --data-dir DIR``) reads the IDX files there (downloading them if
 # absent): the models train on the training split (its first --num-images images) and are judged
 # against the test split; where the training split is absent and cannot be downloaded, they
