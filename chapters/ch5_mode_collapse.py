@@ -56,7 +56,7 @@
 # PacGAN4) on both data sets over 2 seeds -- 16 trials, two at a time on 2 cores -- and GAN Lab's
 # views of one ring run: about 15-20 minutes on 2 quiet cores, estimated from the trial times
 # measured for the README (49-108 s a ring trial, 132-175 s a grid trial, two at a time).
-# ``--all-rows`` adds the ten other rows (objectives, remedies, gradient penalties); it first
+# ``--all-rows`` adds the eleven other rows (objectives, remedies, gradient penalties); it first
 # trains each added row for 100 iterations, prints what the added trials will cost on the
 # computer it runs on, then trains them. ``--quick`` (a smoke test: GAN and PacGAN2, tiny
 # models, one seed) took 9-24 s on 2 cores.
