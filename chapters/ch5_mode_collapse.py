@@ -300,11 +300,12 @@ if ("GAN", "ring", seeds[0]) in table.results:
 #   matter: 8,000 steps at 1e-4 move G too little, and with lambda = 10 the penalty outweighs the
 #   Wasserstein estimate in the critic's loss (D's loss stayed above 0 through the first 2,000
 #   steps, where lambda = 0.1 gives -0.24): our reading is that the critic then stays nearly
-#   linear, of slope 1, across discs 0.03 wide instead of rising to each mode. GAN + R1 penalises gamma/2 ||grad_x D||^2 on real samples (gamma = 0.1): D flat
-#   on the data, which damps the rotation the Dirac-GAN shows (``ch5_challenges.py``). It keeps
-#   every mode in every seed as well, at 83.9 +- 2.1 % (ring) and 89.1 +- 0.8 % (grid) high
-#   quality -- a little less sharp than the plain GAN (93 %), which keeps 7 and 12 modes. Other
-#   gammas did not give both sharper: on the ring 89.1 % (gamma 0.01) and 89.4 % (0.03) over 3
+#   linear, of slope 1, across discs 0.03 wide instead of rising to each mode. GAN + R1
+#   penalises gamma/2 ||grad_x D||^2 on real samples (gamma = 0.1): D flat on the data, which
+#   damps the rotation the Dirac-GAN shows (``ch5_challenges.py``). It keeps every mode in every
+#   seed as well, at 83.9 +- 2.1 % (ring) and 89.1 +- 0.8 % (grid) high quality -- a little
+#   less sharp than the plain GAN (93 %), which keeps 7 and 12 modes. Other gammas did not give
+#   both sharper: on the ring 89.1 % (gamma 0.01) and 89.4 % (0.03) over 3
 #   seeds, 73 % at 1 (seed 0); on the grid 86.1 % at 0.03 and 90.4 % at 1 (seed 0).
 #
 # The checks below are the claims of this study; a full run (2 seeds by default) prints whether
