@@ -613,7 +613,12 @@ def test_mode_collapse_rows_build_as_published():
     for opt in (gan.d_optimizer, gan.g_optimizer):                   # the budget's rate
         assert opt.lr == 1e-3 and tuple(opt.betas) == (0.5, 0.9)
     gan = mc.build_gan("ring", mc.PENALTY_ROWS["WGAN-GP, lambda 10"], budget, B.randn(50, 2))
-    assert gan.penalty == pen.GradientPenalty("wgan-gp", 10.0)       # the paper's image setting
+    assert gan.penalty == pen.GradientPenalty("wgan-gp", 10.0)
+    for opt in (gan.d_optimizer, gan.g_optimizer):
+        assert opt.lr == 1e-3 and tuple(opt.betas) == (0.5, 0.9)
+    gan = mc.build_gan("ring", mc.PENALTY_ROWS["WGAN-GP, lambda 10, rate 1e-4"], budget,
+                       B.randn(50, 2))
+    assert gan.penalty == pen.GradientPenalty("wgan-gp", 10.0)       # the image setting whole
     assert gan.objective.name == "wasserstein" and gan.d_steps == 5
     for opt in (gan.d_optimizer, gan.g_optimizer):
         assert opt.lr == 1e-4 and tuple(opt.betas) == (0.5, 0.9)
