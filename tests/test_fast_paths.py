@@ -217,6 +217,10 @@ def test_parameter_backward_checks_dy_and_names_the_layer():
     with pytest.raises(ValueError, match="Sequential layer 2"):
         D.parameter_backward(B.randn(4, 2))
     assert all(float(abs(p.grad).sum()) == 0 for p in D.parameters())
+    no_weights = Sequential(LeakyReLU(0.2), LeakyReLU(0.1))    # nothing to fill, dy still checked
+    no_weights.forward(B.randn(4, 3))
+    with pytest.raises(ValueError, match="Sequential layer 1"):
+        no_weights.parameter_backward(B.randn(4, 2))
 
 
 @pytest.mark.parametrize("batchnorm", [False, True])

@@ -401,8 +401,6 @@ class Sequential(Module):
         """backward(dy) without dL/d(input): the layers back to the first one with parameters,
         which runs its own parameter_backward; the layers in front of it are not visited."""
         first = self._first_with_parameters()
-        if first is None:
-            return
         try:
             for i in range(len(self.layers) - 1, first, -1):
                 dy = self.layers[i].backward(dy)
@@ -414,12 +412,13 @@ class Sequential(Module):
     _first_key = None          # the layers (by id) _first was found for
 
     def _first_with_parameters(self):
-        """Index of the first layer holding parameters, None if none does; found once per list
-        of layers (a training step calls it every iteration)."""
+        """Index of the first layer holding parameters (0 if none does: every layer then runs,
+        so dy is still checked); found once per list of layers (a training step calls it every
+        iteration)."""
         key = tuple(map(id, self.layers))
         if key != self._first_key:
             self._first = next((i for i, layer in enumerate(self.layers) if layer.parameters()),
-                               None)
+                               0)
             self._first_key = key
         return self._first
 
