@@ -14,8 +14,9 @@ For every layer it prints the median time of one forward + backward pass over R 
 matrix-multiply work of that pass (3 products of 2*M*N*K flops for Dense and convolution layers:
 the forward product, the weight gradient and the input gradient), the rate achieved, that rate as
 a fraction of this machine's float32 matmul peak (a 2048^3 product sampled between the layers
-of the same run), and,
-where PyTorch is installed, the ratio minigan / PyTorch for the same layer on the CPU with the
+of the same run), the time of those three products alone on random matrices of the same shapes
+(the floor of any design that computes the layer with matrix products), and, where PyTorch is
+installed, the ratio minigan / PyTorch for the same layer on the CPU with the
 same number of threads. minigan and PyTorch are timed in alternating blocks, so drift in the
 machine's load hits both; the ratios are the figures to compare between runs. (Not step by step:
 after a parallel region OpenBLAS and PyTorch's OpenMP threads keep spinning for a while, and on
@@ -46,11 +47,14 @@ SETTLE_S = 0.3    # pause before each block: idle BLAS / OpenMP threads stop spi
 
 
 def layer_specs():
-    """(name, minigan layer, torch layer factory, input shape, matmul flops of fwd+bwd)."""
+    """(name, minigan layer, torch layer factory, input shape, product shape or None).
+
+    The product shape (rows, k, cols): the layer's forward + backward runs three matrix products
+    of rows*k*cols multiply-adds each, (rows x k) @ (k x cols) and the two backward ones."""
     n = BATCH
 
-    def matmul_flops(rows, k, cols):        # 3 products of (rows x k) @ (k x cols)
-        return 3 * 2 * rows * k * cols
+    def matmul_flops(rows, k, cols):        # the shape of the 3 products (see products_step)
+        return rows, k, cols
 
     tnn = torch.nn if torch is not None else None
     return [
@@ -191,6 +195,22 @@ def environment() -> list:
     return lines
 
 
+def products_step(rows, k, cols):
+    """The three products of a layer alone, on random float32 matrices of its shapes:
+    A @ W (forward), A^T @ G (weight gradient), G @ W^T (input gradient), with A: (rows, k),
+    W: (k, cols), G: (rows, cols). No copy, no layout change, no elementwise pass: for a
+    convolution computed with matrix products (im2col), the time no arrangement can go below."""
+    a, w, g = B.randn(rows, k), B.randn(k, cols), B.randn(rows, cols)
+    out = [B.xp.empty((rows, cols), a.dtype), B.xp.empty((k, cols), a.dtype),
+           B.xp.empty((rows, k), a.dtype)]
+
+    def step():
+        B.xp.matmul(a, w, out=out[0])
+        B.xp.matmul(a.T, g, out=out[1])
+        B.xp.matmul(g, w.T, out=out[2])
+    return step
+
+
 def minigan_step(layer, x, dy):
     def step():
         layer.forward(x)
@@ -239,14 +259,16 @@ def main(argv=None) -> None:
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     peak = MatmulPeak()
 
-    results = []                                  # (name, flops, minigan ms, torch ms or None)
-    for name, layer, torch_factory, in_shape, flops in layer_specs():
+    results = []                  # (name, flops, minigan ms, products ms, torch ms or None)
+    for name, layer, torch_factory, in_shape, product in layer_specs():
         x = B.randn(*in_shape)
         dy = B.randn(*layer.forward(x).shape)
         steps = [minigan_step(layer, x, dy)]
         if torch is not None:
             steps.append(torch_step(torch_factory(), torch.from_numpy(B.to_numpy(x)),
                                     torch.from_numpy(B.to_numpy(dy))))
+        if product:
+            steps.append(products_step(*product))
         times = [[] for _ in steps]
         for _ in range(ROUNDS):                   # alternate blocks, so drift hits both
             peak.sample(clock)
@@ -256,7 +278,9 @@ def main(argv=None) -> None:
                     step()
                 t.extend(timed(step, clock) for _ in range(max(1, args.repeats // ROUNDS)))
         ms = [1e3 * float(np.median(t)) for t in times]
-        results.append((name, flops, ms[0], ms[1] if torch is not None else None))
+        flops = 3 * 2 * product[0] * product[1] * product[2] if product else 0
+        results.append((name, flops, ms[0], ms[-1] if product else None,
+                        ms[1] if torch is not None else None))
 
     load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     peak_gflops = peak.gflops()
@@ -267,29 +291,32 @@ def main(argv=None) -> None:
     print(f"times: {'process CPU time' if args.cpu_time else 'wall clock'}, median of "
           f"{ROUNDS * max(1, args.repeats // ROUNDS)} repeats per layer\n")
     header = (f"{'layer (batch 64, fwd+bwd)':<24} {'minigan ms':>10} {'GFLOP':>6} "
-              f"{'GFLOP/s':>8} {'% peak':>7}")
+              f"{'GFLOP/s':>8} {'% peak':>7} {'products ms':>12}")
     if torch is not None:
-        header += f" {'torch ms':>9} {'minigan/torch':>14}"
+        header += f" {'torch ms':>9} {'minigan/torch':>14} {'products/torch':>15}"
     print(header)
     print("-" * len(header))
-    for name, flops, ms, torch_ms in results:
+    for name, flops, ms, products_ms, torch_ms in results:
         row = f"{name:<24} {ms:>10.2f} "
         if flops:
             rate = flops / (ms / 1e3) / 1e9
-            row += f"{flops / 1e9:>6.2f} {rate:>8.0f} {100 * rate / peak_gflops:>6.0f}%"
+            row += (f"{flops / 1e9:>6.2f} {rate:>8.0f} {100 * rate / peak_gflops:>6.0f}% "
+                    f"{products_ms:>12.2f}")
         else:
-            row += f"{'-':>6} {'-':>8} {'-':>7}"
+            row += f"{'-':>6} {'-':>8} {'-':>7} {'-':>12}"
         if torch_ms is not None:
             row += f" {torch_ms:>9.2f} {ms / torch_ms:>14.2f}"
+            row += f" {products_ms / torch_ms:>15.2f}" if flops else f" {'-':>15}"
         print(row)
     print("-" * len(header))
     total_ms = sum(r[2] for r in results)
-    total = f"{'all layers':<24} {total_ms:>10.2f} {'':>6} {'':>8} {'':>7}"
+    total = f"{'all layers':<24} {total_ms:>10.2f} {'':>6} {'':>8} {'':>7} {'':>12}"
     if torch is not None:
-        total_torch = sum(r[3] for r in results)
+        total_torch = sum(r[4] for r in results)
         total += f" {total_torch:>9.2f} {total_ms / total_torch:>14.2f}"
     print(total)
-
+    print("products ms: the layer's three matrix products alone at its shapes, on random "
+          "matrices\n(no copies, no layout changes): the floor of any im2col convolution.")
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,9 @@ The backward pass is two more products with the same matrices (upstream gradient
                back onto the input pixels it was copied from
 
 col2im is the adjoint of im2col: where windows overlap, their gradients add up. It is KH*KW
-strided ``+=`` (one per kernel offset) into a zeroed, padded buffer.
+strided ``+=`` (one per kernel offset) into a zeroed, padded buffer -- minigan runs the same
+KH*KW passes stride phase by stride phase, which needs neither the padding nor the zeros (see
+``col2im``).
 
 **Transposed convolution.** ConvTranspose2d's forward *is* conv2d_grad_input (it spreads every
 input pixel over a KH x KW patch of the larger output, overlaps adding up) and its input gradient
@@ -36,14 +38,14 @@ code channels-first. Outputs are returned as (N, C, H, W)-shaped views of channe
 and values are exactly NCHW, only the strides differ, and a following convolution reads them
 without a copy. Any memory layout is accepted as input.
 
-**Fast path: the input gradient by stride phases.** When the stride divides the kernel (DCGAN's
-k=4, s=2), conv2d_grad_input does not build dL/dcols and col2im it; it computes the same sum as
-one stride-1 convolution of dy with the kernel cut into its s*s stride phases (see
-``_grad_input_by_phases``): each input pixel is written once, no overlapping additions. More
-multiplications (dy is zero-padded), no col2im: measured 3-5 % of a DCGAN step on one core.
-``col2im`` stays the reference, and a test holds the two to the same values. The layers also
-keep their im2col matrix and padded input from one call to the next (``Scratch``): a fresh
-array of a few MB costs page faults every time.
+**Scratch.** The layers keep their im2col and dcols matrices and padded input from one call to
+the next (``Scratch``): a fresh array of a few MB costs page faults every time.
+
+**Measured and dropped** (a DCGAN step, batch 64): the input gradient as one stride-1
+convolution over the s*s stride phases of the kernel (no col2im, but 31 % more multiplications
+at k=4, s=2 on 7x7 maps; the same step time on one core as dcols + col2im by phases); dcols and
+its col2im in chunks of the batch that stay in the L2 cache (no gain on one core); im2col's
+copies and LeakyReLU's passes split over two threads beside two-threaded BLAS (1-3 % slower).
 """
 from __future__ import annotations
 
@@ -158,7 +160,16 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0):
     """Adjoint of im2col: add every row of cols back onto the input pixels it came from.
 
     cols: (N*OH*OW, KH*KW*C) in im2col's order -> (N, C, H, W) (a view of channels-last memory).
-    KH*KW strided additions into a zeroed padded (N, Hp, Wp, C) buffer, one per kernel offset.
+    Kernel offset (u, v) of output position (i, j) lands on input pixel (s*i + u - p, s*j + v - p)
+    (when inside the image); where windows overlap, their values add up. The textbook form is
+    KH*KW strided ``+=`` into a zeroed, padded buffer, one per kernel offset. Here the same
+    KH*KW strided passes go stride phase by stride phase, writing only real pixels:
+
+    offset u only reaches input rows of one phase, y = (u - p) mod s (likewise v along W). Each
+    phase (r, q) of the result -- rows r, r+s, ..., columns q, q+s, ... -- is the sum of its
+    offsets' slices: one offset whose slice covers the whole phase is copied in (``=``), the
+    others are added (``+=``); a phase that no offset covers whole is zeroed first. No padded
+    buffer, no zero fill where a covering offset exists (DCGAN's k=4, s=2, p=1: every phase).
     """
     (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
                                     _pair(padding, "padding"))
@@ -168,12 +179,47 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0):
         raise ValueError(f"col2im: cols has shape {tuple(cols.shape)}, expected "
                          f"{(n * oh * ow, kh * kw * c)} for input {tuple(input_shape)}")
     patches = cols.reshape(n, oh, ow, kh, kw, c)
-    x_pad = B.xp.zeros((n, h + 2 * ph, w + 2 * pw, c), dtype=cols.dtype)   # (N, Hp, Wp, C)
-    for u in range(kh):
-        rows = slice(u, u + sh * (oh - 1) + 1, sh)
-        for v in range(kw):
-            x_pad[:, rows, v:v + sw * (ow - 1) + 1:sw, :] += patches[:, :, :, u, v, :]
-    return x_pad[:, ph:ph + h, pw:pw + w, :].transpose(0, 3, 1, 2)
+    rows = [_Reach(u, oh, h, sh, ph) for u in range(kh)]
+    columns = [_Reach(v, ow, w, sw, pw) for v in range(kw)]
+    dx = B.xp.empty((n, h, w, c), dtype=cols.dtype)                 # (N, H, W, C)
+    for r in range(sh):
+        for q in range(sw):
+            phase = dx[:, r::sh, q::sw, :]           # (N, rows of phase r, columns of phase q, C)
+            offsets = [(u, v) for u in range(kh) if rows[u].phase == r
+                       for v in range(kw) if columns[v].phase == q]
+            whole = [(u, v) for u, v in offsets if rows[u].covers(phase.shape[1])
+                     and columns[v].covers(phase.shape[2])]
+            if whole:
+                offsets.remove(whole[0])
+                u, v = whole[0]
+                phase[...] = patches[:, rows[u].source, columns[v].source, u, v, :]
+            else:
+                phase[...] = 0
+            for u, v in offsets:
+                phase[:, rows[u].target, columns[v].target, :] += \
+                    patches[:, rows[u].source, columns[v].source, u, v, :]
+    return dx.transpose(0, 3, 1, 2)
+
+
+class _Reach:
+    """Where kernel offset u lands along one axis of length ``size`` (output length ``out``).
+
+    Output positions i in ``source`` put offset u onto input rows y = stride*i + u - padding
+    (those with 0 <= y < size), all in one stride phase, y mod stride = ``phase``, at its
+    positions ``target`` (y = phase + stride*position).
+    """
+
+    def __init__(self, u, out, size, stride, padding):
+        i0 = max(0, -((u - padding) // stride))                    # first i with y >= 0
+        i1 = max(i0, min(out, (size - 1 - u + padding) // stride + 1))   # past the last y < size
+        self.phase = (u - padding) % stride
+        first = (stride * i0 + u - padding - self.phase) // stride
+        self.source = slice(i0, i1)
+        self.target = slice(first, first + i1 - i0)
+
+    def covers(self, phase_size: int) -> bool:
+        """True when the offset reaches every position of its phase."""
+        return self.target == slice(0, phase_size)
 
 
 def conv2d(x, W, stride=1, padding=0, cols=None):
@@ -197,69 +243,21 @@ def conv2d_grad_input(dy, W, input_shape, stride=1, padding=0):
     """dL/dx of y = conv2d(x, W).   dy: (N, C_out, OH, OW), W: (C_out, C_in, KH, KW) -> dx: x.shape
 
     input_shape = x.shape; it fixes H and W, which the output size alone does not when stride > 1.
-    The textbook adjoint is dcols = dY @ Wmat^T, then col2im. When the stride divides the kernel
-    (DCGAN's k=4, s=2) the same sum is computed by ``_grad_input_by_phases`` instead: each input
-    pixel is then written once, with no overlapping additions (the same values up to rounding).
+    The adjoint of the forward product: dcols = dY @ Wmat^T, then col2im.
     """
     return _conv2d_grad_input(dy, W, input_shape, stride, padding, _fresh)
 
 
 def _conv2d_grad_input(dy, W, input_shape, stride, padding, get):
-    """conv2d_grad_input with its scratch arrays from ``get`` (the result is always new)."""
-    c_out, _, kh, kw = W.shape
+    """conv2d_grad_input with its dcols matrix from ``get`` (the result is always new)."""
+    c_out, c_in, kh, kw = W.shape
     if dy.shape[1] != c_out:
         raise ValueError(f"conv2d_grad_input: dy has {dy.shape[1]} channels but W "
                          f"{tuple(W.shape)} has {c_out} outputs")
-    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
-    if (sh, sw) != (1, 1) and kh % sh == 0 and kw % sw == 0 and \
-            sh * sw * input_shape[1] >= PHASES_MIN_WIDTH:
-        return _grad_input_by_phases(dy, W, input_shape, (sh, sw), (ph, pw), get)
-    dcols = _as_rows(dy) @ _weight_matrix(W).T            # (N*OH*OW, C_out) @ (C_out, KH*KW*C_in)
-    return col2im(dcols, input_shape, (kh, kw), (sh, sw), (ph, pw))
-
-
-#: the phase path's product has SH*SW*C_in columns; OpenBLAS runs products only a few columns
-#: wide (C_in = 1: 4 columns) at a small fraction of its rate, so narrower ones take col2im
-PHASES_MIN_WIDTH = 16
-
-
-def _grad_input_by_phases(dy, W, input_shape, stride, padding, get=_fresh):
-    """conv2d_grad_input when the stride (SH, SW) divides the kernel: KH = SH*AH, KW = SW*AW.
-
-    Split each kernel offset u = SH*a + r (0 <= r < SH) and each padded input row P = SH*I + r:
-    the window of output row i covers P = SH*(i + a) + r, so the rows of input phase r receive
-
-        dx_pad[SH*I + r] = sum_a  dy[I - a] . W[:, :, SH*a + r]        (likewise along W)
-
-    a stride-1 AH x AW convolution of dy (zero-padded by AH-1, AW-1) whose SH*SW*C_in output
-    channels are the phases (r, q, c) of dx_pad. One im2col of dy, one product, SH*SW copies
-    into dx (channels-last, contiguous); every sum over a and o happens inside the product.
-    """
-    n, c_in, h, w = input_shape
-    c_out, _, kh, kw = W.shape
-    (sh, sw), (ph, pw) = stride, padding
-    ah, aw = kh // sh, kw // sw
-    zh, zw = dy.shape[2] + ah - 1, dy.shape[3] + aw - 1       # rows/cols of input phases covered
-    cols = _im2col(dy, (ah, aw), 1, (ah - 1, aw - 1),          # (N*ZH*ZW, AH*AW*C_out)
-                   lambda name, *args, **kwargs: get("phases " + name, *args, **kwargs))
-    # Wz[(a', b', o), (r, q, c)] = W[o, c, SH*(AH-1-a') + r, SW*(AW-1-b') + q]: a' = AH-1-a
-    # because im2col's window over dy padded by AH-1 starts at dy row I - (AH-1)
-    Wz = W.reshape(c_out, c_in, ah, sh, aw, sw)[:, :, ::-1, :, ::-1, :]
-    Wz = Wz.transpose(2, 4, 0, 3, 5, 1).reshape(ah * aw * c_out, sh * sw * c_in)
-    z = (cols @ Wz).reshape(n, zh, zw, sh, sw, c_in)           # z[n, I, J, r, q, c]
-    covered = sh * zh - ph >= h and sw * zw - pw >= w          # else the last rows get no gradient
-    dx = (B.xp.empty if covered else B.xp.zeros)((n, h, w, c_in), dtype=z.dtype)
-    for r in range(sh):                   # dx row y is padded row y + ph = SH*I + r
-        y0 = (r - ph) % sh                # the first dx row of phase r ...
-        i0 = (y0 + ph) // sh              # ... is z's phase row i0
-        n_rows = max(0, min(len(range(y0, h, sh)), zh - i0))     # rows past z's: no gradient
-        for q in range(sw):
-            x0 = (q - pw) % sw
-            j0 = (x0 + pw) // sw
-            n_cols = max(0, min(len(range(x0, w, sw)), zw - j0))
-            dx[:, y0::sh, x0::sw, :][:, :n_rows, :n_cols] = \
-                z[:, i0:i0 + n_rows, j0:j0 + n_cols, r, q, :]
-    return dx.transpose(0, 3, 1, 2)
+    rows = _as_rows(dy)                                            # (N*OH*OW, C_out)
+    dcols = get("dcols", (rows.shape[0], kh * kw * c_in), rows.dtype)
+    B.xp.matmul(rows, _weight_matrix(W).T, out=dcols)              # (N*OH*OW, KH*KW*C_in)
+    return col2im(dcols, input_shape, (kh, kw), stride, padding)
 
 
 def conv2d_grad_weight(x, dy, kernel_shape, stride=1, padding=0, cols=None):
