@@ -45,7 +45,7 @@ the next (``Scratch``): a fresh array of a few MB costs page faults every time.
 convolution over the s*s stride phases of the kernel (no col2im, but 31 % more multiplications
 at k=4, s=2 on 7x7 maps; the same step time on one core as dcols + col2im by phases); dcols and
 its col2im in chunks of the batch that stay in the L2 cache (no gain on one core); im2col's
-copies and LeakyReLU's passes split over two threads beside two-threaded BLAS (1-3 % slower).
+copies and LeakyReLU's passes split over two threads beside two-threaded BLAS (2-4 % slower).
 """
 from __future__ import annotations
 
