@@ -16,8 +16,8 @@ the forward product, the weight gradient and the input gradient), the rate achie
 a fraction of this machine's float32 matmul peak (a 2048^3 product sampled between the layers
 of the same run), the time of those three products alone on random matrices of the same shapes
 (the floor of any design that computes the layer with matrix products), and, where PyTorch is
-installed, the ratio minigan / PyTorch for the same layer on the CPU with the
-same number of threads. minigan and PyTorch are timed in alternating blocks, so drift in the
+installed, the ratios minigan / PyTorch and products alone / PyTorch for the same layer on the
+CPU with the same number of threads. minigan and PyTorch are timed in alternating blocks, so drift in the
 machine's load hits both; the ratios are the figures to compare between runs. (Not step by step:
 after a parallel region OpenBLAS and PyTorch's OpenMP threads keep spinning for a while, and on
 a machine with few cores the spinning threads of one library slow the other down.)
@@ -50,32 +50,33 @@ def layer_specs():
     """(name, minigan layer, torch layer factory, input shape, product shape or None).
 
     The product shape (rows, k, cols): the layer's forward + backward runs three matrix products
-    of rows*k*cols multiply-adds each, (rows x k) @ (k x cols) and the two backward ones."""
+    of rows*k*cols multiply-adds each, as ``products_step`` times them. A ConvTranspose2d runs
+    the products of the Conv2d it is the adjoint of, forward and input gradient swapped."""
     n = BATCH
 
-    def matmul_flops(rows, k, cols):        # the shape of the 3 products (see products_step)
+    def products(rows, k, cols):
         return rows, k, cols
 
     tnn = torch.nn if torch is not None else None
     return [
         ("Dense 100->6272", Dense(100, 7 * 7 * 128),
-         lambda: tnn.Linear(100, 7 * 7 * 128), (n, 100), matmul_flops(n, 100, 6272)),
+         lambda: tnn.Linear(100, 7 * 7 * 128), (n, 100), products(n, 100, 6272)),
         ("BatchNorm2d(128) 7x7", BatchNorm2d(128),
-         lambda: tnn.BatchNorm2d(128), (n, 128, 7, 7), 0),
+         lambda: tnn.BatchNorm2d(128), (n, 128, 7, 7), None),
         ("ConvT 128->64 7->14", ConvTranspose2d(128, 64, 4, 2, 1),
          lambda: tnn.ConvTranspose2d(128, 64, 4, 2, 1), (n, 128, 7, 7),
-         matmul_flops(n * 7 * 7, 128, 4 * 4 * 64)),
+         products(n * 7 * 7, 4 * 4 * 64, 128)),
         ("BatchNorm2d(64) 14x14", BatchNorm2d(64),
-         lambda: tnn.BatchNorm2d(64), (n, 64, 14, 14), 0),
+         lambda: tnn.BatchNorm2d(64), (n, 64, 14, 14), None),
         ("ConvT 64->1 14->28", ConvTranspose2d(64, 1, 4, 2, 1),
          lambda: tnn.ConvTranspose2d(64, 1, 4, 2, 1), (n, 64, 14, 14),
-         matmul_flops(n * 14 * 14, 64, 4 * 4 * 1)),
+         products(n * 14 * 14, 4 * 4 * 1, 64)),
         ("Conv 1->64 28->14", Conv2d(1, 64, 4, 2, 1),
          lambda: tnn.Conv2d(1, 64, 4, 2, 1), (n, 1, 28, 28),
-         matmul_flops(n * 14 * 14, 4 * 4 * 1, 64)),
+         products(n * 14 * 14, 4 * 4 * 1, 64)),
         ("Conv 64->128 14->7", Conv2d(64, 128, 4, 2, 1),
          lambda: tnn.Conv2d(64, 128, 4, 2, 1), (n, 64, 14, 14),
-         matmul_flops(n * 7 * 7, 4 * 4 * 64, 128)),
+         products(n * 7 * 7, 4 * 4 * 64, 128)),
     ]
 
 
@@ -317,6 +318,7 @@ def main(argv=None) -> None:
     print(total)
     print("products ms: the layer's three matrix products alone at its shapes, on random "
           "matrices\n(no copies, no layout changes): the floor of any im2col convolution.")
+
 
 if __name__ == "__main__":
     main()

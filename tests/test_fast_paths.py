@@ -1,7 +1,7 @@
 """The fast paths of the convolution, normalisation and dropout layers against their textbook forms.
 
-col2im goes stride phase by stride phase (no padded buffer, one copy and the adds into each
-phase); BatchNorm works on channels-last inputs without transposing them. Both must
+col2im goes stride phase by stride phase (no padded buffer; into each phase an offset that covers
+it whole is copied, or zeros, then the other offsets are added); BatchNorm works on channels-last inputs without transposing them. Both must
 give the textbook values (float64, to rounding) and keep every gradient check.
 """
 import numpy as np
@@ -83,7 +83,8 @@ def test_dcgan_input_gradient_is_channels_last_and_agrees():
 @pytest.mark.parametrize("kernel, stride, padding",
                          [(4, 2, 1), (6, 3, 2), ((4, 2), (2, 1), (1, 0))])
 def test_layers_with_stride_dividing_kernel_pass_gradient_checks(kernel, stride, padding):
-    """The geometries where col2im copies a covering offset into each phase instead of adding."""
+    """Strides dividing the kernel on odd and even sizes: col2im meets phases covered whole by
+    one offset (copied in) and phases no offset covers whole (zeroed first)."""
     with B.precision("float64"):
         for layer, x_shape in ((Conv2d(8, 3, kernel, stride, padding), (2, 8, 7, 6)),
                                (ConvTranspose2d(3, 8, kernel, stride, padding), (2, 3, 3, 4))):
@@ -259,3 +260,15 @@ def test_generator_step_gets_the_same_input_gradient_either_way(batchnorm):
         np.testing.assert_allclose(B.to_numpy(via_step), B.to_numpy(by_backward), rtol=1e-12,
                                    atol=1e-15)
         assert float(abs(by_backward).max()) > 0
+
+
+def test_grad_input_promotes_dtypes_like_the_product():
+    """dcols is written into a buffer (matmul's out=): of the dtype dY @ Wmat^T has, never of
+    dy's alone (a float32 dy with float64 weights gives float64, as the product does)."""
+    rng = np.random.default_rng(2)
+    W = rng.standard_normal((4, 3, 4, 4))
+    dy = rng.standard_normal((2, 4, 3, 3)).astype(np.float32)
+    dx = conv.conv2d_grad_input(dy, W, (2, 3, 6, 6), 2, 1)
+    assert dx.dtype == np.float64
+    np.testing.assert_allclose(dx, textbook_grad_input(dy.astype(np.float64), W, (2, 3, 6, 6),
+                                                       (2, 2), (1, 1)), rtol=1e-12, atol=1e-12)

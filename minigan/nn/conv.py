@@ -20,8 +20,8 @@ The backward pass is two more products with the same matrices (upstream gradient
 
 col2im is the adjoint of im2col: where windows overlap, their gradients add up. It is KH*KW
 strided ``+=`` (one per kernel offset) into a zeroed, padded buffer -- minigan runs the same
-KH*KW passes stride phase by stride phase, which needs neither the padding nor the zeros (see
-``col2im``).
+KH*KW passes stride phase by stride phase, which needs no padded buffer and, where an offset
+covers a phase whole, no zeros (see ``col2im``).
 
 **Transposed convolution.** ConvTranspose2d's forward *is* conv2d_grad_input (it spreads every
 input pixel over a KH x KW patch of the larger output, overlaps adding up) and its input gradient
@@ -100,7 +100,8 @@ class Scratch:
     """Arrays a layer reuses from one call to the next, by name.
 
     A fresh array of a few MB costs page faults on every call (measured in a DCGAN step: 0.5
-    of the 3.3 ms of an im2col); a layer keeps its im2col matrix and padded input here instead.
+    of the 3.3 ms of an im2col); a layer keeps its im2col and dcols matrices and its padded input
+here instead.
     ``get`` returns the same array while the shape and dtype stay the same; a ``zeroed`` one
     is zero when allocated, and its callers only ever write its interior (padding stays zero).
     """
@@ -165,11 +166,14 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0):
     KH*KW strided ``+=`` into a zeroed, padded buffer, one per kernel offset. Here the same
     KH*KW strided passes go stride phase by stride phase, writing only real pixels:
 
-    offset u only reaches input rows of one phase, y = (u - p) mod s (likewise v along W). Each
-    phase (r, q) of the result -- rows r, r+s, ..., columns q, q+s, ... -- is the sum of its
-    offsets' slices: one offset whose slice covers the whole phase is copied in (``=``), the
-    others are added (``+=``); a phase that no offset covers whole is zeroed first. No padded
-    buffer, no zero fill where a covering offset exists (DCGAN's k=4, s=2, p=1: every phase).
+    offset u only reaches the input rows y = u - p (mod s): the rows of one stride phase,
+    r = (u - p) mod s (likewise v along W). Each phase (r, q) of the result -- rows r, r+s, ...,
+    columns q, q+s, ... -- is the sum of its offsets' slices: one offset whose slice covers the
+    whole phase is copied in (``=``), the others are added (``+=``); a phase that no offset
+    covers whole is zeroed first. Example, k=4, s=2, p=1, H=28: offsets u=1 and u=3 reach phase
+    0; u=1 covers all of it (rows 0, 2, ..., 26), u=3 only rows 2 ... 26 (its first window
+    starts in the padding). With even H and W every phase of that geometry has a covering
+    offset and nothing is zeroed.
     """
     (kh, kw), (sh, sw), (ph, pw) = (_pair(kernel_size, "kernel_size"), _pair(stride, "stride"),
                                     _pair(padding, "padding"))
@@ -179,8 +183,8 @@ def col2im(cols, input_shape, kernel_size, stride=1, padding=0):
         raise ValueError(f"col2im: cols has shape {tuple(cols.shape)}, expected "
                          f"{(n * oh * ow, kh * kw * c)} for input {tuple(input_shape)}")
     patches = cols.reshape(n, oh, ow, kh, kw, c)
-    rows = [_Reach(u, oh, h, sh, ph) for u in range(kh)]
-    columns = [_Reach(v, ow, w, sw, pw) for v in range(kw)]
+    rows = [_Reach(u, oh, h, sh, ph) for u in range(kh)]         # where offset u lands in H
+    columns = [_Reach(v, ow, w, sw, pw) for v in range(kw)]      # ... and offset v in W
     dx = B.xp.empty((n, h, w, c), dtype=cols.dtype)                 # (N, H, W, C)
     for r in range(sh):
         for q in range(sw):
@@ -254,9 +258,9 @@ def _conv2d_grad_input(dy, W, input_shape, stride, padding, get):
     if dy.shape[1] != c_out:
         raise ValueError(f"conv2d_grad_input: dy has {dy.shape[1]} channels but W "
                          f"{tuple(W.shape)} has {c_out} outputs")
-    rows = _as_rows(dy)                                            # (N*OH*OW, C_out)
-    dcols = get("dcols", (rows.shape[0], kh * kw * c_in), rows.dtype)
-    B.xp.matmul(rows, _weight_matrix(W).T, out=dcols)              # (N*OH*OW, KH*KW*C_in)
+    dY = _as_rows(dy)                                              # (N*OH*OW, C_out)
+    dcols = get("dcols", (dY.shape[0], kh * kw * c_in), B.xp.result_type(dY.dtype, W.dtype))
+    B.xp.matmul(dY, _weight_matrix(W).T, out=dcols)                # (N*OH*OW, KH*KW*C_in)
     return col2im(dcols, input_shape, (kh, kw), stride, padding)
 
 
@@ -305,7 +309,7 @@ class _ConvBase(Module):
                                        fan_out=out_channels * kh * kw))
         self.b = Parameter(zeros((out_channels,))) if bias else None
         self.x = None                                   # cached input for backward
-        self.scratch = Scratch()                        # im2col matrix, padded input
+        self.scratch = Scratch()                        # im2col, dcols, padded input
 
     def _add_bias(self, y):
         if self.b is not None:
